@@ -1,0 +1,59 @@
+"""Reunify's own exception hierarchy: every error an operator sees is one of these."""
+
+from __future__ import annotations
+
+
+class ReunifyError(Exception):
+    """Base class of every error Reunify raises on purpose."""
+
+
+class ConfigError(ReunifyError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class FeedError(ReunifyError):
+    """A feed could not be read. ``feed`` names it (orr, ice, removals, dna)."""
+
+    def __init__(self, feed: str, message: str) -> None:
+        super().__init__(f"{feed} feed: {message}")
+        self.feed = feed
+
+
+class FeedAuthError(FeedError):
+    """The feed refused our token (401/403). The token itself is never included."""
+
+    def __init__(self, feed: str, status: int) -> None:
+        super().__init__(
+            feed,
+            f"token refused (HTTP {status}); check REUNIFY_{feed.upper()}_TOKEN",
+        )
+        self.status = status
+
+
+class FeedUnavailableError(FeedError):
+    """The feed kept failing after every retry (5xx, 429, timeouts, dropped connections)."""
+
+
+class FeedProtocolError(FeedError):
+    """The feed answered with something that is not the contract's shape (a whole page, not a record)."""
+
+
+class MalformedRecord(ReunifyError):
+    """One record breaks the contract; it is quarantined with this reason and the run goes on."""
+
+    def __init__(self, reason: str, record_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.record_id = record_id
+
+
+class StoreError(ReunifyError):
+    """The results store failed or holds something unexpected."""
+
+
+class RunInProgressError(ReunifyError):
+    """Another run holds the run lock."""
+
+
+class RunFailedError(ReunifyError):
+    """A run ended in failure; the message says why. The last good results are untouched."""

@@ -1,0 +1,90 @@
+"""Normalisers shared by parsing and matching: A-numbers, names, dates, countries."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, timezone
+
+_NON_DIGIT = re.compile(r"\D")
+_SPACES = re.compile(r"\s+")
+_NON_ALPHA = re.compile(r"[^A-Z ]")
+
+
+def a_number(value: object) -> str | None:
+    """Nine-digit A-number from any of the feeds' spellings, or None when there is none.
+
+    ``A-216-707-355``, ``A216707355``, ``216707355`` and ``A 216 707 355`` all give
+    ``216707355``; eight-digit numbers are left-padded as USCIS does. Anything else is None.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str | int):
+        raise TypeError("A-number must be a string")
+    digits = _NON_DIGIT.sub("", str(value))
+    if not digits or len(digits) > 9 or len(digits) < 8:
+        return None
+    digits = digits.zfill(9)
+    if set(digits) == {"0"}:
+        return None
+    return digits
+
+
+def fold(text: str | None) -> str:
+    """Upper case, accents removed, only letters and single spaces: the key form of a name."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    cleaned = _NON_ALPHA.sub(" ", stripped.upper())
+    return _SPACES.sub(" ", cleaned).strip()
+
+
+def tokens(text: str | None) -> list[str]:
+    """The folded tokens of a name."""
+    folded = fold(text)
+    return folded.split() if folded else []
+
+
+def country(text: str | None) -> str | None:
+    """Country in the removal list's form: upper case, no accents."""
+    folded = fold(text)
+    return folded or None
+
+
+def iso_date(value: object) -> date | None:
+    """A date from ``YYYY-MM-DD`` (or an ISO datetime); None for null or empty; ValueError otherwise."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"date must be a string, got {type(value).__name__}")
+    text = value.strip()
+    if len(text) > 10 and text[10] in "T ":
+        return iso_datetime(text).date()
+    return date.fromisoformat(text)
+
+
+def us_date(value: str | None) -> date | None:
+    """A date from ``MM/DD/YYYY``; None for empty; ValueError otherwise."""
+    if value is None or value.strip() == "":
+        return None
+    month, day, year = value.strip().split("/")
+    return date(int(year), int(month), int(day))
+
+
+def iso_datetime(value: object) -> datetime:
+    """An aware UTC datetime from an ISO string (``Z`` accepted); ValueError otherwise."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("timestamp missing or not a string")
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def age_years(dob: date, as_of: date) -> int:
+    """Whole years between a date of birth and the report date."""
+    years = as_of.year - dob.year
+    if (as_of.month, as_of.day) < (dob.month, dob.day):
+        years -= 1
+    return years

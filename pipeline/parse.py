@@ -1,0 +1,200 @@
+"""Turn raw feed payloads into typed records, or say exactly why one is malformed.
+
+Each ``parse_*`` function takes one raw record (a decoded JSON object, or a CSV row as a dict)
+and returns the typed record, or raises :class:`MalformedRecord` with a reason an operator can
+read. A reason never quotes a personal value, only field names and types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
+from typing import Any, TypeVar
+
+from pipeline import normalise
+from pipeline.errors import MalformedRecord
+from pipeline.records import AdultRecord, ChildRecord, ClaimedChild, DnaResult, RemovalRecord
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+CUSTODY_STATUSES = frozenset({"detained", "released", "removed", "criminal_custody"})
+CRIMINAL_HISTORY = frozenset({"none", "non_serious", "serious"})
+DISCHARGE_TYPES = frozenset({"reunified_with_parent", "released_to_sponsor", "aged_out", "other"})
+DNA_RESULTS = frozenset({"match", "exclusion", "inconclusive", "pending"})
+
+T = TypeVar("T")
+
+
+class _Fields:
+    """Typed access to one raw object's fields; every failure becomes MalformedRecord."""
+
+    def __init__(self, raw: object, id_field: str, what: str) -> None:
+        if not isinstance(raw, Mapping):
+            raise MalformedRecord(f"{what} is not a JSON object (got {type(raw).__name__})")
+        self.raw = raw
+        value = raw.get(id_field)
+        if not isinstance(value, str) or not value.strip():
+            raise MalformedRecord(f"missing or invalid {id_field}")
+        self.record_id = value.strip()
+
+    def fail(self, reason: str) -> MalformedRecord:
+        return MalformedRecord(reason, self.record_id)
+
+    def text(self, key: str, source: Mapping[str, Any] | None = None) -> str | None:
+        value = (self.raw if source is None else source).get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(f"{key} must be a string, got {type(value).__name__}")
+        return value.strip() or None
+
+    def obj(self, key: str) -> Mapping[str, Any] | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.fail(f"{key} must be an object or null, got {type(value).__name__}")
+        return value
+
+    def convert(self, key: str, fn: Callable[[Any], T], source: Mapping[str, Any] | None = None) -> T:
+        value = (self.raw if source is None else source).get(key)
+        try:
+            return fn(value)
+        except (ValueError, TypeError) as exc:
+            raise self.fail(f"{key} is not valid ({type(exc).__name__}: unparseable value)") from None
+
+    def date(self, key: str, source: Mapping[str, Any] | None = None) -> date | None:
+        return self.convert(key, normalise.iso_date, source)
+
+    def timestamp(self, key: str) -> datetime:
+        if self.raw.get(key) is None:
+            return _EPOCH
+        return self.convert(key, normalise.iso_datetime)
+
+    def a_number(self, key: str) -> str | None:
+        return self.convert(key, normalise.a_number)
+
+    def choice(self, key: str, allowed: frozenset[str], source: Mapping[str, Any] | None = None) -> str | None:
+        value = self.text(key, source)
+        if value is not None and value not in allowed:
+            raise self.fail(f"{key} has an unknown value (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+
+def parse_child(raw: object) -> ChildRecord:
+    """An ORR child record."""
+    f = _Fields(raw, "childId", "child record")
+    app = f.obj("apprehension") or {}
+    parent = f.obj("reportedParent") or {}
+    discharge = f.obj("discharge") or {}
+    return ChildRecord(
+        record_id=f.record_id,
+        a_number=f.a_number("aNumber"),
+        first_name=f.text("firstName") or "",
+        last_name=f.text("lastName") or "",
+        dob=f.date("dateOfBirth"),
+        sex=f.text("sex"),
+        country=normalise.country(f.text("countryOfBirth")),
+        facility_id=f.text("facilityId"),
+        facility_name=f.text("facilityName"),
+        admitted_at=f.date("admittedAt"),
+        event_id=f.text("eventId", app),
+        apprehension_date=f.date("date", app),
+        station=f.text("station", app),
+        reported_parent_name=f.text("name", parent),
+        reported_parent_relation=f.text("relation", parent),
+        discharge_date=f.date("date", discharge),
+        discharge_type=f.choice("type", DISCHARGE_TYPES, discharge),
+        updated_at=f.timestamp("updatedAt"),
+    )
+
+
+def _claimed(f: _Fields) -> tuple[ClaimedChild, ...]:
+    value = f.raw.get("claimed_children")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise f.fail("claimed_children must be a list")
+    out = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise f.fail("claimed_children holds a non-object")
+        name = f.text("name", item) or ""
+        out.append(ClaimedChild(name=name, dob=f.date("dob", item)))
+    return tuple(out)
+
+
+def parse_adult(raw: object) -> AdultRecord:
+    """An ICE detainee record."""
+    f = _Fields(raw, "subject_id", "detainee record")
+    custody = f.obj("custody") or {}
+    medical = f.raw.get("medical_hold")
+    if medical is not None and not isinstance(medical, bool):
+        raise f.fail(f"medical_hold must be true or false, got {type(medical).__name__}")
+    return AdultRecord(
+        record_id=f.record_id,
+        a_number=f.a_number("a_number"),
+        first_name=f.text("first_name") or "",
+        last_name=f.text("last_name") or "",
+        dob=f.date("birth_date"),
+        sex=f.text("gender"),
+        country=normalise.country(f.text("citizenship")),
+        custody_status=f.choice("status", CUSTODY_STATUSES, custody),
+        facility_code=f.text("facility_code", custody),
+        facility_name=f.text("facility_name", custody),
+        custody_as_of=f.date("as_of", custody),
+        event_id=f.text("apprehension_event_id"),
+        apprehension_date=f.date("apprehension_date"),
+        station=f.text("apprehension_station"),
+        criminal_history=f.choice("criminal_history", CRIMINAL_HISTORY),
+        medical_hold=bool(medical),
+        claimed_children=_claimed(f),
+        updated_at=f.timestamp("updated_at"),
+    )
+
+
+REMOVAL_COLUMNS = ("REMOVAL_ID", "A_NUMBER", "LAST_NAME", "FIRST_NAME", "DOB", "COUNTRY", "REMOVAL_DATE", "PORT")
+
+
+def parse_removal(row: Mapping[str, str | None]) -> RemovalRecord:
+    """A removal-list CSV row (a dict keyed by the header)."""
+    f = _Fields(row, "REMOVAL_ID", "removal row")
+    if None in row or any(row.get(col) is None for col in REMOVAL_COLUMNS):
+        raise f.fail("row has the wrong number of columns")
+    removal_date = f.convert("REMOVAL_DATE", normalise.us_date)
+    if removal_date is None:
+        raise f.fail("missing REMOVAL_DATE")
+    return RemovalRecord(
+        record_id=f.record_id,
+        a_number=f.a_number("A_NUMBER"),
+        first_name=f.text("FIRST_NAME") or "",
+        last_name=f.text("LAST_NAME") or "",
+        dob=f.convert("DOB", normalise.us_date),
+        country=normalise.country(f.text("COUNTRY")),
+        removal_date=removal_date,
+        port=f.text("PORT"),
+    )
+
+
+def parse_dna(raw: object) -> DnaResult:
+    """A DNA verification result."""
+    f = _Fields(raw, "case_id", "DNA result")
+    result = f.choice("result", DNA_RESULTS)
+    if result is None:
+        raise f.fail("missing result")
+    return DnaResult(
+        record_id=f.record_id,
+        adult_a_number=f.a_number("adult_a_number"),
+        child_a_number=f.a_number("child_a_number"),
+        adult_record_id=f.text("adult_subject_id"),
+        child_record_id=f.text("child_id"),
+        result=result,
+        reported_at=f.timestamp("reported_at"),
+    )
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "orr": parse_child,
+    "ice": parse_adult,
+    "removals": parse_removal,
+    "dna": parse_dna,
+}

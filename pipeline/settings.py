@@ -1,0 +1,184 @@
+"""Typed settings, read once from the environment and the config file.
+
+Every ``REUNIFY_*`` variable may also be set in a TOML config file (``config/reunify.toml`` by
+default, or the file named by ``REUNIFY_CONFIG``); the environment wins over the file. Nothing
+else in the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+FEEDS: tuple[str, ...] = ("orr", "ice", "removals", "dna")
+REQUIRED_FEEDS: tuple[str, ...] = ("orr", "ice", "removals")
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "reunify.toml"
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """Where one agency feed lives and the token it wants. The token never appears in a repr."""
+
+    name: str
+    url: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Reunify can be told, validated once at start-up."""
+
+    feeds: Mapping[str, FeedSettings]
+    as_of: date
+    database_url: str = "sqlite:///reunify.sqlite3"
+    broker_url: str | None = None
+    # Feed client
+    request_timeout: float = 30.0
+    retry_max_seconds: float = 120.0
+    retry_max_attempts: int = 8
+    orr_page_size: int = 1000
+    ice_page_size: int = 500
+    # Runs
+    run_lock_seconds: int = 3600
+    run_deadline_seconds: int = 3600
+    schedule_hours: float = 6.0
+    log_json: bool | None = None
+    log_level: str = "INFO"
+    # Monitor
+    flower_user: str | None = None
+    flower_password: str | None = field(default=None, repr=False)
+    # Court deadlines per cohort (report)
+    deadline_under_5: date = date(2018, 7, 10)
+    deadline_5_and_over: date = date(2018, 7, 26)
+
+    def feed(self, name: str) -> FeedSettings | None:
+        """The settings of one feed, or None when it is not configured (DNA is optional)."""
+        return self.feeds.get(name)
+
+    def require_feeds(self) -> None:
+        """Raise ConfigError naming every required feed that has no URL or token."""
+        missing = [
+            f"REUNIFY_{name.upper()}_URL/REUNIFY_{name.upper()}_TOKEN"
+            for name in REQUIRED_FEEDS
+            if name not in self.feeds
+        ]
+        if missing:
+            raise ConfigError("a run needs these feeds configured: " + ", ".join(missing))
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests and the demo use it)."""
+        return replace(self, **changes)
+
+
+def _read_file(path: Path | None) -> dict[str, str]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            raise ConfigError(f"config file {path}: key {key!r} must be a plain value, not a table")
+        flat[key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+    return flat
+
+
+def _parse_bool(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{key} must be true or false, got {value!r}")
+
+
+def _parse_date(key: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be an ISO date (YYYY-MM-DD), got {value!r}") from exc
+
+
+def _parse_number(key: str, value: str, kind: type[int] | type[float]) -> Any:
+    try:
+        number = kind(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be a number, got {value!r}") from exc
+    if number <= 0:
+        raise ConfigError(f"{key} must be positive, got {value!r}")
+    return number
+
+
+_NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
+    "REUNIFY_REQUEST_TIMEOUT": ("request_timeout", float),
+    "REUNIFY_RETRY_MAX_SECONDS": ("retry_max_seconds", float),
+    "REUNIFY_RETRY_MAX_ATTEMPTS": ("retry_max_attempts", int),
+    "REUNIFY_ORR_PAGE_SIZE": ("orr_page_size", int),
+    "REUNIFY_ICE_PAGE_SIZE": ("ice_page_size", int),
+    "REUNIFY_RUN_LOCK_SECONDS": ("run_lock_seconds", int),
+    "REUNIFY_RUN_DEADLINE_SECONDS": ("run_deadline_seconds", int),
+    "REUNIFY_SCHEDULE_HOURS": ("schedule_hours", float),
+}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Build Settings from a config file and an environment mapping (``os.environ`` by default)."""
+    env = dict(os.environ if environ is None else environ)
+    path = config_file
+    if path is None:
+        path = Path(env["REUNIFY_CONFIG"]) if env.get("REUNIFY_CONFIG") else DEFAULT_CONFIG
+    values = _read_file(path)
+    values.update({k: v for k, v in env.items() if k.startswith("REUNIFY_")})
+
+    def get(key: str) -> str | None:
+        value = values.get(key)
+        return value if value not in (None, "") else None
+
+    feeds: dict[str, FeedSettings] = {}
+    for name in FEEDS:
+        url, token = get(f"REUNIFY_{name.upper()}_URL"), get(f"REUNIFY_{name.upper()}_TOKEN")
+        if url and token:
+            feeds[name] = FeedSettings(name=name, url=url.rstrip("/"), token=token)
+        elif url and not token:
+            raise ConfigError(f"REUNIFY_{name.upper()}_URL is set but REUNIFY_{name.upper()}_TOKEN is not")
+
+    as_of_raw = get("REUNIFY_AS_OF")
+    kwargs: dict[str, Any] = {
+        "feeds": feeds,
+        "as_of": _parse_date("REUNIFY_AS_OF", as_of_raw) if as_of_raw else date.today(),
+    }
+    if db := get("REUNIFY_DATABASE_URL"):
+        kwargs["database_url"] = db
+    kwargs["broker_url"] = get("REUNIFY_BROKER_URL")
+    for key, (attr, kind) in _NUMBERS.items():
+        if (raw := get(key)) is not None:
+            kwargs[attr] = _parse_number(key, raw, kind)
+    if (raw := get("REUNIFY_LOG_JSON")) is not None:
+        kwargs["log_json"] = _parse_bool("REUNIFY_LOG_JSON", raw)
+    if (raw := get("REUNIFY_LOG_LEVEL")) is not None:
+        kwargs["log_level"] = raw.upper()
+    kwargs["flower_user"] = get("REUNIFY_FLOWER_USER")
+    kwargs["flower_password"] = get("REUNIFY_FLOWER_PASSWORD")
+    if (raw := get("REUNIFY_DEADLINE_UNDER_5")) is not None:
+        kwargs["deadline_under_5"] = _parse_date("REUNIFY_DEADLINE_UNDER_5", raw)
+    if (raw := get("REUNIFY_DEADLINE_5_AND_OVER")) is not None:
+        kwargs["deadline_5_and_over"] = _parse_date("REUNIFY_DEADLINE_5_AND_OVER", raw)
+    return Settings(**kwargs)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
