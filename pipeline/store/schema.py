@@ -1,0 +1,145 @@
+"""The store's tables, as SQLAlchemy Core metadata.
+
+The migrations in ``migrations/versions`` create exactly these tables (a test compares the two);
+change both together. Timestamps are stored in UTC and always come back timezone-aware, on
+SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed")
+DECISIONS: tuple[str, ...] = ("confirm", "reject")
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware datetime stored in UTC; naive values are refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the store; use a timezone-aware one")
+        value = value.astimezone(UTC)
+        # SQLite keeps text without an offset: store UTC wall time so text order is time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("trigger", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(64), nullable=True),
+    sa.Column("as_of", sa.Date(), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime(), nullable=False),
+    sa.Column("deadline", UTCDateTime(), nullable=True),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("results_count", sa.Integer(), nullable=True),
+    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+    sa.Index(None, "status", "finished_at"),
+    sa.Index(None, "started_at"),
+)
+
+# Per-feed counts of a run: one row per (run, feed) so that workers fetching different feeds in
+# parallel each overwrite their own row (a JSON column on ``runs`` would lose updates).
+run_feed_counts = sa.Table(
+    "run_feed_counts",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("feed", sa.String(16), primary_key=True),
+    sa.Column("fetched", sa.Integer(), nullable=False),
+    sa.Column("valid", sa.Integer(), nullable=False),
+    sa.Column("quarantined", sa.Integer(), nullable=False),
+)
+
+# Raw records of one run, one row per (run, feed, record id): the copy with the latest
+# updated_at wins. updated_at is the feed's ISO text ('' when the feed has none).
+feed_records = sa.Table(
+    "feed_records",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("feed", sa.String(16), primary_key=True),
+    sa.Column("record_id", sa.String(255), primary_key=True),
+    sa.Column("updated_at", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("feed", sa.String(16), nullable=False),
+    sa.Column("record_id", sa.String(255), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Index(None, "run_id", "feed"),
+)
+
+# One row per child per run; child_key is the child's first ORR record id.
+results = sa.Table(
+    "results",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("child_key", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("cohort", sa.String(16), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+)
+
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+review_decisions = sa.Table(
+    "review_decisions",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("child_key", sa.String(255), nullable=False),
+    sa.Column("adult_key", sa.String(255), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("who", sa.String(255), nullable=False),
+    sa.Column("decided_at", UTCDateTime(), nullable=False),
+    sa.Column("why", sa.Text(), nullable=False),
+    sa.CheckConstraint("decision IN ('confirm', 'reject')", name="decision"),
+    sa.Index(None, "child_key", "adult_key"),
+)
+
+feed_cursors = sa.Table(
+    "feed_cursors",
+    metadata,
+    sa.Column("feed", sa.String(16), primary_key=True),
+    sa.Column("last_successful_fetch_at", UTCDateTime(), nullable=False),
+)
