@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from pipeline.errors import ReunifyError, RunFailedError
 from pipeline.logging import configure_logging
 from pipeline.settings import FEEDS, Settings, get_settings
-from pipeline.store import Store
+from pipeline.store import RunInfo, Store
 
 STATUSES = (
     "reunified",
@@ -96,7 +96,7 @@ class Progress:
         self.out.flush()
 
 
-def summary_table(results: Iterable[dict[str, Any]], counts: dict[str, Any] | None) -> str:
+def summary_table(results: Iterable[dict[str, Any]], quarantined: dict[str, int] | None) -> str:
     """Children per status and cohort, quarantined records per feed, unresolved locations."""
     table: Counter[tuple[str, str]] = Counter()
     unresolved = review = 0
@@ -113,10 +113,15 @@ def summary_table(results: Iterable[dict[str, Any]], counts: dict[str, Any] | No
     lines.append("total".ljust(width) + "".join(f"{n:>12,}" for n in totals) + f"{sum(totals):>9,}")
     lines.append("")
     lines.append(f"unresolved parent locations: {unresolved:,}    links needing review: {review:,}")
-    if counts:
-        quarantine = ", ".join(f"{feed} {counts.get(feed, {}).get('quarantined', 0):,}" for feed in FEEDS)
+    if quarantined is not None:
+        quarantine = ", ".join(f"{feed} {quarantined.get(feed, 0):,}" for feed in FEEDS)
         lines.append(f"quarantined records: {quarantine}")
     return "\n".join(lines)
+
+
+def quarantined_counts(run: RunInfo | None) -> dict[str, int]:
+    """Quarantined records per feed of a run."""
+    return {feed: c.quarantined for feed, c in run.counts.items()} if run else {}
 
 
 def _flatten(row: dict[str, Any]) -> dict[str, Any]:
@@ -173,11 +178,11 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
         run = store.get_run(run_id)
         if run is None:
             raise RunFailedError(f"run {run_id} vanished from the store")
-        for feed, c in (run.counts or {}).items():
-            key = (c.get("fetched", 0), c.get("valid", 0))
+        for feed, c in run.counts.items():
+            key = (c.fetched, c.valid)
             if seen.get(feed) != key:
                 seen[feed] = key
-                progress("fetch", feed, c)
+                progress("fetch", feed, {"fetched": c.fetched, "quarantined": c.quarantined})
         if run.stage and run.stage != progress.stage and run.stage in ("reconcile", "publish"):
             progress(run.stage, None, None)
         if run.status == "succeeded":
@@ -202,7 +207,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         run_id = run_embedded(settings, store, args.trigger, progress)
     run = store.get_run(run_id)
     out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n\n")
-    out.write(summary_table(store.iter_results(run_id), run.counts if run else None) + "\n")
+    out.write(summary_table(store.iter_results(run_id), quarantined_counts(run)) + "\n")
     return 0
 
 
@@ -230,8 +235,8 @@ def cmd_status(_args: argparse.Namespace, settings: Settings) -> int:
     if current:
         run = current[0]
         out.write(f"current run {run.id}: stage {run.stage}, trigger {run.trigger}, started {run.started_at}\n")
-        for feed, c in sorted((run.counts or {}).items()):
-            out.write(f"  {feed:<9} fetched {c.get('fetched', 0):>9,}  quarantined {c.get('quarantined', 0):>6,}\n")
+        for feed, c in sorted(run.counts.items()):
+            out.write(f"  {feed:<9} fetched {c.fetched:>9,}  quarantined {c.quarantined:>6,}\n")
     else:
         out.write("no run in progress\n")
     out.write("\nlast runs:\n")
@@ -258,6 +263,12 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
+    from pipeline.sim.demo import run_demo
+
+    return run_demo(args.children, args.seed, args.fault_rate, Path(args.workdir))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``reunify`` sub-command."""
     parser = argparse.ArgumentParser(prog="reunify", description=__doc__)
@@ -275,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db)
+    demo = sub.add_parser("demo", help="reconcile a generated world served by the built-in simulator")
+    demo.add_argument("--children", type=int, default=2300)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--fault-rate", type=float, default=0.05, help="fraction of feed requests that fail")
+    demo.add_argument("--workdir", default="out/demo")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -9,6 +9,7 @@ from celery.signals import after_setup_logger, after_setup_task_logger
 
 from pipeline.logging import configure_logging
 from pipeline.settings import Settings, get_settings
+from workers import monitor
 from workers.schedule import beat_schedule
 
 # Redis re-delivers an unacknowledged message only after this many seconds. acks_late means a
@@ -73,3 +74,4 @@ def _setup_logging(**_kwargs: Any) -> None:
 
 
 app = create_app()
+monitor.guard(get_settings())

@@ -1,0 +1,219 @@
+"""Benchmark: Reunify's engine against the Splink 5 baseline on generated worlds.
+
+    python -m bench.run --sizes 2300,20000 --seed 7
+
+For each world size a world is generated (``pipeline.sim.world.generate_world``) and written to a
+scratch directory. Each system then runs in its own spawned process that loads the world, parses
+the feeds and reconciles; the process reports its wall time (parse + reconcile, not the load) and
+its peak resident memory (``VmHWM``, which includes the loaded world; the memory after loading
+is reported too). The parent scores every export with ``pipeline.sim.score.score`` against the
+world's truth, prints a Markdown table and writes it to ``bench/out/results.md``.
+
+``--sizes`` also takes ``sample`` for the shared sample world (``--sample-dir``). A system that
+cannot run (Reunify's engine not there yet, the bench extra not installed) shows 'unavailable'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+OUT_DIR = Path(__file__).resolve().parent / "out"
+SYSTEMS = ("reunify", "splink")
+METRICS = (
+    ("link P", "link_precision"),
+    ("link R", "link_recall"),
+    ("link F1", "link_f1"),
+    ("child-dedup F1", "dedup_f1"),
+    ("status acc", "status_accuracy"),
+    ("unresolved-loc F1", "unresolved_f1"),
+    ("cohort acc", "cohort_accuracy"),
+)
+
+
+@dataclass
+class Measurement:
+    """One system on one world."""
+
+    world: str
+    system: str
+    ok: bool
+    seconds: float | None = None
+    peak_mib: float | None = None
+    loaded_mib: float | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+def _vm_kib(field_name: str) -> int | None:
+    """A ``/proc/self/status`` memory field in KiB (Linux), else None."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _peak_kib() -> int:
+    hwm = _vm_kib("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _run_reunify(world: Any, as_of: date) -> list[dict[str, Any]]:
+    from bench.splink_baseline import parse_snapshot
+    from pipeline.reconcile import reconcile
+
+    snapshot = parse_snapshot(world)
+    return [result.to_export("bench") for result in reconcile(snapshot, as_of)]
+
+
+def _run_splink(world: Any, as_of: date) -> list[dict[str, Any]]:
+    from bench.splink_baseline import run_splink
+
+    return run_splink(world, as_of)
+
+
+def _worker(system: str, world_dir: str, export_path: str, conn: Any) -> None:
+    """Spawned process: load the world, run one system, write its export, report time and memory."""
+    try:
+        from pipeline.sim.world import load_world
+
+        world = load_world(world_dir)
+        loaded = _vm_kib("VmRSS") or 0
+        runner = {"reunify": _run_reunify, "splink": _run_splink}[system]
+        start = time.perf_counter()
+        exports = runner(world, world.as_of)
+        seconds = time.perf_counter() - start
+        peak = _peak_kib()
+        with open(export_path, "w", encoding="utf-8") as fh:
+            for obj in exports:
+                fh.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+        conn.send({"ok": True, "seconds": seconds, "peak_kib": peak, "loaded_kib": loaded})
+    except BaseException as exc:  # report every failure to the parent, then exit
+        conn.send({"ok": False, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()})
+    finally:
+        conn.close()
+
+
+def measure(system: str, world_dir: Path, label: str, truth: list[dict[str, Any]], timeout: float) -> Measurement:
+    """Run ``system`` on the world in ``world_dir`` in a spawned process and score its export."""
+    from pipeline.sim.score import score
+
+    ctx = mp.get_context("spawn")
+    export_path = OUT_DIR / f"{label}-{system}.jsonl"
+    parent_conn, child_conn = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_worker, args=(system, str(world_dir), str(export_path), child_conn))
+    proc.start()
+    child_conn.close()
+    report: dict[str, Any] | None = None
+    if parent_conn.poll(timeout):
+        try:
+            report = parent_conn.recv()
+        except EOFError:
+            report = None
+    proc.join(timeout=30)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    if report is None:
+        return Measurement(label, system, ok=False, note=f"no report (exit code {proc.exitcode}, timeout {timeout:.0f}s)")
+    if not report["ok"]:
+        print(f"[{label}/{system}] unavailable: {report['error']}", file=sys.stderr)
+        return Measurement(label, system, ok=False, note=report["error"].splitlines()[0][:120])
+    exports = [json.loads(line) for line in export_path.read_text(encoding="utf-8").splitlines() if line]
+    result = score(exports, truth)
+    return Measurement(
+        label,
+        system,
+        ok=True,
+        seconds=report["seconds"],
+        peak_mib=report["peak_kib"] / 1024,
+        loaded_mib=report["loaded_kib"] / 1024,
+        scores=result.as_dict(),
+    )
+
+
+def table(rows: list[Measurement]) -> str:
+    """The results as a Markdown table."""
+    head = ["world", "system", "wall s", "peak RSS MiB", "RSS after load MiB", *(name for name, _ in METRICS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in rows:
+        if not m.ok:
+            cells = [m.world, m.system, "unavailable", "", "", *([""] * len(METRICS))]
+            cells[-1] = m.note.replace("|", "/")
+        else:
+            cells = [
+                m.world,
+                m.system,
+                f"{m.seconds:.1f}",
+                f"{m.peak_mib:.0f}",
+                f"{m.loaded_mib:.0f}",
+                *(f"{m.scores[key]:.3f}" for _, key in METRICS),
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2300,20000", help="comma-separated child counts, or 'sample'")
+    parser.add_argument("--seed", type=int, default=7, help="world generator seed")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: reunify,splink")
+    parser.add_argument("--sample-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "samples"))
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per system and world")
+    parser.add_argument("--out", default=str(OUT_DIR / "results.md"))
+    args = parser.parse_args(argv)
+
+    from pipeline.sim.world import generate_world, load_world
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = set(systems) - set(SYSTEMS)
+    if unknown:
+        parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
+    rows: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="reunify-bench-") as scratch:
+        for size in (s.strip() for s in args.sizes.split(",") if s.strip()):
+            if size == "sample":
+                label, world_dir = "sample", Path(args.sample_dir)
+                truth = load_world(world_dir).truth
+            else:
+                n = int(size)
+                label = f"{n:,} (seed {args.seed})"
+                started = time.perf_counter()
+                world = generate_world(n, args.seed)
+                world_dir = world.write(Path(scratch) / f"world-{n}-{args.seed}")
+                truth = world.truth
+                del world
+                print(f"[{label}] world generated in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+            file_label = label.split(" ")[0].replace(",", "")
+            for system in systems:
+                m = measure(system, world_dir, file_label, truth, args.timeout)
+                rows.append(m)
+                shown = f"{m.seconds:.1f}s, peak {m.peak_mib:.0f} MiB" if m.ok else "unavailable"
+                print(f"[{label}] {system}: {shown}", file=sys.stderr)
+    text = table(rows)
+    meta = (
+        f"\n\nseed {args.seed}; wall time = parse + reconcile in a spawned process (world load excluded); "
+        "peak RSS = the process's VmHWM (loaded world included).\n"
+    )
+    Path(args.out).write_text("# Reunify vs Splink 5 baseline\n\n" + text + meta, encoding="utf-8")
+    print(text)
+    print(f"\nwritten to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

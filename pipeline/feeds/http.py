@@ -1,0 +1,466 @@
+"""FeedClient: one pooled HTTP session per feed, with timeouts, bearer auth and bounded retries.
+
+Transient failures (connection errors and drops, timeouts, broken bodies, 429, 5xx, and a few
+pages that are not the contract's shape) are retried with exponential backoff and jitter, or
+after the server's ``Retry-After``, within ``retry_max_attempts`` attempts and
+``retry_max_seconds`` in total. Everything else is translated at this boundary into
+:mod:`pipeline.errors`: 401/403 -> :class:`FeedAuthError`, retries exhausted ->
+:class:`FeedUnavailableError`, a page that stays wrong -> :class:`FeedProtocolError`.
+The token lives only in the session's headers: it is never logged nor put in an error.
+"""
+
+from __future__ import annotations
+
+import codecs
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import structlog
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+from pipeline.errors import ConfigError, FeedAuthError, FeedError, FeedProtocolError, FeedUnavailableError
+from pipeline.settings import FeedSettings, Settings
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+Params = Mapping[str, str | int | None]
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+"""Statuses worth another try (any other 5xx is retried too); 400/401/403/404 never are."""
+AUTH_STATUSES = frozenset({401, 403})
+TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,  # refused, reset, dropped before a response, connect timeouts
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,  # connection dropped in the middle of a body
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class RetryableStatus(Exception):
+    """An HTTP answer worth retrying (429 or 5xx); ``retry_after`` is the server's wish, in seconds."""
+
+    def __init__(self, status: int, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class BadPage(Exception):
+    """A 200 whose body is not the contract's shape (not JSON, missing keys, wrong types)."""
+
+
+_EXHAUSTIBLE: tuple[type[BaseException], ...] = (RetryableStatus, *TRANSIENT_EXCEPTIONS)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """The retry predicate: transient transport errors, retryable statuses and bad pages."""
+    return isinstance(exc, (BadPage, *_EXHAUSTIBLE))
+
+
+def is_retryable_status(status: int) -> bool:
+    """True for 408, 429 and every 5xx."""
+    return status in RETRYABLE_STATUSES or 500 <= status <= 599
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
+        return None
+    return max(0.0, seconds)
+
+
+def failure_kind(exc: BaseException) -> str:
+    """A short, token-free name for what went wrong (used in logs and error messages)."""
+    if isinstance(exc, RetryableStatus):
+        return f"HTTP {exc.status}"
+    if isinstance(exc, BadPage):
+        return f"bad page ({exc})"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "connection dropped mid-body"
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection error"
+    return type(exc).__name__
+
+
+def format_since(since: datetime | date | None) -> str | None:
+    """An ISO UTC timestamp for ``updated_since``/``since`` (a date means its midnight UTC)."""
+    if since is None:
+        return None
+    if not isinstance(since, datetime):
+        since = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    # Truncating to the second can only widen an "at or after" filter: safe.
+    return since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts and seconds in total, backoff shape, caps."""
+
+    max_attempts: int = 8
+    max_seconds: float = 120.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    jitter: float = 0.5
+    retry_after_cap: float = 60.0
+    protocol_attempts: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(max_attempts=settings.retry_max_attempts, max_seconds=settings.retry_max_seconds)
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Exponential backoff with jitter after the given failed attempt (1-based)."""
+        base = min(self.backoff_max, self.backoff_initial * 2 ** max(0, attempt - 1))
+        return base + (rng or random).uniform(0, self.jitter)
+
+    def wait_for(self, exc: BaseException | None, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after a failure: the server's ``Retry-After`` (capped), else backoff."""
+        if isinstance(exc, RetryableStatus) and exc.retry_after is not None:
+            return min(exc.retry_after, self.retry_after_cap)
+        return self.backoff(attempt, rng)
+
+
+class _BearerAuth(AuthBase):
+    """Bearer token auth whose repr never shows the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(<redacted>)"
+
+
+@dataclass
+class Page:
+    """One decoded page: the checked body, the response's links and the URL it came from."""
+
+    body: Any
+    links: dict[str, str]
+    url: str
+
+
+class FeedClient:
+    """HTTP access to one agency feed: one pooled session (use one client per thread), bearer auth,
+    a timeout on every request and the retry policy. Close it, or use it as a context manager."""
+
+    def __init__(
+        self,
+        feed: FeedSettings,
+        *,
+        timeout: float = 30.0,
+        policy: RetryPolicy | None = None,
+        page_size: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.name = feed.name
+        self.root = feed.url.rstrip("/")
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy()
+        self.page_size = page_size
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.auth = _BearerAuth(feed.token)  # also keeps ~/.netrc from overriding it
+        self._origin = urlsplit(self.root)[:2]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, name: str, **kwargs: Any) -> FeedClient:
+        """A client for a configured feed; ConfigError when it is not configured."""
+        feed = settings.feed(name)
+        if feed is None:
+            raise ConfigError(f"the {name} feed is not configured: set REUNIFY_{name.upper()}_URL and _TOKEN")
+        sizes = {"orr": settings.orr_page_size, "ice": settings.ice_page_size}
+        kwargs.setdefault("timeout", settings.request_timeout)
+        kwargs.setdefault("policy", RetryPolicy.from_settings(settings))
+        kwargs.setdefault("page_size", sizes.get(name))
+        return cls(feed, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"FeedClient(name={self.name!r}, root={self.root!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> FeedClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ URLs
+    def url(self, path_or_url: str) -> str:
+        """An absolute URL under the feed's root; absolute URLs must stay on the feed's origin."""
+        if "://" not in path_or_url:
+            return self.root + "/" + path_or_url.lstrip("/")
+        if urlsplit(path_or_url)[:2] != self._origin:
+            raise FeedProtocolError(self.name, "a next-page link points outside the feed's origin")
+        return path_or_url
+
+    def protocol_error(self, message: str) -> FeedProtocolError:
+        """A FeedProtocolError for this feed (adapters raise it on a broken pagination)."""
+        log.error("feed.protocol_error", feed=self.name)
+        return FeedProtocolError(self.name, message)
+
+    # ------------------------------------------------------------------ retries
+    def _retry(self, fn: Callable[[], T], what: str) -> T:
+        """Call ``fn`` until it succeeds or the policy gives up; translate the failure."""
+        policy = self.policy
+        failures: Counter[str] = Counter()
+        started = time.monotonic()
+        state = {"bad_pages": 0}
+
+        def after(rs: RetryCallState) -> None:
+            exc = rs.outcome.exception() if rs.outcome else None
+            if exc is not None:
+                failures[failure_kind(exc) if not isinstance(exc, BadPage) else "bad page"] += 1
+                if isinstance(exc, BadPage):
+                    state["bad_pages"] += 1
+
+        def wait(rs: RetryCallState) -> float:
+            exc = rs.outcome.exception() if rs.outcome else None
+            return policy.wait_for(exc, rs.attempt_number)
+
+        def stop(rs: RetryCallState) -> bool:
+            if rs.attempt_number >= policy.max_attempts or state["bad_pages"] >= policy.protocol_attempts:
+                return True
+            # idle_for (the sleeps so far) keeps the bound honest when ``sleep`` is injected.
+            elapsed = max(rs.seconds_since_start or 0.0, rs.idle_for)
+            return elapsed + rs.upcoming_sleep >= policy.max_seconds
+
+        def before_sleep(rs: RetryCallState) -> None:
+            exc = rs.outcome.exception() if rs.outcome else None
+            log.warning(
+                "feed.retry",
+                feed=self.name,
+                request=what,
+                attempt=rs.attempt_number,
+                failure=failure_kind(exc) if exc else None,
+                wait_s=round(rs.upcoming_sleep, 3),
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception(is_retryable),
+            stop=stop,
+            wait=wait,
+            after=after,
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(fn)
+        except BadPage as exc:
+            log.error("feed.bad_page", feed=self.name, request=what, attempts=sum(failures.values()))
+            raise FeedProtocolError(
+                self.name, f"{what}: {exc} (after {sum(failures.values())} attempts)"
+            ) from exc
+        except _EXHAUSTIBLE as exc:
+            attempts = sum(failures.values())
+            summary = ", ".join(f"{kind} x{n}" for kind, n in failures.most_common())
+            elapsed = time.monotonic() - started
+            log.error(
+                "feed.gave_up", feed=self.name, request=what, attempts=attempts, elapsed_s=round(elapsed, 2)
+            )
+            raise FeedUnavailableError(
+                self.name,
+                f"{what}: gave up after {attempts} attempts in {elapsed:.1f}s; "
+                f"kept failing with {summary}; last: {failure_kind(exc)}",
+            ) from exc
+
+    # ------------------------------------------------------------------ one request
+    def _send(self, url: str, params: Params | None, *, stream: bool) -> requests.Response:
+        """One request; raises RetryableStatus / FeedAuthError / FeedProtocolError on a bad status."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._session.get(url, params=clean, timeout=self.timeout, stream=stream)
+        except TRANSIENT_EXCEPTIONS:
+            raise
+        except requests.RequestException as exc:
+            raise FeedError(
+                self.name,
+                f"request could not be sent ({type(exc).__name__}); check REUNIFY_{self.name.upper()}_URL",
+            ) from None
+        status = response.status_code
+        if status < 300:
+            return response
+        response.close()
+        if status in AUTH_STATUSES:
+            log.error("feed.auth_refused", feed=self.name, status=status)
+            raise FeedAuthError(self.name, status)
+        if is_retryable_status(status):
+            raise RetryableStatus(status, parse_retry_after(response.headers.get("Retry-After")))
+        log.error("feed.rejected", feed=self.name, status=status)
+        raise FeedProtocolError(
+            self.name,
+            f"the feed rejected {urlsplit(url).path} with HTTP {status}; "
+            f"check REUNIFY_{self.name.upper()}_URL",
+        )
+
+    # ------------------------------------------------------------------ JSON pages
+    def get_page(
+        self,
+        path_or_url: str,
+        params: Params | None = None,
+        *,
+        check: Callable[[Any], None] | None = None,
+        what: str = "page",
+    ) -> Page:
+        """GET one JSON page, retried as a whole; ``check`` raises BadPage when the shape is wrong."""
+        url = self.url(path_or_url)
+
+        def attempt() -> Page:
+            response = self._send(url, params, stream=False)
+            try:
+                body = response.json()
+            except ValueError as exc:
+                raise BadPage("body is not JSON") from exc
+            if check is not None:
+                check(body)
+            links = {rel: link["url"] for rel, link in response.links.items() if "url" in link}
+            return Page(body=body, links=links, url=response.url)
+
+        return self._retry(attempt, what)
+
+    def resolve(self, page: Page, link: str) -> str:
+        """A link from a page made absolute, and checked to stay on the feed's origin."""
+        return self.url(urljoin(page.url, link))
+
+    # ------------------------------------------------------------------ streams
+    def iter_lines(
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        check_first_line: Callable[[str], None] | None = None,
+        chunk_bytes: int = 64 * 1024,
+        what: str = "stream",
+    ) -> Iterator[str]:
+        """The body's lines (newline kept), streamed; after a drop the request restarts and skips
+        the lines already given, so a caller sees every line exactly once. Each stretch between
+        two successful reads gets the full retry budget."""
+        stream = _ResumableLines(self, self.url(path), params, check_first_line, chunk_bytes)
+        max_restarts = self.policy.max_attempts * 4  # progress each time, but not forever
+        try:
+            while not stream.done:
+                yield from self._retry(stream.next_lines, what)
+                if stream.restarts > max_restarts:
+                    raise FeedUnavailableError(
+                        self.name, f"{what}: the stream was cut {stream.restarts} times; giving up"
+                    )
+        finally:
+            stream.close()
+
+
+class _ResumableLines:
+    """Reads a streamed body in blocks of complete lines; restarts and skips after a failure."""
+
+    def __init__(
+        self,
+        client: FeedClient,
+        url: str,
+        params: Params | None,
+        check_first_line: Callable[[str], None] | None,
+        chunk_bytes: int,
+    ) -> None:
+        self.client, self.url, self.params = client, url, params
+        self.check_first_line = check_first_line
+        self.chunk_bytes = chunk_bytes
+        self.delivered = 0
+        self.done = False
+        self.restarts = 0
+        self._response: requests.Response | None = None
+        self._chunks: Iterator[bytes] | None = None
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._partial = ""
+        self._to_skip = 0
+        self._seen = 0
+
+    def _open(self) -> None:
+        if self.delivered:
+            self.restarts += 1
+            log.info("feed.stream_resume", feed=self.client.name, skip_lines=self.delivered)
+        self._response = self.client._send(self.url, self.params, stream=True)
+        self._chunks = self._response.iter_content(chunk_size=self.chunk_bytes)
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+        self._partial = ""
+        self._to_skip = self.delivered
+        self._seen = 0
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+        self._response = self._chunks = self._decoder = None
+
+    def next_lines(self) -> list[str]:
+        """The next complete lines (possibly the last, unterminated one); [] with ``done`` at the end."""
+        try:
+            if self._chunks is None:
+                self._open()
+            assert self._chunks is not None and self._decoder is not None
+            while True:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    text = self._partial + self._decoder.decode(b"", final=True)
+                    lines = [text] if text else []
+                    self._partial = ""
+                    self.done = True
+                else:
+                    parts = (self._partial + self._decoder.decode(chunk)).split("\n")
+                    self._partial = parts.pop()
+                    lines = [part + "\n" for part in parts]
+                if lines and self._seen == 0 and self.check_first_line:
+                    self.check_first_line(lines[0])
+                self._seen += len(lines)
+                if self._to_skip:
+                    skipped = min(self._to_skip, len(lines))
+                    lines = lines[skipped:]
+                    self._to_skip -= skipped
+                if lines or self.done:
+                    if self.done and self._to_skip:
+                        raise BadPage("the stream came back shorter than before")
+                    self.delivered += len(lines)
+                    if self.done:
+                        self.close()
+                    return lines
+        except BaseException:
+            self.close()
+            self.done = False
+            raise

@@ -1,0 +1,72 @@
+"""Split a page of raw records into valid ones (kept as raw JSON) and quarantined ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import structlog
+
+from pipeline.errors import MalformedRecord
+from pipeline.parse import PARSERS
+from pipeline.records import Quarantined
+
+log = structlog.get_logger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EXTRA_CELLS_KEY = "_extra_cells"
+"""Key under which a CSV row's surplus cells (csv.DictReader's ``None`` key) appear in JSON payloads."""
+
+
+class ValidRecord(NamedTuple):
+    """A record that parsed: its id, its update time and the raw record as JSON text.
+
+    ``updated_at`` is a fixed-width ISO UTC timestamp (``2018-06-21T21:56:00.000000+00:00``, so
+    strings sort like times), or ``''`` when the record has none (removal rows, missing field).
+    """
+
+    record_id: str
+    updated_at: str
+    payload_json: str
+
+
+def to_json(raw: object) -> str:
+    """The raw record as compact JSON text (non-ASCII kept; a CSV row's extra cells named)."""
+    if isinstance(raw, Mapping) and None in raw:
+        raw = {(EXTRA_CELLS_KEY if k is None else k): v for k, v in raw.items()}
+    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _updated_at(record: Any) -> str:
+    stamp = getattr(record, "updated_at", None) or getattr(record, "reported_at", None)
+    if not isinstance(stamp, datetime) or stamp == _EPOCH:
+        return ""
+    return stamp.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def validate_page(feed: str, raw_records: Iterable[object]) -> tuple[list[ValidRecord], list[Quarantined]]:
+    """Parse each raw record with ``PARSERS[feed]``; the typed record is discarded, the raw JSON kept.
+
+    A record the parser rejects is quarantined with the parser's reason; one that makes the
+    parser fail unexpectedly is quarantined too (a bad record never stops a run).
+    """
+    parse = PARSERS[feed]
+    valid: list[ValidRecord] = []
+    quarantined: list[Quarantined] = []
+    for raw in raw_records:
+        try:
+            record = parse(raw)
+        except MalformedRecord as exc:
+            quarantined.append(Quarantined(feed, exc.record_id, exc.reason, to_json(raw)))
+            continue
+        except Exception as exc:  # a parser bug must not lose the record nor stop the run
+            log.warning("feed.parser_failed", feed=feed, error=type(exc).__name__)
+            reason = f"record could not be parsed ({type(exc).__name__})"
+            quarantined.append(Quarantined(feed, None, reason, to_json(raw)))
+            continue
+        valid.append(ValidRecord(record.record_id, _updated_at(record), to_json(raw)))
+    if quarantined:
+        log.info("feed.quarantined", feed=feed, records=len(quarantined), valid=len(valid))
+    return valid, quarantined

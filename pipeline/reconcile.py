@@ -1,0 +1,102 @@
+"""reconcile(snapshot, as_of) -> one ChildResult per child: match, then classify. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from pipeline import classify
+from pipeline.match.adults import build_people
+from pipeline.match.children import ChildGroup, group_children
+from pipeline.match.link import Linker, LinkOutcome
+from pipeline.records import DnaResult, FeedSnapshot
+from pipeline.results import ChildResult, ParentInfo, ReviewDecision
+
+
+def _latest_dna(dna: Sequence[DnaResult]) -> list[DnaResult]:
+    latest: dict[str, DnaResult] = {}
+    for res in dna:
+        seen = latest.get(res.record_id)
+        if seen is None or res.reported_at >= seen.reported_at:
+            latest[res.record_id] = res
+    return list(latest.values())
+
+
+def reconcile(
+    snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDecision] = ()
+) -> list[ChildResult]:
+    """Link every child to its parent and classify it; one result per child, sorted by child key.
+
+    ``decisions`` are review verdicts: ``reject`` never links that adult to that child,
+    ``confirm`` links them unless a DNA exclusion exists for the pair.
+    """
+    groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
+    people = build_people(snapshot.adults, snapshot.removals)
+    person_of: dict[str, int] = {}
+    for person in people:
+        for rid in person.ice_record_ids + person.removal_record_ids:
+            person_of[rid] = person.pid
+    rejected: set[tuple[str, int]] = set()
+    confirmed: dict[str, int] = {}
+    for dec in decisions:
+        pid = person_of.get(dec.adult_record_id)
+        if pid is None:
+            continue
+        if dec.decision == "reject":
+            rejected.add((dec.child_key, pid))
+            if confirmed.get(dec.child_key) == pid:
+                del confirmed[dec.child_key]
+        elif dec.decision == "confirm" and (dec.child_key, pid) not in rejected:
+            confirmed[dec.child_key] = pid
+    dna = _latest_dna(snapshot.dna)
+    linker = Linker(people, dna, rejected, confirmed)
+    outcomes = linker.link_all(groups)
+    by_child: dict[str, list[DnaResult]] = {}
+    for res in dna:
+        for key in (res.child_record_id, res.child_a_number):
+            if key:
+                by_child.setdefault(key, []).append(res)
+    return [_result(group, outcome, by_child, as_of) for group, outcome in zip(groups, outcomes, strict=True)]
+
+
+def _result(
+    group: ChildGroup, outcome: LinkOutcome, dna_index: dict[str, list[DnaResult]], as_of: date
+) -> ChildResult:
+    records = group.records
+    dna: dict[str, DnaResult] = {}
+    for key in [*group.record_ids, *(r.a_number for r in records if r.a_number)]:
+        for res in dna_index.get(key, ()):
+            dna[res.record_id] = res
+    link = outcome.link
+    facts = (
+        classify.ParentFacts(link.person.ice, link.person.removals, link.dna_exclusion)
+        if link is not None
+        else None
+    )
+    loc = classify.location(records, facts, as_of)
+    parent = None
+    if link is not None:
+        person = link.person
+        parent = ParentInfo(
+            ice_record_ids=person.ice_record_ids,
+            removal_record_ids=person.removal_record_ids,
+            a_number=person.a_number,
+            name=person.name,
+            match_score=link.score,
+            evidence=link.evidence,
+        )
+    newest = records[0]
+    a_numbers = [r.a_number for r in records if r.a_number]
+    return ChildResult(
+        child_record_ids=group.record_ids,
+        a_number=a_numbers[0] if a_numbers else None,
+        name=max((r.name for r in records), key=lambda n: (len(n.split()), len(n))) or newest.name,
+        date_of_birth=classify.recorded_dob(records),
+        age_years=classify.age(records, as_of),
+        cohort=classify.cohort(records, as_of),
+        status=classify.status(records, facts, loc),
+        reasons=classify.reasons(records, facts, list(dna.values())),
+        parent=parent,
+        parent_location=loc,
+        needs_review=outcome.needs_review,
+    )

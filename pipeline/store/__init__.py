@@ -1,0 +1,10 @@
+"""The results store: runs, raw feed records, quarantine, results, locks, review decisions.
+
+One small interface (``Store``) over SQLAlchemy Core, identical on SQLite and PostgreSQL, with
+Alembic migrations shipped in ``migrations/`` and applied on first use or by ``Store.upgrade()``.
+"""
+
+from pipeline.store.models import Decision, FeedCounts, LockHolder, RunInfo
+from pipeline.store.sql import DEFAULT_URL, Store
+
+__all__ = ["DEFAULT_URL", "Decision", "FeedCounts", "LockHolder", "RunInfo", "Store"]

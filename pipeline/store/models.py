@@ -1,0 +1,54 @@
+"""Typed values the store hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import NamedTuple
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCounts:
+    """How many records of one feed a run fetched, kept, and quarantined."""
+
+    fetched: int
+    valid: int
+    quarantined: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One run as the store knows it. Timestamps are timezone-aware UTC."""
+
+    id: str
+    trigger: str
+    status: str  # running | succeeded | failed
+    stage: str | None
+    as_of: date
+    started_at: datetime
+    heartbeat_at: datetime
+    deadline: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    results_count: int | None
+    counts: dict[str, FeedCounts] = field(default_factory=dict)
+
+
+class LockHolder(NamedTuple):
+    """Who holds a named lock, and until when (UTC)."""
+
+    owner: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A person's review of one proposed parent-child link."""
+
+    id: int
+    child_key: str
+    adult_key: str
+    decision: str  # confirm | reject
+    who: str
+    decided_at: datetime
+    why: str

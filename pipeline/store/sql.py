@@ -1,0 +1,687 @@
+"""The results store: one class over SQLAlchemy Core, identical on SQLite and PostgreSQL.
+
+Every public method runs in its own short transaction (bulk loads commit per batch, which is safe
+because they are idempotent), so a crash leaves the store consistent and a retried task can simply
+call the method again. Errors from the database come out as ``StoreError``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from itertools import islice
+from typing import Any, TypeVar
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pipeline.errors import StoreError
+from pipeline.records import Quarantined
+from pipeline.store import migrate
+from pipeline.store.engine import (
+    RETRYABLE_SQLSTATES,
+    WRITE_OPTION,
+    create_engine,
+    normalise_url,
+    safe_url,
+    sqlstate,
+    translated,
+)
+from pipeline.store.models import Decision, FeedCounts, LockHolder, RunInfo
+from pipeline.store.schema import (
+    DECISIONS,
+    UTCDateTime,
+    feed_cursors,
+    feed_records,
+    locks,
+    quarantine,
+    results,
+    review_decisions,
+    run_feed_counts,
+    runs,
+)
+
+DEFAULT_URL = "sqlite:///reunify.sqlite3"
+DEFAULT_BATCH = 5000
+_RETRIES = 5
+
+T = TypeVar("T")
+Insert = postgresql.Insert | sqlite.Insert
+
+# Staging table for PostgreSQL bulk loads: COPY into it, then one INSERT .. ON CONFLICT from it.
+_STAGE = sa.table(
+    "reunify_stage_records",
+    sa.column("record_id", sa.Text()),
+    sa.column("updated_at", sa.Text()),
+    sa.column("payload", sa.Text()),
+)
+_CREATE_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS reunify_stage_records "
+    "(record_id text NOT NULL, updated_at text NOT NULL, payload text NOT NULL) ON COMMIT DELETE ROWS"
+)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _copy_rows(conn: sa.Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows in through psycopg, in the connection's transaction; errors look like SQLAlchemy's."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    try:
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        raise sa_exc.DBAPIError.instance(
+            sql, None, exc, psycopg.Error, hide_parameters=True, dialect=conn.dialect
+        ) from exc
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Runs, their raw feed records and quarantine, published results, locks and review decisions.
+
+    ``Store(url)`` is cheap; the schema is migrated to the newest revision on first use (or by
+    ``upgrade()``). One Store per process; it is safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        auto_upgrade: bool = True,
+        batch_size: int = DEFAULT_BATCH,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        """Connect lazily to ``url`` (sqlite:///path or postgresql+psycopg://user@host/db)."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        self._url = normalise_url(url)
+        self._engine = create_engine(self._url)
+        self._backend = self._url.get_backend_name()
+        self._auto_upgrade = auto_upgrade
+        self._upgraded = False
+        self._upgrade_lock = threading.Lock()
+        self._batch = batch_size
+        self._clock = clock
+        self._sqlite_upsert: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Store({safe_url(self._url)!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        """The database URL with the password masked."""
+        return safe_url(self._url)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._backend
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise StoreError("the store's clock returned a naive datetime")
+        return now.astimezone(UTC)
+
+    def _ready(self) -> None:
+        if self._upgraded or not self._auto_upgrade:
+            return
+        with self._upgrade_lock:
+            if not self._upgraded:
+                self.upgrade()
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sa.Connection]:
+        self._ready()
+        with translated(self._url, action), self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sa.Connection]:
+        self._ready()
+        with translated(self._url, action), self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    def _write_retrying(self, action: str, body: Callable[[sa.Connection], T]) -> T:
+        """Run ``body`` in a write transaction, repeating it after a deadlock or serialization failure."""
+        for attempt in range(_RETRIES):
+            try:
+                with self._write(action) as conn:
+                    return body(conn)
+            except StoreError as exc:
+                if attempt + 1 < _RETRIES and sqlstate(exc.__cause__ or exc) in RETRYABLE_SQLSTATES:
+                    time.sleep(0.05 * 2**attempt * (1 + random.random()))
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _insert(self, table: sa.Table) -> Insert:
+        return postgresql.insert(table) if self._backend == "postgresql" else sqlite.insert(table)
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Apply pending migrations (safe to call often, and from many processes at once)."""
+        with translated(self._url, "applying migrations"):
+            migrate.upgrade(self._engine)
+        self._upgraded = True
+
+    def schema_revision(self) -> str | None:
+        """The migration revision the database is at (None before the first upgrade)."""
+        with translated(self._url, "reading the schema revision"), self._engine.connect() as conn:
+            return migrate.current_revision(conn)
+
+    def ping(self) -> None:
+        """Check that the database answers; raise StoreError saying why not."""
+        with translated(self._url, "connecting"), self._engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def start_run(
+        self, trigger: str, as_of: date, run_id: str | None = None, *, deadline: datetime | None = None
+    ) -> str:
+        """Record a new running run and return its id; with an existing ``run_id`` nothing changes."""
+        run_id = run_id or str(uuid.uuid4())
+        now = self._now()
+        stmt = (
+            self._insert(runs)
+            .values(
+                id=run_id,
+                trigger=trigger,
+                status="running",
+                as_of=as_of,
+                started_at=now,
+                heartbeat_at=now,
+                deadline=deadline,
+            )
+            .on_conflict_do_nothing(index_elements=[runs.c.id])
+        )
+        with self._write("starting a run") as conn:
+            conn.execute(stmt)
+        return run_id
+
+    def set_stage(self, run_id: str, stage: str) -> bool:
+        """Note the stage a running run is in (also a heartbeat); False if the run is not running."""
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running")
+            .values(stage=stage, heartbeat_at=self._now())
+        )
+        with self._write("recording a run's stage") as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def heartbeat(self, run_id: str) -> bool:
+        """Say the run is alive; False if it is no longer running (e.g. the sweeper failed it)."""
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running")
+            .values(heartbeat_at=self._now())
+        )
+        with self._write("recording a heartbeat") as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def record_feed_counts(self, run_id: str, feed: str, fetched: int, valid: int, quarantined: int) -> None:
+        """Set (overwrite) one feed's counts for a run."""
+        ins = self._insert(run_feed_counts).values(
+            run_id=run_id, feed=feed, fetched=fetched, valid=valid, quarantined=quarantined
+        )
+        stmt = ins.on_conflict_do_update(
+            index_elements=[run_feed_counts.c.run_id, run_feed_counts.c.feed],
+            set_={
+                "fetched": ins.excluded.fetched,
+                "valid": ins.excluded.valid,
+                "quarantined": ins.excluded.quarantined,
+            },
+        )
+        with self._write("recording feed counts") as conn:
+            conn.execute(stmt)
+
+    def fail_run(self, run_id: str, error: str) -> bool:
+        """Mark a running run failed with ``error``; False if it was not running. Results stay as they are."""
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running")
+            .values(status="failed", error=error, finished_at=self._now())
+        )
+        with self._write("failing a run") as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def fail_stale_runs(self, older_than: timedelta, reason: str) -> list[str]:
+        """Fail running runs with no heartbeat for ``older_than`` or past their deadline; their ids."""
+        now = self._now()
+        stmt = (
+            sa.update(runs)
+            .where(
+                runs.c.status == "running",
+                sa.or_(
+                    runs.c.heartbeat_at < now - older_than,
+                    sa.and_(runs.c.deadline.is_not(None), runs.c.deadline < now),
+                ),
+            )
+            .values(status="failed", error=reason, finished_at=now)
+            .returning(runs.c.id)
+        )
+        with self._write("failing stale runs") as conn:
+            return sorted(conn.execute(stmt).scalars())
+
+    def get_run(self, run_id: str) -> RunInfo | None:
+        """One run, or None."""
+        with self._read("reading a run") as conn:
+            found = self._runs(conn, sa.select(runs).where(runs.c.id == run_id))
+        return found[0] if found else None
+
+    def list_runs(self, limit: int = 20) -> list[RunInfo]:
+        """The latest runs, newest first."""
+        stmt = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit)
+        with self._read("listing runs") as conn:
+            return self._runs(conn, stmt)
+
+    def latest_succeeded_run(self) -> RunInfo | None:
+        """The published run the export reads, or None before the first success."""
+        stmt = sa.select(runs).where(runs.c.id == self._latest_succeeded_id())
+        with self._read("finding the latest successful run") as conn:
+            found = self._runs(conn, stmt)
+        return found[0] if found else None
+
+    def running_runs(self) -> list[RunInfo]:
+        """Runs still marked running, oldest first."""
+        stmt = sa.select(runs).where(runs.c.status == "running").order_by(runs.c.started_at, runs.c.id)
+        with self._read("listing running runs") as conn:
+            return self._runs(conn, stmt)
+
+    @staticmethod
+    def _latest_succeeded_id() -> sa.ScalarSelect[str]:
+        return (
+            sa.select(runs.c.id)
+            .where(runs.c.status == "succeeded")
+            .order_by(runs.c.finished_at.desc(), runs.c.started_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    @staticmethod
+    def _runs(conn: sa.Connection, stmt: sa.Select[Any]) -> list[RunInfo]:
+        rows = conn.execute(stmt).mappings().all()
+        if not rows:
+            return []
+        counts: dict[str, dict[str, FeedCounts]] = {row["id"]: {} for row in rows}
+        c = run_feed_counts.c
+        for crow in conn.execute(
+            sa.select(c.run_id, c.feed, c.fetched, c.valid, c.quarantined)
+            .where(c.run_id.in_(list(counts)))
+            .order_by(c.run_id, c.feed)
+        ):
+            counts[crow.run_id][crow.feed] = FeedCounts(crow.fetched, crow.valid, crow.quarantined)
+        return [
+            RunInfo(
+                id=row["id"],
+                trigger=row["trigger"],
+                status=row["status"],
+                stage=row["stage"],
+                as_of=row["as_of"],
+                started_at=row["started_at"],
+                heartbeat_at=row["heartbeat_at"],
+                deadline=row["deadline"],
+                finished_at=row["finished_at"],
+                error=row["error"],
+                results_count=row["results_count"],
+                counts=counts[row["id"]],
+            )
+            for row in rows
+        ]
+
+    # -- feed records and quarantine -----------------------------------------------------------
+
+    def clear_feed(self, run_id: str, feed: str) -> None:
+        """Forget a run's records and quarantine of one feed (before re-fetching it)."""
+        with self._write("clearing a feed") as conn:
+            for table in (feed_records, quarantine):
+                conn.execute(sa.delete(table).where(table.c.run_id == run_id, table.c.feed == feed))
+
+    def add_feed_records(self, run_id: str, feed: str, rows: Iterable[tuple[str, str, str]]) -> int:
+        """Store raw records ``(record_id, updated_at, payload_json)``; returns how many rows came in.
+
+        Idempotent and safe from concurrent processes: for a record id seen more than once (in this
+        call or an earlier one) the copy with the greatest ``updated_at`` stays, the later copy on a
+        tie. ``updated_at`` is compared as text, so give it in one ISO form (UTC, ``Z``), or ``''``
+        when the feed has none. Commits every ``batch_size`` rows.
+        """
+        total = 0
+        for chunk in _chunks(rows, self._batch):
+            total += len(chunk)
+            latest: dict[str, tuple[str, str]] = {}
+            for record_id, updated_at, payload in chunk:
+                updated_at = updated_at or ""
+                prev = latest.get(record_id)
+                if prev is None or updated_at >= prev[0]:
+                    latest[record_id] = (updated_at, payload)
+            # Sorted keys: concurrent writers lock rows in the same order, so they cannot deadlock.
+            batch = [(rid, upd, payload) for rid, (upd, payload) in sorted(latest.items())]
+            load = self._load_records_pg if self._backend == "postgresql" else self._load_records_sqlite
+            self._write_retrying("adding feed records", partial(load, run_id, feed, batch))
+        return total
+
+    def _upsert_records(self, source: Insert) -> Insert:
+        return source.on_conflict_do_update(
+            index_elements=[feed_records.c.run_id, feed_records.c.feed, feed_records.c.record_id],
+            set_={"updated_at": source.excluded.updated_at, "payload": source.excluded.payload},
+            # Latest wins, the later copy on a tie; an identical copy is not rewritten (redelivery).
+            where=sa.or_(
+                source.excluded.updated_at > feed_records.c.updated_at,
+                sa.and_(
+                    source.excluded.updated_at == feed_records.c.updated_at,
+                    source.excluded.payload != feed_records.c.payload,
+                ),
+            ),
+        )
+
+    def _load_records_sqlite(
+        self, run_id: str, feed: str, batch: Sequence[tuple[str, str, str]], conn: sa.Connection
+    ) -> None:
+        # The Core upsert compiled once, then a plain DB-API executemany of tuples: SQLAlchemy's
+        # per-row parameter processing would otherwise cost as much as SQLite's own work.
+        if self._sqlite_upsert is None:
+            compiled = self._upsert_records(sqlite.insert(feed_records)).compile(
+                dialect=conn.dialect,
+                column_keys=["run_id", "feed", "record_id", "updated_at", "payload"],
+            )
+            if compiled.positiontup != ["run_id", "feed", "record_id", "updated_at", "payload"]:
+                raise AssertionError(f"unexpected upsert parameters {compiled.positiontup}")
+            self._sqlite_upsert = str(compiled)
+        conn.exec_driver_sql(self._sqlite_upsert, [(run_id, feed, rid, upd, payload) for rid, upd, payload in batch])
+
+    def _load_records_pg(
+        self, run_id: str, feed: str, batch: Sequence[tuple[str, str, str]], conn: sa.Connection
+    ) -> None:
+        conn.exec_driver_sql(_CREATE_STAGE)
+        _copy_rows(conn, "COPY reunify_stage_records (record_id, updated_at, payload) FROM STDIN", batch)
+        source = sa.select(
+            sa.literal(run_id, sa.String()),
+            sa.literal(feed, sa.String()),
+            _STAGE.c.record_id,
+            _STAGE.c.updated_at,
+            _STAGE.c.payload,
+        ).order_by(_STAGE.c.record_id)
+        stmt = postgresql.insert(feed_records).from_select(
+            ["run_id", "feed", "record_id", "updated_at", "payload"], source
+        )
+        conn.execute(self._upsert_records(stmt))
+
+    def add_quarantine(self, run_id: str, feed: str, items: Iterable[Quarantined]) -> int:
+        """Keep malformed records of a feed with their reasons; returns how many were added."""
+        total = 0
+        for chunk in _chunks(items, self._batch):
+            rows = []
+            for item in chunk:
+                if item.feed != feed:
+                    raise StoreError(f"quarantined record of feed {item.feed!r} given for feed {feed!r}")
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "feed": feed,
+                        "record_id": item.record_id,
+                        "reason": item.reason,
+                        "payload": item.payload,
+                    }
+                )
+            with self._write("adding quarantined records") as conn:
+                conn.execute(sa.insert(quarantine), rows)
+            total += len(rows)
+        return total
+
+    def iter_feed_payloads(self, run_id: str, feed: str, batch: int = DEFAULT_BATCH) -> Iterator[str]:
+        """Stream the payload JSON texts of a run's feed, in record id order, ``batch`` rows at a time."""
+        stmt = (
+            sa.select(feed_records.c.payload)
+            .where(feed_records.c.run_id == run_id, feed_records.c.feed == feed)
+            .order_by(feed_records.c.record_id)
+            .execution_options(yield_per=batch)
+        )
+        with self._read("reading feed records") as conn:
+            yield from conn.execute(stmt).scalars()
+
+    def count_feed_records(self, run_id: str, feed: str) -> int:
+        """How many distinct records of a feed a run holds."""
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(feed_records)
+            .where(feed_records.c.run_id == run_id, feed_records.c.feed == feed)
+        )
+        with self._read("counting feed records") as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def list_quarantine(self, run_id: str, feed: str | None = None) -> list[Quarantined]:
+        """A run's quarantined records (of one feed, or all), in the order they came."""
+        q = quarantine.c
+        stmt = sa.select(q.feed, q.record_id, q.reason, q.payload).where(q.run_id == run_id).order_by(q.id)
+        if feed is not None:
+            stmt = stmt.where(q.feed == feed)
+        with self._read("listing quarantined records") as conn:
+            return [Quarantined(r.feed, r.record_id, r.reason, r.payload) for r in conn.execute(stmt)]
+
+    # -- results -------------------------------------------------------------------------------
+
+    def publish_results(self, run_id: str, results_: Iterable[dict[str, Any]]) -> int:
+        """Replace a run's results and mark it succeeded, all in one transaction; returns the count.
+
+        Each result is a contract export object; its key is ``child_record_ids[0]``. Publishing again
+        (redelivery) replaces the results. A failed or unknown run cannot be published. If anything
+        fails, nothing changes: the previous good run stays the one the export reads.
+        """
+        rows: list[tuple[str, str, str, str, str]] = []
+        for n, result in enumerate(results_):
+            try:
+                key = str(result["child_record_ids"][0])
+                payload = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+                rows.append((run_id, key, str(result["status"]), str(result["cohort"]), payload))
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise StoreError(
+                    f"result #{n} of run {run_id} cannot be stored ({type(exc).__name__}: {exc}); "
+                    "nothing was published"
+                ) from exc
+
+        def body(conn: sa.Connection) -> int:
+            claimed = conn.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id, runs.c.status.in_(("running", "succeeded")))
+                .values(heartbeat_at=self._now())
+            ).rowcount
+            if claimed != 1:
+                status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+                raise StoreError(
+                    f"run {run_id} cannot be published: "
+                    + ("no such run" if status is None else f"it is {status}")
+                )
+            conn.execute(sa.delete(results).where(results.c.run_id == run_id))
+            if self._backend == "postgresql":
+                _copy_rows(conn, "COPY results (run_id, child_key, status, cohort, payload) FROM STDIN", rows)
+            else:
+                for chunk in _chunks(rows, self._batch):
+                    conn.execute(
+                        sa.insert(results),
+                        [
+                            {"run_id": r, "child_key": k, "status": s, "cohort": c, "payload": p}
+                            for r, k, s, c, p in chunk
+                        ],
+                    )
+            now = self._now()
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    status="succeeded",
+                    finished_at=sa.func.coalesce(runs.c.finished_at, sa.literal(now, UTCDateTime())),
+                    results_count=len(rows),
+                    error=None,
+                )
+            )
+            return len(rows)
+
+        return self._write_retrying("publishing results", body)
+
+    def iter_results(self, run_id: str | None = None, batch: int = DEFAULT_BATCH) -> Iterator[dict[str, Any]]:
+        """Stream a run's result objects by child key (default: the latest succeeded run; none if none)."""
+        target: Any = run_id if run_id is not None else self._latest_succeeded_id()
+        stmt = (
+            sa.select(results.c.payload)
+            .where(results.c.run_id == target)
+            .order_by(results.c.child_key)
+            .execution_options(yield_per=batch)
+        )
+        with self._read("reading results") as conn:
+            for payload in conn.execute(stmt).scalars():
+                yield json.loads(payload)
+
+    def results_count(self, run_id: str | None = None) -> int:
+        """How many results a run holds (default: the latest succeeded run)."""
+        target: Any = run_id if run_id is not None else self._latest_succeeded_id()
+        stmt = sa.select(sa.func.count()).select_from(results).where(results.c.run_id == target)
+        with self._read("counting results") as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    # -- locks ---------------------------------------------------------------------------------
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: int) -> bool:
+        """Take the lock ``name`` for ``ttl_seconds`` if it is free, expired, or already ours."""
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        now = self._now()
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        ins = self._insert(locks).values(name=name, owner=owner, expires_at=expires_at)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[locks.c.name],
+            set_={"owner": ins.excluded.owner, "expires_at": ins.excluded.expires_at},
+            where=sa.or_(locks.c.expires_at <= now, locks.c.owner == ins.excluded.owner),
+        ).returning(locks.c.owner)
+        # RETURNING gives a row only when the row was inserted or taken over (rowcount of an
+        # INSERT is not reliable across drivers).
+        with self._write("taking a lock") as conn:
+            return conn.execute(stmt).first() is not None
+
+    def refresh_lock(self, name: str, owner: str, ttl_seconds: int) -> bool:
+        """Extend our lock to ``ttl_seconds`` from now; False if someone else holds it now."""
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        stmt = (
+            sa.update(locks)
+            .where(locks.c.name == name, locks.c.owner == owner)
+            .values(expires_at=self._now() + timedelta(seconds=ttl_seconds))
+        )
+        with self._write("refreshing a lock") as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def release_lock(self, name: str, owner: str) -> bool:
+        """Let go of our lock; False if we did not hold it."""
+        stmt = sa.delete(locks).where(locks.c.name == name, locks.c.owner == owner)
+        with self._write("releasing a lock") as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def lock_holder(self, name: str) -> LockHolder | None:
+        """Who holds the lock and until when; None when it is free or has expired."""
+        stmt = sa.select(locks.c.owner, locks.c.expires_at).where(
+            locks.c.name == name, locks.c.expires_at > self._now()
+        )
+        with self._read("reading a lock") as conn:
+            row = conn.execute(stmt).first()
+        return LockHolder(row.owner, row.expires_at) if row else None
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    def prune_runs(self, keep: int) -> int:
+        """Delete records, quarantine and results of every run except the ``keep`` latest succeeded
+        ones and those still running; run rows stay as history. Returns the rows deleted."""
+        if keep < 1:
+            raise ValueError("keep must be at least 1 (the published run)")
+        kept = (
+            sa.select(runs.c.id)
+            .where(runs.c.status == "succeeded")
+            .order_by(runs.c.finished_at.desc(), runs.c.started_at.desc())
+            .limit(keep)
+        )
+        doomed = sa.select(runs.c.id).where(runs.c.status != "running", runs.c.id.not_in(kept))
+        deleted = 0
+        with self._write("pruning old runs") as conn:
+            for table in (feed_records, quarantine, results):
+                deleted += conn.execute(sa.delete(table).where(table.c.run_id.in_(doomed))).rowcount
+        return deleted
+
+    # -- review decisions and feed cursors -----------------------------------------------------
+
+    def add_decision(self, child_key: str, adult_key: str, decision: str, who: str, why: str) -> Decision:
+        """Record a reviewer's ``confirm`` or ``reject`` of a child-adult link."""
+        if decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
+        now = self._now()
+        values = {
+            "child_key": child_key,
+            "adult_key": adult_key,
+            "decision": decision,
+            "who": who,
+            "decided_at": now,
+            "why": why,
+        }
+        with self._write("recording a review decision") as conn:
+            new_id = conn.execute(
+                sa.insert(review_decisions).values(values).returning(review_decisions.c.id)
+            ).scalar_one()
+        return Decision(id=new_id, child_key=child_key, adult_key=adult_key, decision=decision,
+                        who=who, decided_at=now, why=why)
+
+    def list_decisions(self, child_key: str | None = None) -> list[Decision]:
+        """Review decisions in the order they were made (of one child, or all)."""
+        d = review_decisions.c
+        stmt = sa.select(review_decisions).order_by(d.decided_at, d.id)
+        if child_key is not None:
+            stmt = stmt.where(d.child_key == child_key)
+        with self._read("listing review decisions") as conn:
+            return [Decision(**row) for row in conn.execute(stmt).mappings()]
+
+    def get_feed_cursor(self, feed: str) -> datetime | None:
+        """When the feed was last fetched completely and successfully, for incremental fetches."""
+        stmt = sa.select(feed_cursors.c.last_successful_fetch_at).where(feed_cursors.c.feed == feed)
+        with self._read("reading a feed cursor") as conn:
+            value: datetime | None = conn.execute(stmt).scalar()
+            return value
+
+    def set_feed_cursor(self, feed: str, fetched_at: datetime) -> None:
+        """Remember a successful complete fetch of ``feed`` that started at ``fetched_at``."""
+        ins = self._insert(feed_cursors).values(feed=feed, last_successful_fetch_at=fetched_at)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[feed_cursors.c.feed],
+            set_={"last_successful_fetch_at": ins.excluded.last_successful_fetch_at},
+        )
+        with self._write("recording a feed cursor") as conn:
+            conn.execute(stmt)

@@ -1,0 +1,54 @@
+"""A whole run through real Celery worker processes on the local Redis, against the simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from pipeline.sim.server import FaultConfig, FeedSimulator
+from celery_harness import REDIS_URL, celery_worker, free_redis_db, release_redis_db, reunify
+
+
+@pytest.fixture
+def broker_url() -> Iterator[str]:
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
+    url = free_redis_db(REDIS_URL)
+    yield url
+    release_redis_db(url)
+
+
+def _export(env: dict[str, str], out: Path) -> list[dict[str, Any]]:
+    done = reunify(["export", "--format", "jsonl", "--out", str(out)], env)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    return sorted(({k: v for k, v in r.items() if k != "run_id"} for r in rows), key=json.dumps)
+
+
+def test_a_run_through_celery_workers_equals_the_embedded_run(
+    simulator: FeedSimulator, broker_url: str, tmp_path: Path
+) -> None:
+    simulator.set_faults(FaultConfig(rate=0.1, retry_after=0.05, seed=9))
+    common = simulator.env() | {"REUNIFY_AS_OF": "2018-07-12", "REUNIFY_LOG_JSON": "true"}
+    embedded = common | {"REUNIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}"}
+    celery_env = common | {
+        "REUNIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'celery.sqlite3'}",
+        "REUNIFY_BROKER_URL": broker_url,
+    }
+
+    done = reunify(["run"], embedded)
+    assert done.returncode == 0, done.stderr
+
+    with celery_worker(celery_env, tmp_path / "worker.log"):
+        done = reunify(["run"], celery_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "succeeded" in done.stdout
+
+    assert _export(celery_env, tmp_path / "celery.jsonl") == _export(embedded, tmp_path / "embedded.jsonl")

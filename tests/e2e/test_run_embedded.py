@@ -1,0 +1,110 @@
+"""A whole run in-process: real HTTP to the simulator, the real store, the real reconciler."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from pipeline.errors import RunFailedError
+from pipeline.logging import configure_logging
+from pipeline.run import run_embedded
+from pipeline.settings import Settings
+from pipeline.sim.server import FaultConfig, FeedSimulator
+from pipeline.sim.world import World
+from pipeline.store import Store
+
+
+def _valid_child_ids(world: World) -> set[str]:
+    return {rid for truth in world.truth for rid in truth["child_record_ids"]}
+
+
+def _exported_ids(store: Store) -> Counter[str]:
+    return Counter(rid for row in store.iter_results() for rid in row["child_record_ids"])
+
+
+def test_a_run_with_faulty_feeds_exports_every_valid_child_once(
+    small_world: World, simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    simulator.set_faults(FaultConfig(rate=0.15, retry_after=0.05, seed=3))
+    settings = make_settings(simulator)
+    store = Store(settings.database_url)
+
+    run_id = run_embedded(settings, store, "test")
+
+    run = store.get_run(run_id)
+    assert run is not None and run.status == "succeeded"
+    exported = _exported_ids(store)
+    assert set(exported) == _valid_child_ids(small_world)
+    assert max(exported.values()) == 1
+    malformed = small_world.malformed_ids()["orr"]
+    assert not malformed & set(exported)
+    assert sum(simulator.counts().values()) > 0
+    assert run.counts["orr"].quarantined == len(small_world.malformed["orr"])
+
+
+def test_a_refused_token_fails_the_run_and_keeps_the_last_good_export(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(simulator)
+    store = Store(settings.database_url)
+    good = run_embedded(settings, store, "test")
+    before = list(store.iter_results())
+
+    bad_token = "definitely-wrong-token-123"
+    bad = make_settings(simulator, REUNIFY_ICE_TOKEN=bad_token)
+    with pytest.raises(RunFailedError) as failure:
+        run_embedded(bad, store, "test")
+
+    message = str(failure.value)
+    assert "ice" in message and "token" in message
+    assert bad_token not in message
+    assert store.latest_succeeded_run().id == good  # type: ignore[union-attr]
+    assert list(store.iter_results()) == before
+    failed = store.list_runs(limit=1)[0]
+    assert failed.status == "failed" and "ice" in (failed.error or "")
+
+
+def test_a_second_run_on_unchanged_feeds_gives_the_same_export(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(simulator)
+    store = Store(settings.database_url)
+
+    def comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(({k: v for k, v in r.items() if k != "run_id"} for r in rows), key=json.dumps)
+
+    run_embedded(settings, store, "test")
+    first = comparable(list(store.iter_results()))
+    run_embedded(settings, store, "test")
+    assert comparable(list(store.iter_results())) == first
+
+
+def test_no_personal_data_or_token_reaches_the_logs(
+    small_world: World, simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", json=True, stream=stream)
+    simulator.set_faults(FaultConfig(rate=0.1, retry_after=0.05, seed=5))
+    settings = make_settings(simulator)
+    try:
+        run_embedded(settings, Store(settings.database_url), "test")
+    finally:
+        configure_logging("INFO", json=True)
+    logs = stream.getvalue()
+    assert logs.count("\n") > 10, "the run logged almost nothing; the check would prove nothing"
+
+    secrets: set[str] = set(simulator.tokens.values())
+    for child in small_world.orr:
+        if isinstance(child, dict):
+            secrets |= {str(child.get(k)) for k in ("firstName", "lastName", "aNumber", "dateOfBirth")}
+    for adult in small_world.ice:
+        if isinstance(adult, dict):
+            secrets |= {str(adult.get(k)) for k in ("first_name", "last_name", "a_number", "birth_date")}
+    secrets = {s for s in secrets if s and s not in ("None", "") and len(s) >= 4}
+    leaked = sorted(s for s in secrets if s in logs)
+    assert not leaked, f"{len(leaked)} personal values or tokens appear in the logs"

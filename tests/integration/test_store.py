@@ -1,0 +1,561 @@
+"""The results store against real databases: every test runs on SQLite (a temporary file) and on
+the local PostgreSQL (a fresh database per test, dropped afterwards).
+
+PostgreSQL tests are skipped, with the reason, when the server does not answer. Point them at
+another server with REUNIFY_TEST_POSTGRES_URL (an admin URL; databases are created beside it).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import make_url
+
+from pipeline.errors import StoreError
+from pipeline.records import Quarantined
+from pipeline.store import FeedCounts, LockHolder, Store
+from pipeline.store.migrate import head_revision
+from pipeline.store.schema import metadata
+
+ADMIN_URL = os.environ.get("REUNIFY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+AS_OF = date(2018, 7, 12)
+T0 = datetime(2018, 7, 12, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+# -- backends ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        pytest.skip(f"PostgreSQL unreachable at {make_url(ADMIN_URL).render_as_string()}: {exc.orig}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database of each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    name = f"reunify_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_store(db_url: str, clock: FakeClock) -> Iterator[Callable[..., Store]]:
+    """Stores on the test database (closed at the end); they share the fake clock unless told."""
+    made: list[Store] = []
+
+    def make(**kwargs: Any) -> Store:
+        kwargs.setdefault("clock", clock)
+        store = Store(db_url, **kwargs)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[..., Store]) -> Store:
+    return make_store()
+
+
+def result(child: str, status: str = "eligible", cohort: str = "under_5", **extra: Any) -> dict[str, Any]:
+    return {
+        "child_record_ids": [child],
+        "status": status,
+        "cohort": cohort,
+        "name": "Jennifer López",
+        **extra,
+    }
+
+
+def published(store: Store, children: list[str], **extra: Any) -> str:
+    run_id = store.start_run("test", AS_OF)
+    store.publish_results(run_id, [result(c, **extra) for c in children])
+    return run_id
+
+
+# -- workers for the multi-process tests (top level: they run in spawned processes) -----------
+
+
+def _add_records_worker(
+    barrier: Any, url: str, run_id: str, tag: str, ids: list[str], stamp: str
+) -> int:
+    store = Store(url, batch_size=500)
+    store.upgrade()
+    rows = [(rid, stamp, json.dumps({"id": rid, "by": tag, "at": stamp})) for rid in ids]
+    barrier.wait()
+    try:
+        return store.add_feed_records(run_id, "ice", rows)
+    finally:
+        store.close()
+
+
+def _upgrade_worker(barrier: Any, url: str) -> str | None:
+    store = Store(url)
+    barrier.wait()
+    try:
+        store.upgrade()
+        return store.schema_revision()
+    finally:
+        store.close()
+
+
+def _lock_worker(barrier: Any, url: str, owner: str) -> bool:
+    store = Store(url)
+    store.upgrade()
+    barrier.wait()
+    try:
+        return store.acquire_lock("run", owner, 60)
+    finally:
+        store.close()
+
+
+def _entry(fn: Callable[..., Any], barrier: Any, queue: Any, index: int, args: tuple[Any, ...]) -> None:
+    try:
+        queue.put((index, fn(barrier, *args)))
+    except BaseException as exc:
+        queue.put((index, exc))
+        raise
+
+
+def run_together(fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+    """Run ``fn(barrier, *args)`` for each args in its own spawned process; all start the work at
+    the same moment (the barrier); returns their results in order, raising the first failure."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, queue = ctx.Barrier(len(calls), timeout=60), ctx.Queue()
+    procs = [ctx.Process(target=_entry, args=(fn, barrier, queue, i, args)) for i, args in enumerate(calls)]
+    for proc in procs:
+        proc.start()
+    outcome = dict(queue.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(timeout=60)
+    for i in range(len(calls)):
+        if isinstance(outcome[i], BaseException):
+            raise outcome[i]
+    assert [proc.exitcode for proc in procs] == [0] * len(procs)
+    return [outcome[i] for i in range(len(calls))]
+
+
+# -- schema ------------------------------------------------------------------------------------
+
+
+def test_migrations_apply_on_first_use_and_again_harmlessly(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    assert store.schema_revision() is None  # nothing touched the database yet
+    assert store.list_runs() == []  # first use migrates
+    assert store.schema_revision() == head_revision() == "0001"
+    store.upgrade()
+    store.upgrade()
+    other = make_store()
+    other.upgrade()
+    assert other.list_runs() == []
+    assert other.schema_revision() == "0001"
+
+
+def test_migrations_match_the_tables_the_code_uses(store: Store, db_url: str) -> None:
+    store.upgrade()
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    engine.dispose()
+    assert diffs == []
+
+
+def test_concurrent_upgrades_from_many_processes(db_url: str) -> None:
+    assert run_together(_upgrade_worker, [(db_url,)] * 4) == ["0001"] * 4
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+def test_run_lifecycle(store: Store, clock: FakeClock) -> None:
+    run_id = store.start_run("cli", AS_OF, deadline=T0 + timedelta(hours=1))
+    assert store.start_run("beat", date(2000, 1, 1), run_id=run_id) == run_id  # idempotent
+    run = store.get_run(run_id)
+    assert run is not None
+    assert (run.trigger, run.status, run.as_of, run.started_at, run.deadline) == (
+        "cli",
+        "running",
+        AS_OF,
+        T0,
+        T0 + timedelta(hours=1),
+    )
+    assert run.started_at.tzinfo is not None
+
+    clock.advance(minutes=5)
+    assert store.set_stage(run_id, "fetch")
+    assert store.heartbeat(run_id)
+    store.record_feed_counts(run_id, "orr", 10, 9, 1)
+    store.record_feed_counts(run_id, "orr", 12, 10, 2)  # overwrite
+    store.record_feed_counts(run_id, "ice", 5, 5, 0)
+    run = store.get_run(run_id)
+    assert run is not None
+    assert run.stage == "fetch"
+    assert run.heartbeat_at == T0 + timedelta(minutes=5)
+    assert run.counts == {"orr": FeedCounts(12, 10, 2), "ice": FeedCounts(5, 5, 0)}
+    assert [r.id for r in store.running_runs()] == [run_id]
+
+    clock.advance(minutes=1)
+    second = store.start_run("test", AS_OF, run_id="second")
+    assert [r.id for r in store.list_runs()] == [second, run_id]
+    assert [r.id for r in store.list_runs(limit=1)] == [second]
+    assert store.get_run("nope") is None
+    assert store.latest_succeeded_run() is None
+
+
+def test_fail_run_keeps_the_last_good_results(store: Store) -> None:
+    good = published(store, ["ORR-1", "ORR-2"])
+    bad = store.start_run("test", AS_OF)
+    store.add_feed_records(bad, "orr", [("ORR-1", "2018-07-01T00:00:00Z", "{}")])
+    assert store.fail_run(bad, "ice feed: token refused")
+    assert not store.fail_run(bad, "a second error")  # first error kept
+    assert not store.fail_run(good, "late failure")  # a published run stays published
+
+    failed = store.get_run(bad)
+    assert failed is not None
+    assert (failed.status, failed.error) == ("failed", "ice feed: token refused")
+    assert failed.finished_at is not None
+    latest = store.latest_succeeded_run()
+    assert latest is not None and latest.id == good
+    assert [r["child_record_ids"] for r in store.iter_results()] == [["ORR-1"], ["ORR-2"]]
+    assert not store.heartbeat(bad)
+    assert not store.set_stage(bad, "reconcile")
+
+
+def test_sweeper_fails_runs_without_heartbeat_or_past_deadline(store: Store, clock: FakeClock) -> None:
+    quiet = store.start_run("test", AS_OF, run_id="quiet")
+    late = store.start_run("test", AS_OF, run_id="late", deadline=T0 + timedelta(minutes=30))
+    alive = store.start_run("test", AS_OF, run_id="alive")
+    clock.advance(minutes=10)
+    assert store.fail_stale_runs(timedelta(minutes=15), "no heartbeat") == []
+    clock.advance(minutes=10)
+    store.heartbeat(alive)
+    store.heartbeat(late)
+    assert store.fail_stale_runs(timedelta(minutes=15), "no heartbeat") == [quiet]
+    clock.advance(minutes=11)
+    store.heartbeat(alive)
+    store.heartbeat(late)
+    assert store.fail_stale_runs(timedelta(minutes=15), "stale") == [late]  # past its deadline
+    run = store.get_run(quiet)
+    assert run is not None and (run.status, run.error) == ("failed", "no heartbeat")
+    assert [r.id for r in store.running_runs()] == [alive]
+
+
+# -- feed records and quarantine -----------------------------------------------------------------
+
+
+def test_duplicate_record_ids_keep_the_latest(make_store: Callable[..., Store]) -> None:
+    store = make_store(batch_size=3)  # duplicates land both within and across batches
+    run_id = store.start_run("test", AS_OF)
+    rows = [
+        ("ORR-2", "2018-06-02T00:00:00Z", '{"v": "2-old"}'),
+        ("ORR-1", "2018-06-01T00:00:00Z", '{"v": "1-old"}'),
+        ("ORR-2", "2018-06-03T00:00:00Z", '{"v": "2-new"}'),
+        ("ORR-1", "2018-05-01T00:00:00Z", '{"v": "1-older"}'),
+        ("ORR-3", "", '{"v": "3-first"}'),
+        ("ORR-3", "", '{"v": "3-second"}'),  # no update time: the later copy wins
+        ("ORR-4", "2018-06-01T00:00:00Z", '{"v": "4"}'),
+    ]
+    assert store.add_feed_records(run_id, "orr", rows) == 7
+    assert store.count_feed_records(run_id, "orr") == 4
+    expect = ['{"v": "1-old"}', '{"v": "2-new"}', '{"v": "3-second"}', '{"v": "4"}']
+    assert list(store.iter_feed_payloads(run_id, "orr", batch=2)) == expect
+
+    # Again (a redelivered task), plus an older and a newer copy in a later call.
+    store.add_feed_records(run_id, "orr", rows)
+    store.add_feed_records(
+        run_id,
+        "orr",
+        [
+            ("ORR-4", "2018-05-01T00:00:00Z", '{"v": "4-older"}'),
+            ("ORR-1", "2018-06-05T00:00:00Z", '{"v": "1-new"}'),
+        ],
+    )
+    expect[0] = '{"v": "1-new"}'
+    assert list(store.iter_feed_payloads(run_id, "orr")) == expect
+    assert store.count_feed_records(run_id, "ice") == 0
+
+    other = store.start_run("test", AS_OF)
+    store.add_feed_records(other, "orr", rows[:1])
+    store.clear_feed(run_id, "orr")
+    assert store.count_feed_records(run_id, "orr") == 0
+    assert store.count_feed_records(other, "orr") == 1
+
+
+def test_records_need_a_known_run(store: Store) -> None:
+    with pytest.raises(StoreError, match="refused the data"):
+        store.add_feed_records("no-such-run", "orr", [("ORR-1", "", "{}")])
+
+
+def test_quarantine(store: Store) -> None:
+    run_id = store.start_run("test", AS_OF)
+    items = [
+        Quarantined("orr", None, "missing childId", '{"firstName": "Ana"}'),
+        Quarantined("orr", "ORR-9", "unparseable dateOfBirth", '{"childId": "ORR-9"}'),
+    ]
+    assert store.add_quarantine(run_id, "orr", items) == 2
+    store.add_quarantine(run_id, "ice", [Quarantined("ice", "ICE-1", "bad gender", "{}")])
+    assert store.list_quarantine(run_id, "orr") == items
+    assert len(store.list_quarantine(run_id)) == 3
+    with pytest.raises(StoreError, match="feed"):
+        store.add_quarantine(run_id, "orr", [Quarantined("ice", "ICE-2", "x", "{}")])
+    store.clear_feed(run_id, "orr")
+    assert [q.feed for q in store.list_quarantine(run_id)] == ["ice"]
+
+
+def test_two_processes_adding_to_one_run_lose_and_duplicate_nothing(db_url: str, store: Store) -> None:
+    run_id = store.start_run("test", AS_OF)
+    ids_a = [f"ICE-{i:06d}" for i in range(0, 40_000)]
+    ids_b = [f"ICE-{i:06d}" for i in range(20_000, 60_000)]  # half overlap, with newer copies
+    calls = [
+        (db_url, run_id, "a", ids_a, "2018-06-01T00:00:00Z"),
+        (db_url, run_id, "b", list(reversed(ids_b)), "2018-06-02T00:00:00Z"),
+    ]
+    assert run_together(_add_records_worker, calls) == [40_000, 40_000]
+    payloads = [json.loads(p) for p in store.iter_feed_payloads(run_id, "ice")]
+    assert len(payloads) == store.count_feed_records(run_id, "ice") == 60_000
+    assert [p["id"] for p in payloads] == [f"ICE-{i:06d}" for i in range(60_000)]
+    assert all(p["by"] == ("a" if int(p["id"][4:]) < 20_000 else "b") for p in payloads)
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+def test_publish_and_read_results(store: Store, clock: FakeClock) -> None:
+    assert list(store.iter_results()) == []
+    first = published(store, ["ORR-2", "ORR-1"])
+    clock.advance(minutes=10)
+    run_id = store.start_run("test", AS_OF)
+    payload = [result("ORR-3", status="parent_removed", cohort="5_and_over", parent={"name": "Norma García"})]
+    assert store.publish_results(run_id, payload) == 1
+    assert store.publish_results(run_id, payload) == 1  # redelivery: same outcome
+
+    run = store.latest_succeeded_run()
+    assert run is not None
+    assert (run.id, run.status, run.results_count) == (run_id, "succeeded", 1)
+    assert run.finished_at == T0 + timedelta(minutes=10)
+    assert list(store.iter_results()) == payload
+    assert store.results_count() == 1
+    assert [r["child_record_ids"][0] for r in store.iter_results(first)] == ["ORR-1", "ORR-2"]
+    assert store.results_count(first) == 2
+
+
+def test_publish_is_all_or_nothing(make_store: Callable[..., Store]) -> None:
+    store = make_store(batch_size=2)
+    good = published(store, ["ORR-1", "ORR-2", "ORR-3"])
+    before = list(store.iter_results())
+
+    run_id = store.start_run("test", AS_OF)
+    # A result that cannot be serialised.
+    with pytest.raises(StoreError, match="cannot be stored"):
+        store.publish_results(run_id, [result("ORR-1"), result("ORR-2", reasons={"a set"})])
+    # The database refuses a row after earlier batches were written (duplicate child).
+    rows = [result(f"ORR-{i}") for i in range(1, 6)] + [result("ORR-2")]
+    with pytest.raises(StoreError, match="refused the data"):
+        store.publish_results(run_id, rows)
+    # A result without the key fields.
+    with pytest.raises(StoreError, match="cannot be stored"):
+        store.publish_results(run_id, [{"status": "eligible"}])
+
+    run = store.get_run(run_id)
+    assert run is not None and (run.status, run.results_count, run.finished_at) == ("running", None, None)
+    assert store.results_count(run_id) == 0
+    latest = store.latest_succeeded_run()
+    assert latest is not None and latest.id == good
+    assert list(store.iter_results()) == before
+
+    # A republish of the good run that fails leaves its results as they were.
+    with pytest.raises(StoreError):
+        store.publish_results(good, [result("ORR-7"), result("ORR-7")])
+    assert list(store.iter_results(good)) == before
+
+
+def test_failed_or_unknown_runs_cannot_be_published(store: Store) -> None:
+    run_id = store.start_run("test", AS_OF)
+    store.fail_run(run_id, "boom")
+    with pytest.raises(StoreError, match="it is failed"):
+        store.publish_results(run_id, [result("ORR-1")])
+    with pytest.raises(StoreError, match="no such run"):
+        store.publish_results("ghost", [result("ORR-1")])
+    assert store.results_count(run_id) == 0
+
+
+# -- locks -------------------------------------------------------------------------------------
+
+
+def test_lock_excludes_a_second_owner_until_expiry(
+    make_store: Callable[..., Store], clock: FakeClock
+) -> None:
+    store, other = make_store(), make_store()
+    assert store.acquire_lock("run", "worker-a", 60)
+    assert not other.acquire_lock("run", "worker-b", 60)
+    assert store.acquire_lock("run", "worker-a", 60)  # re-entrant for its owner
+    assert other.lock_holder("run") == LockHolder("worker-a", T0 + timedelta(seconds=60))
+    assert not other.release_lock("run", "worker-b")
+    assert not other.refresh_lock("run", "worker-b", 60)
+
+    clock.advance(seconds=50)
+    assert store.refresh_lock("run", "worker-a", 60)  # now until T0+110
+    clock.advance(seconds=59)
+    assert not other.acquire_lock("run", "worker-b", 60)
+    clock.advance(seconds=2)
+    assert other.lock_holder("run") is None  # expired
+    assert other.acquire_lock("run", "worker-b", 60)  # taken over
+    assert not store.refresh_lock("run", "worker-a", 60)
+    assert not store.release_lock("run", "worker-a")
+    holder = store.lock_holder("run")
+    assert holder is not None and holder.owner == "worker-b"
+    assert other.release_lock("run", "worker-b")
+    assert store.lock_holder("run") is None
+    assert store.acquire_lock("run", "worker-a", 60)
+    assert store.acquire_lock("other-lock", "worker-b", 60)  # locks are independent
+
+
+def test_lock_has_one_winner_across_processes(db_url: str, store: Store) -> None:
+    store.upgrade()
+    won = run_together(_lock_worker, [(db_url, f"worker-{i}") for i in range(4)])
+    assert sum(won) == 1
+    holder = Store(db_url).lock_holder("run")
+    assert holder is not None and holder.owner == f"worker-{won.index(True)}"
+
+
+# -- housekeeping ------------------------------------------------------------------------------
+
+
+def test_prune_keeps_recent_successes_and_running_runs(store: Store, clock: FakeClock) -> None:
+    runs: dict[str, str] = {}
+    for name in ("s1", "f1", "s2", "s3", "r1"):
+        clock.advance(minutes=1)
+        run_id = store.start_run("test", AS_OF, run_id=name)
+        store.add_feed_records(run_id, "orr", [(f"ORR-{name}", "", "{}")])
+        store.add_quarantine(run_id, "orr", [Quarantined("orr", None, "missing childId", "{}")])
+        if name.startswith("s"):
+            store.publish_results(run_id, [result(f"ORR-{name}")])
+        elif name.startswith("f"):
+            store.fail_run(run_id, "boom")
+        runs[name] = run_id
+
+    assert store.prune_runs(keep=2) == 3 + 2  # s1: record, quarantine, result; f1: record, quarantine
+    for name in ("s1", "f1"):
+        assert store.count_feed_records(name, "orr") == 0
+        assert store.list_quarantine(name) == []
+        assert store.get_run(name) is not None  # history stays
+    assert store.results_count("s1") == 0
+    for name in ("s2", "s3", "r1"):
+        assert store.count_feed_records(name, "orr") == 1
+        assert len(store.list_quarantine(name)) == 1
+    assert store.results_count("s2") == store.results_count("s3") == 1
+    assert store.prune_runs(keep=2) == 0
+    assert store.prune_runs(keep=1) == 3
+    assert store.results_count() == 1
+    with pytest.raises(ValueError):
+        store.prune_runs(keep=0)
+
+
+def test_review_decisions_and_feed_cursors(store: Store, clock: FakeClock) -> None:
+    first = store.add_decision("ORR-1", "ICE-1", "confirm", "analyst@hhs", "same event, DNA match")
+    clock.advance(minutes=1)
+    store.add_decision("ORR-2", "ICE-3", "reject", "analyst@hhs", "DNA exclusion")
+    assert [d.decision for d in store.list_decisions()] == ["confirm", "reject"]
+    assert store.list_decisions("ORR-1") == [first]
+    assert first.decided_at == T0
+    with pytest.raises(ValueError):
+        store.add_decision("ORR-1", "ICE-1", "maybe", "x", "y")
+
+    assert store.get_feed_cursor("orr") is None
+    store.set_feed_cursor("orr", T0)
+    store.set_feed_cursor("orr", T0 + timedelta(hours=6))
+    assert store.get_feed_cursor("orr") == T0 + timedelta(hours=6)
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def test_unreachable_postgres_is_a_store_error_without_password() -> None:
+    store = Store("postgresql://reunify:s3cret@127.0.0.1:1/reunify")
+    with pytest.raises(StoreError, match="cannot reach the database at") as info:
+        store.ping()
+    assert "s3cret" not in str(info.value)
+    with pytest.raises(StoreError, match="cannot reach"):
+        store.list_runs()
+
+
+def test_unusable_sqlite_path_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="cannot reach"):
+        Store(f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}").list_runs()
+
+
+def test_unsupported_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="unsupported database"):
+        Store("mysql://root@localhost/reunify")
+    with pytest.raises(StoreError, match="invalid database URL"):
+        Store("not a url")
+
+
+# -- performance -------------------------------------------------------------------------------
+
+
+def test_bulk_sizes_of_a_20000_child_world_are_fast(store: Store) -> None:
+    run_id = store.start_run("test", AS_OF)
+    rows = [
+        (f"ICE-{i:08d}", "2018-06-29T19:57:00Z", json.dumps({"subject_id": f"ICE-{i:08d}", "pad": "x" * 200}))
+        for i in range(300_000)
+    ]
+    started = time.perf_counter()
+    store.add_feed_records(run_id, "ice", rows)
+    loaded = time.perf_counter() - started
+    results = [result(f"ORR-{i:07d}", parent={"evidence": ["same event"] * 4}) for i in range(20_000)]
+    started = time.perf_counter()
+    store.publish_results(run_id, results)
+    publish = time.perf_counter() - started
+    print(f"\n{store.backend}: add_feed_records 300k {loaded:.2f} s, publish_results 20k {publish:.2f} s")
+    assert store.count_feed_records(run_id, "ice") == 300_000
+    assert loaded < 15 and publish < 4

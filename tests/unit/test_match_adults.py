@@ -1,0 +1,60 @@
+"""Adult identity across duplicate ICE records and the removal list."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from factories import adult, removal
+
+from pipeline.match.adults import build_people
+
+
+def _people(adults, removals=()):  # type: ignore[no-untyped-def]
+    return sorted(sorted(p.ice_record_ids + p.removal_record_ids) for p in build_people(adults, removals))
+
+
+def test_same_a_number_merges_and_attaches_removal() -> None:
+    people = _people(
+        [adult("ICE-1", a_number="204946313"), adult("ICE-2", a_number="204946313")],
+        [removal("RM-1", a_number="204946313")],
+    )
+    assert people == [["ICE-1", "ICE-2", "RM-1"]]
+
+
+def test_mis_keyed_a_number_with_same_name_and_dob() -> None:
+    people = _people([adult("ICE-1", a_number="204946313"), adult("ICE-2", a_number="204946331")])
+    assert people == [["ICE-1", "ICE-2"]]
+
+
+def test_near_a_number_with_other_name_is_another_person() -> None:
+    people = _people(
+        [
+            adult("ICE-1", a_number="204946313"),
+            adult("ICE-2", a_number="204946314", first_name="PEDRO", last_name="RAMOS"),
+        ]
+    )
+    assert people == [["ICE-1"], ["ICE-2"]]
+
+
+def test_removal_without_a_number_by_name_and_noisy_dob() -> None:
+    # dropped second surname, no accents, DOB a year off
+    people = _people(
+        [adult("ICE-1", a_number="210090736", first_name="JOSE", last_name="DIAZ LOPEZ")],
+        [removal("RM-1", first_name="JOSE", last_name="DIAZ", dob=date(1981, 6, 7))],
+    )
+    assert people == [["ICE-1", "RM-1"]]
+
+
+def test_ice_without_a_number_placeholder_dob() -> None:
+    people = _people([adult("ICE-1", a_number="210090736"), adult("ICE-2", dob=date(1980, 1, 1))])
+    assert people == [["ICE-1", "ICE-2"]]
+
+
+def test_different_a_numbers_never_merge() -> None:
+    people = _people([adult("ICE-1", a_number="210090736"), adult("ICE-2", a_number="299999999")])
+    assert people == [["ICE-1"], ["ICE-2"]]
+
+
+def test_namesake_with_other_dob_stays_apart() -> None:
+    people = _people([adult("ICE-1"), adult("ICE-2", dob=date(1975, 11, 20))])
+    assert people == [["ICE-1"], ["ICE-2"]]
