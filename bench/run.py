@@ -107,7 +107,9 @@ def _worker(system: str, world_dir: str, export_path: str, conn: Any) -> None:
         conn.close()
 
 
-def measure(system: str, world_dir: Path, label: str, truth: list[dict[str, Any]], timeout: float) -> Measurement:
+def measure(
+    system: str, world_dir: Path, label: str, truth: list[dict[str, Any]], timeout: float
+) -> Measurement:
     """Run ``system`` on the world in ``world_dir`` in a spawned process and score its export."""
     from pipeline.sim.score import score
 
@@ -128,7 +130,9 @@ def measure(system: str, world_dir: Path, label: str, truth: list[dict[str, Any]
         proc.kill()
         proc.join()
     if report is None:
-        return Measurement(label, system, ok=False, note=f"no report (exit code {proc.exitcode}, timeout {timeout:.0f}s)")
+        return Measurement(
+            label, system, ok=False, note=f"no report (exit code {proc.exitcode}, timeout {timeout:.0f}s)"
+        )
     if not report["ok"]:
         print(f"[{label}/{system}] unavailable: {report['error']}", file=sys.stderr)
         return Measurement(label, system, ok=False, note=report["error"].splitlines()[0][:120])
@@ -171,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="2300,20000", help="comma-separated child counts, or 'sample'")
     parser.add_argument("--seed", type=int, default=7, help="world generator seed")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: reunify,splink")
-    parser.add_argument("--sample-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "samples"))
+    parser.add_argument(
+        "--sample-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "samples")
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per system and world")
     parser.add_argument("--out", default=str(OUT_DIR / "results.md"))
     args = parser.parse_args(argv)

@@ -352,11 +352,12 @@ def _person_comparisons(with_apprehension: bool) -> list[Any]:
         cl.ExactMatch("country"),
     ]
     if with_apprehension:
-        comparisons += [
-            cl.AbsoluteDateDifferenceAtThresholds("app_date", input_is_string=False, metrics="day", thresholds=[2]),
-            cl.ExactMatch("station"),
-            cl.ExactMatch("event_id"),
-        ]
+        # Siblings share the event, date and station: apprehension is weak evidence of identity.
+        comparisons.append(
+            cl.AbsoluteDateDifferenceAtThresholds(
+                "app_date", input_is_string=False, metrics="day", thresholds=[2]
+            )
+        )
     return comparisons
 
 
@@ -376,7 +377,6 @@ def _dedupe_clusters(
             block_on("a_number"),
             block_on("dob", "s1"),
             block_on("given", "s1", "country"),
-            *([block_on("event_id"), block_on("given", "station")] if with_apprehension else []),
         ],
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
@@ -441,7 +441,8 @@ def _link_comparisons() -> list[Any]:
                 ).configure(is_null_level=True),
                 cll.CustomLevel("fs_l = fs_r or ms_l = ms_r", "surname line exact"),
                 cll.CustomLevel(
-                    "jaro_winkler_similarity(fs_l, fs_r) >= 0.9 or jaro_winkler_similarity(ms_l, ms_r) >= 0.9",
+                    "jaro_winkler_similarity(fs_l, fs_r) >= 0.9 "
+                    "or jaro_winkler_similarity(ms_l, ms_r) >= 0.9",
                     "surname line fuzzy",
                 ),
                 cll.ElseLevel(),
@@ -452,9 +453,9 @@ def _link_comparisons() -> list[Any]:
             comparison_description="parent name the child reported vs the adult's name",
             comparison_levels=[
                 cll.NullLevel("pname"),
-                cll.And(
-                    cll.ExactMatchLevel("pname"), cll.ArrayIntersectLevel("pname_tokens", 2)
-                ).configure(label_for_charts="given name and a surname"),
+                cll.And(cll.ExactMatchLevel("pname"), cll.ArrayIntersectLevel("pname_tokens", 2)).configure(
+                    label_for_charts="given name and a surname"
+                ),
                 cll.ExactMatchLevel("pname", term_frequency_adjustments=True),
                 cll.JaroWinklerLevel("pname", 0.9),
                 cll.LevenshteinLevel("pname", 2),
@@ -517,8 +518,12 @@ def _link(children_rows: list[dict[str, Any]], adult_rows: list[dict[str, Any]])
     if not children_rows or not adult_rows:
         return []
     db_api = DuckDBAPI()
-    left = db_api.register(pa.Table.from_pylist(children_rows, schema=LINK_SCHEMA), dataset_display_name="children")
-    right = db_api.register(pa.Table.from_pylist(adult_rows, schema=LINK_SCHEMA), dataset_display_name="adults")
+    left = db_api.register(
+        pa.Table.from_pylist(children_rows, schema=LINK_SCHEMA), dataset_display_name="children"
+    )
+    right = db_api.register(
+        pa.Table.from_pylist(adult_rows, schema=LINK_SCHEMA), dataset_display_name="adults"
+    )
     # About one parent per child, and a parent has one or two records (ICE, removal list).
     prior = min(0.5, 1.5 / len(adult_rows))
     settings = SettingsCreator(
@@ -691,7 +696,9 @@ def _classify(children: list[ChildRecord], parent: _Parent | None, dna: list[Dna
 # --------------------------------------------------------------------------------------------
 
 
-def _dna_keys_by_child(children: Sequence[ChildRecord], dna: Sequence[DnaResult]) -> dict[str, list[str] | None]:
+def _dna_keys_by_child(
+    children: Sequence[ChildRecord], dna: Sequence[DnaResult]
+) -> dict[str, list[str] | None]:
     by_id: dict[str, set[str]] = defaultdict(set)
     by_anum: dict[str, set[str]] = defaultdict(set)
     for d in dna:

@@ -66,13 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "mutate":
         world = mutate_world(load_world(args.world), args.fraction, args.seed, days=args.days)
         world.write(args.out)
-        print(f"mutated to {world.as_of.isoformat()}: " + ", ".join(f"{k} {v}" for k, v in world.counts().items()))
+        counts = ", ".join(f"{k} {v}" for k, v in world.counts().items())
+        print(f"mutated to {world.as_of.isoformat()}: {counts} -> {args.out}")
         return 0
     truth_path = Path(args.truth)
     if truth_path.is_dir():
         truth = load_world(truth_path).truth
     else:
-        truth = [json.loads(line) for line in truth_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = truth_path.read_text(encoding="utf-8").splitlines()
+        truth = [json.loads(line) for line in lines if line.strip()]
     result = score(_read_export(args.export), truth)
     print(json.dumps(result.as_dict(), indent=2) if args.json else result.as_table())
     return 0

@@ -172,8 +172,8 @@ def score(export_objects: Iterable[Mapping[str, Any]], truth: Iterable[Mapping[s
         if not predicted:
             continue
         links_predicted += 1
-        t = best_truth_of[e]
-        true_parent = _parent_ids(truths[t]) if t is not None else None
+        best = best_truth_of[e]
+        true_parent = _parent_ids(truths[best]) if best is not None else None
         links_correct += bool(true_parent and true_parent & predicted)
 
     n = len(truths)

@@ -19,10 +19,10 @@ import gc
 import io
 import json
 import random
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from bisect import bisect_right
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,7 @@ class Rates:
     two_given: float = 0.42
     # parent custody outcome (latest event): detained, released, removed, criminal custody
     outcomes: tuple[float, ...] = (0.55, 0.18, 0.20, 0.07)
-    removed_kinds: tuple[float, ...] = (0.35, 0.35, 0.30)  # ICE+row, row only, ICE only
+    removed_kinds: tuple[float, ...] = (0.45, 0.45, 0.10)  # ICE+row, row only, ICE only
     removal_tie: float = 0.08  # removal row dated the same day as the latest ICE record
     duplicate_ice: float = 0.02  # parent with a stale second ICE record
     serious: float = 0.07
@@ -82,12 +82,12 @@ class Rates:
     medical_hold: float = 0.022
     # children's discharges (only when the parent is detained without safety flags)
     reunified: float = 0.26
-    released_to_sponsor: float = 0.07
+    released_to_sponsor: float = 0.09
     aged_out: float = 0.25  # for 16- and 17-year-olds
-    other_discharge: float = 0.03
+    other_discharge: float = 0.04
     absent_discharge: float = 0.25
     # DNA
-    dna_tested: float = 0.43
+    dna_tested: float = 0.47
     dna_results: tuple[float, ...] = (0.81, 0.13, 0.06)  # match, pending, inconclusive
     dna_child_a_number: float = 0.78
     # ORR record noise
@@ -98,25 +98,28 @@ class Rates:
     child_event_id: float = 0.33
     child_app_date: float = 0.89
     child_station: float = 0.81
-    child_date_shift: tuple[tuple[int, float], ...] = ((0, 0.45), (-1, 0.32), (1, 0.14), (-2, 0.07), (2, 0.02))
+    # child's apprehension date minus the parent's: (days, probability)
+    child_date_shift: tuple[tuple[int, float], ...] = (
+        (0, 0.45), (-1, 0.32), (1, 0.14), (-2, 0.07), (2, 0.02),
+    )
     reported_parent: float = 0.54
     reported_parent_forms: tuple[float, ...] = (0.20, 0.46, 0.30, 0.04)  # given, +surname, 3, 4 tokens
     child_drop_given: float = 0.10
     child_drop_surname: float = 0.13
     single_mother_surnames: float = 0.16
     accents_kept: float = 0.75
-    typo_child: float = 0.05
+    typo_child: float = 0.05  # per name field
     typo_reported: float = 0.07
     # ICE record noise
     a_null: float = 0.02
     a_empty: float = 0.03
     adult_drop_given: float = 0.30
     adult_drop_surname: float = 0.24
-    typo_adult: float = 0.06
+    typo_adult: float = 0.06  # per name field
     parent_event_id: float = 0.91
     parent_station: float = 0.85
-    claims_made: float = 0.65
-    claim_child: float = 0.92
+    claims_made: float = 0.70
+    claim_child: float = 0.95
     claim_extra: tuple[float, ...] = (0.70, 0.25, 0.05)  # 0, 1, 2 children not in ORR care
     claim_upper: float = 0.50
     claim_two_given: float = 0.30
@@ -126,6 +129,7 @@ class Rates:
     dob_null_child: float = 0.05
     dob_null_adult: float = 0.025
     dob_jan1: float = 0.06
+    dob_jan1_parent: float = 0.085  # parents' ICE records use the placeholder more often
     dob_swap: float = 0.02
     dob_year: float = 0.02
     # unrelated adults and removals
@@ -355,7 +359,7 @@ def compute_truth(world: World) -> list[dict[str, Any]]:
         if isinstance(cid, str):
             dna_by_child.setdefault(cid, []).append(result)
 
-    out = []
+    out: list[dict[str, Any]] = []
     for link in world.links:
         kids = [children[c] for c in link.child_record_ids if c in children]
         if not kids:
@@ -429,7 +433,7 @@ def compute_truth(world: World) -> list[dict[str, Any]]:
                 "reasons": sorted(reasons),
             }
         )
-    out.sort(key=lambda o: o["child_record_ids"][0])
+    out.sort(key=lambda o: str(o["child_record_ids"][0]))
     return out
 
 
@@ -446,7 +450,7 @@ def _latest(payload: Sequence[Any], id_key: str, time_key: str, bad: set[int]) -
         try:
             stamp = normalise.iso_datetime(raw.get(time_key))
         except ValueError:
-            stamp = datetime.min.replace(tzinfo=timezone.utc)
+            stamp = datetime.min.replace(tzinfo=UTC)
         if rid not in out or stamp >= stamps[rid]:
             out[rid] = raw
             stamps[rid] = stamp
@@ -486,6 +490,11 @@ def _cohort(kids: Sequence[Mapping[str, Any]], as_of: date) -> str | list[str]:
 
 
 # --------------------------------------------------------------------------- generation
+
+
+_NEW_DNA = ("match", "pending", "inconclusive", "exclusion")
+# A child's link with its records, waiting for ids to be dealt: (link, ORR, ICE, removal rows).
+_Pending = tuple[ChildLink, list[dict[str, Any]], list[dict[str, Any]], list[list[str]]]
 
 
 class _Picker:
@@ -570,7 +579,7 @@ class _Generator:
         self._a_numbers: list[int] = []
         self._events: list[int] = []
         # Each child's link waits for ids until all records exist and ids are dealt.
-        self.pending_links: list[tuple[ChildLink, list[dict[str, Any]], list[dict[str, Any]], list[list[str]]]] = []
+        self.pending_links: list[_Pending] = []
 
     # ---- small helpers
 
@@ -625,7 +634,7 @@ class _Generator:
             return "A" + digits
         return f"A {digits[:3]} {digits[3:6]} {digits[6:]}"
 
-    def noisy_dob(self, dob: date, null: float) -> date | None:
+    def noisy_dob(self, dob: date, null: float, jan1: float | None = None) -> date | None:
         """Recorded date of birth: missing, placeholder 1 January, day/month swapped, year off."""
         rng = self.rng
         x = rng.random()
@@ -633,9 +642,10 @@ class _Generator:
         if x < null:
             return None
         x -= null
-        if x < r.dob_jan1:
+        jan1 = r.dob_jan1 if jan1 is None else jan1
+        if x < jan1:
             return date(dob.year, 1, 1)
-        x -= r.dob_jan1
+        x -= jan1
         if x < r.dob_swap and dob.day <= 12 and dob.day != dob.month:
             return date(dob.year, dob.day, dob.month)
         x -= r.dob_swap
@@ -731,7 +741,9 @@ class _Generator:
             if fam.fraud or rng.random() < r.dna_tested:
                 self.dna_result(fam, child, records, parent_ice[-1])
 
-    def parent_records(self, fam: _Family, no_evidence: set[int]) -> tuple[list[dict[str, Any]], list[list[str]], bool]:
+    def parent_records(
+        self, fam: _Family, no_evidence: set[int]
+    ) -> tuple[list[dict[str, Any]], list[list[str]], bool]:
         """The parent's ICE record(s) and removal rows; says whether a discharge fits its state."""
         rng, r = self.rng, self.r
         p = fam.parent
@@ -792,7 +804,8 @@ class _Generator:
             x -= p
         for _ in range(extra):
             sib_sex = "F" if rng.random() < 0.5 else "M"
-            claimed.append(self.person(sib_sex, _CHILD_AGE(rng), fam.parent.country, fam.children[0].surnames))
+            sibling = self.person(sib_sex, _CHILD_AGE(rng), fam.parent.country, fam.children[0].surnames)
+            claimed.append(sibling)
         rng.shuffle(claimed)
         return [self.claim(c) for c in claimed]
 
@@ -817,10 +830,9 @@ class _Generator:
         surnames = p.surnames if rng.random() >= r.adult_drop_surname else p.surnames[:1]
         first, last = " ".join(given), " ".join(surnames)
         if rng.random() < r.typo_adult:
-            if rng.random() < 0.5:
-                first = self.typo(first)
-            else:
-                last = self.typo(last)
+            first = self.typo(first)
+        if rng.random() < r.typo_adult:
+            last = self.typo(last)
         if status == "detained":
             code, fac_name = self.pick(self.facilities)
         elif status == "criminal_custody":
@@ -833,7 +845,7 @@ class _Generator:
             app: tuple[str | None, date | None, str | None] = (eid, fam.event_date, station)
         else:
             app = apprehension or (None, None, None)
-        dob = self.noisy_dob(p.dob, r.dob_null_adult)
+        dob = self.noisy_dob(p.dob, r.dob_null_adult, r.dob_jan1_parent if parent else None)
         record = {
             "subject_id": None,
             "a_number": self.spell_a(p.a_number, r.a_null, r.a_empty),
@@ -882,15 +894,15 @@ class _Generator:
 
     def child_record(self, fam: _Family, child: _Person, admitted: date, no_evidence: bool) -> dict[str, Any]:
         rng, r = self.rng, self.r
-        given = child.given if len(child.given) == 1 or rng.random() >= r.child_drop_given else child.given[:1]
+        drop_given = len(child.given) > 1 and rng.random() < r.child_drop_given
+        given = child.given[:1] if drop_given else child.given
         surnames = child.surnames if rng.random() >= r.child_drop_surname else child.surnames[:1]
         accents = rng.random() < r.accents_kept
         first, last = self.mixed(given, accents), self.mixed(surnames, accents)
         if rng.random() < r.typo_child:
-            if rng.random() < 0.5:
-                first = self.typo(first)
-            else:
-                last = self.typo(last)
+            first = self.typo(first)
+        if rng.random() < r.typo_child:
+            last = self.typo(last)
         apprehension: dict[str, Any] | None = None
         if not no_evidence and rng.random() >= r.child_no_apprehension:
             shift = 0
@@ -1060,9 +1072,9 @@ _ORR_JUNK: tuple[Any, ...] = (
     {"childId": None, "firstName": 12345},
     "not an object",
     {"aNumber": "A-000-000-000", "firstName": "NO", "lastName": "ID"},
-    {"childId": "@", "firstName": "X", "lastName": "Y", "dateOfBirth": 20120519, "updatedAt": "2018-06-01T00:00:00Z"},
-    {"childId": "@", "firstName": "X", "lastName": "Y", "admittedAt": "2018-13-45", "updatedAt": "2018-06-01T00:00:00Z"},
-    {"childId": "@", "firstName": "X", "lastName": "Y", "discharge": {"date": "2018-06-01", "type": "escaped"}},
+    {"childId": "@", "firstName": "X", "lastName": "Y", "dateOfBirth": 20120519},
+    {"childId": "@", "firstName": "X", "lastName": "Y", "admittedAt": "2018-13-45"},
+    {"childId": "@", "firstName": "X", "discharge": {"date": "2018-06-01", "type": "escaped"}},
 )
 _ICE_JUNK: tuple[Any, ...] = (
     {"subject_id": None, "first_name": None},
@@ -1312,7 +1324,7 @@ def mutate_world(world: World, fraction: float, seed: int, *, days: int = 1) -> 
             "child_a_number": None,
             "adult_subject_id": link.ice_record_ids[-1],
             "child_id": rng.choice(link.child_record_ids),
-            "result": rng.choices(("match", "pending", "inconclusive", "exclusion"), (0.75, 0.15, 0.06, 0.04))[0],
+            "result": rng.choices(_NEW_DNA, (0.75, 0.15, 0.06, 0.04))[0],
             "reported_at": f"{when().isoformat()}T12:00:00Z",
         })
         next_case += 1
@@ -1325,7 +1337,8 @@ def _transfer(rng: random.Random, orr: Sequence[Any], rec: Mapping[str, Any]) ->
     """Another shelter already seen in the feed (a transfer between shelters)."""
     for _ in range(10):
         other = orr[rng.randrange(len(orr))]
-        if isinstance(other, dict) and other.get("facilityId") and other.get("facilityId") != rec.get("facilityId"):
+        facility = other.get("facilityId") if isinstance(other, dict) else None
+        if facility and facility != rec.get("facilityId"):
             return other["facilityId"], other.get("facilityName")
     return rec.get("facilityId"), rec.get("facilityName")
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,7 +87,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cur = dbapi_conn.cursor()
         try:
             cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
-            cur.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cur)
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
         finally:
@@ -95,6 +97,21 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _enable_wal(cur: sqlite3.Cursor) -> None:
+    # WAL lets readers and one writer work at once and persists in the file. Switching needs a
+    # moment alone with the file, and SQLite does not wait for that with the busy handler: retry.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02 + random.random() * 0.05)
 
 
 def _detail(exc: BaseException) -> str:
@@ -114,14 +131,14 @@ def translate(exc: Exception, url: URL, action: str) -> StoreError:
     """A StoreError that tells the operator what failed and what to check; no password, no data."""
     where = safe_url(url)
     detail = _detail(exc)
+    if isinstance(exc, sa_exc.OperationalError) and "database is locked" in detail:
+        return StoreError(
+            f"the SQLite database {where} stayed locked for {SQLITE_BUSY_TIMEOUT_SECONDS:.0f} s while "
+            f"{action}: another process holds a long write; retry, or use PostgreSQL for many workers"
+        )
     if isinstance(exc, sa_exc.DBAPIError) and exc.statement is None:
         return StoreError(f"cannot reach the database at {where} while {action}: {detail}")
     if isinstance(exc, sa_exc.OperationalError):
-        if "database is locked" in detail:
-            return StoreError(
-                f"the SQLite database {where} stayed locked for {SQLITE_BUSY_TIMEOUT_SECONDS:.0f} s while "
-                f"{action}: another process holds a long write; retry, or use PostgreSQL for many workers"
-            )
         if "no such table" in detail or "does not exist" in detail:
             return StoreError(
                 f"the database at {where} has no Reunify schema or an old one ({detail}); "

@@ -421,7 +421,8 @@ class Store:
             if compiled.positiontup != ["run_id", "feed", "record_id", "updated_at", "payload"]:
                 raise AssertionError(f"unexpected upsert parameters {compiled.positiontup}")
             self._sqlite_upsert = str(compiled)
-        conn.exec_driver_sql(self._sqlite_upsert, [(run_id, feed, rid, upd, payload) for rid, upd, payload in batch])
+        params = [(run_id, feed, rid, upd, payload) for rid, upd, payload in batch]
+        conn.exec_driver_sql(self._sqlite_upsert, params)
 
     def _load_records_pg(
         self, run_id: str, feed: str, batch: Sequence[tuple[str, str, str]], conn: sa.Connection
