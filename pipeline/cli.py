@@ -234,7 +234,9 @@ def cmd_status(_args: argparse.Namespace, settings: Settings) -> int:
     out = sys.stdout
     if current:
         run = current[0]
-        out.write(f"current run {run.id}: stage {run.stage}, trigger {run.trigger}, started {run.started_at}\n")
+        out.write(
+            f"current run {run.id}: stage {run.stage}, trigger {run.trigger}, started {run.started_at}\n"
+        )
         for feed, c in sorted(run.counts.items()):
             out.write(f"  {feed:<9} fetched {c.fetched:>9,}  quarantined {c.quarantined:>6,}\n")
     else:

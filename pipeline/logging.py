@@ -50,7 +50,9 @@ def configure_logging(level: str = "INFO", json: bool | None = None, stream: Any
     global _configured
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json is None else json
-    renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 _NON_DIGIT = re.compile(r"\D")
 _SPACES = re.compile(r"\s+")
@@ -78,8 +78,8 @@ def iso_datetime(value: object) -> datetime:
         raise ValueError("timestamp missing or not a string")
     parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def age_years(dob: date, as_of: date) -> int:

@@ -8,14 +8,14 @@ read. A reason never quotes a personal value, only field names and types.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pipeline import normalise
 from pipeline.errors import MalformedRecord
 from pipeline.records import AdultRecord, ChildRecord, ClaimedChild, DnaResult, RemovalRecord
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CUSTODY_STATUSES = frozenset({"detained", "released", "removed", "criminal_custody"})
 CRIMINAL_HISTORY = frozenset({"none", "non_serious", "serious"})
 DISCHARGE_TYPES = frozenset({"reunified_with_parent", "released_to_sponsor", "aged_out", "other"})
@@ -73,7 +73,9 @@ class _Fields:
     def a_number(self, key: str) -> str | None:
         return self.convert(key, normalise.a_number)
 
-    def choice(self, key: str, allowed: frozenset[str], source: Mapping[str, Any] | None = None) -> str | None:
+    def choice(
+        self, key: str, allowed: frozenset[str], source: Mapping[str, Any] | None = None
+    ) -> str | None:
         value = self.text(key, source)
         if value is not None and value not in allowed:
             raise self.fail(f"{key} has an unknown value (allowed: {', '.join(sorted(allowed))})")
@@ -152,7 +154,16 @@ def parse_adult(raw: object) -> AdultRecord:
     )
 
 
-REMOVAL_COLUMNS = ("REMOVAL_ID", "A_NUMBER", "LAST_NAME", "FIRST_NAME", "DOB", "COUNTRY", "REMOVAL_DATE", "PORT")
+REMOVAL_COLUMNS = (
+    "REMOVAL_ID",
+    "A_NUMBER",
+    "LAST_NAME",
+    "FIRST_NAME",
+    "DOB",
+    "COUNTRY",
+    "REMOVAL_DATE",
+    "PORT",
+)
 
 
 def parse_removal(row: Mapping[str, str | None]) -> RemovalRecord:

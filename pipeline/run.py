@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pipeline import feeds
@@ -22,6 +23,7 @@ from pipeline.logging import bound, get_logger
 from pipeline.parse import PARSERS
 from pipeline.reconcile import reconcile
 from pipeline.records import FeedSnapshot
+from pipeline.results import ReviewDecision
 from pipeline.settings import FEEDS, Settings
 from pipeline.store import Store
 
@@ -120,7 +122,8 @@ def reconcile_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> in
         started = time.monotonic()
         snapshot = load_snapshot(run_id, store)
         loaded = time.monotonic()
-        results = reconcile(snapshot, run.as_of, store.list_decisions())
+        decisions = [ReviewDecision(d.child_key, d.adult_key, d.decision) for d in store.list_decisions()]
+        results = reconcile(snapshot, run.as_of, decisions)
         matched = time.monotonic()
         count = store.save_results(run_id, (r.to_export(run_id) for r in results))
         log.info(
@@ -152,9 +155,7 @@ def fail_run(run_id: str, store: Store, error: str) -> None:
         log.error("run.failed", error=error)
 
 
-def run_embedded(
-    settings: Settings, store: Store, trigger: str = "cli", progress: ProgressFn = _noop
-) -> str:
+def run_embedded(settings: Settings, store: Store, trigger: str = "cli", progress: ProgressFn = _noop) -> str:
     """One whole run in this process: the four fetches in parallel threads, then reconcile, publish.
 
     Raises RunFailedError (after recording the failure) when any stage fails.
@@ -185,8 +186,6 @@ def export_rows(store: Store, run_id: str | None = None) -> Iterable[dict[str, A
 
 def sweep_stuck_runs(store: Store, deadline_seconds: int) -> list[str]:
     """Fail every run that has shown no sign of life for ``deadline_seconds``; returns their ids."""
-    from datetime import timedelta
-
     failed = store.fail_stale_runs(
         timedelta(seconds=deadline_seconds),
         f"no progress for {deadline_seconds} s: a worker was lost or the broker dropped the run",

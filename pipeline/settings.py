@@ -131,9 +131,7 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
 }
 
 
-def load_settings(
-    environ: Mapping[str, str] | None = None, config_file: Path | None = None
-) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
     """Build Settings from a config file and an environment mapping (``os.environ`` by default)."""
     env = dict(os.environ if environ is None else environ)
     path = config_file

@@ -35,7 +35,7 @@ def _store() -> Store:
     return Store(get_settings().database_url)
 
 
-class RunTask(Task):  # type: ignore[misc]
+class RunTask(Task):
     """Base of the run's tasks: binds log context, retries transient errors, fails the run at the end."""
 
     abstract = True

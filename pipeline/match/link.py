@@ -1,21 +1,26 @@
-"""Parent–child linking: blocking, comparisons, a Fellegi–Sunter model fitted by EM, assignment.
+"""Parent–child linking: blocking, comparisons, a Fellegi–Sunter model, assignment.
 
 1. **Blocking** never compares all pairs: a child meets only the people it shares a key with --
-   the apprehension event, the apprehension date (within two days) with the station, a surname or
-   the reported parent's given name, a name or date of birth among the children an adult claimed,
-   a reported parent name, or a DNA result. Key hits give a cheap pre-score; only the best few
-   people per child are compared in full.
-2. **Comparisons** turn each (child, person) pair into one discrete level per field (event, date,
-   station, surnames under Spanish naming, the reported parent name, the reported relation against
-   the adult's sex, claimed children, country, age gap), the best over all records of both sides.
-3. **Model**: m- and u-probabilities of every level are estimated by EM on the compared pairs of
-   this very snapshot (starting from, and smoothed towards, prior values), so the weights follow
-   the data rather than our own generator. A pair's weight is the sum of log2(m/u).
-4. **Assignment**: each child keeps at most one person. The candidates of a child compete: the
-   posterior of a candidate is its odds over one plus the sum of every candidate's odds, so two
-   close candidates split the probability, and the child is flagged for review. A link is kept only
-   when its posterior clears the bar, because a wrong parent is worse than none. Several children
-   may share a parent (siblings).
+   the apprehension event, the apprehension date (within two days; for a child without one, the
+   days before its admission to shelter) with the station, a surname or the reported parent's
+   given name, a name or date of birth among the children an adult claimed, a reported parent
+   name, or a DNA result. Key hits give a cheap pre-score; only the best few people per child are
+   compared in full.
+2. **Comparisons** turn each (child, person) pair into one discrete level per field (event, the
+   signed apprehension date gap, station, admission after the adult's apprehension, surnames under
+   Spanish naming, the reported parent name, the reported relation against the adult's sex,
+   claimed children, country, age gap), the best over all records of both sides.
+3. **Model**: the m-probabilities (how often a true parent shows each level) are documented
+   defaults, measured on the shared sample's true pairs. The u-probabilities (how often an
+   unrelated adult does) are estimated on every snapshot from random child–person pairs, and the
+   levels that agree on a name are adjusted by that name's frequency (a shared "GARCIA" says far
+   less than a shared "AJANEL"). A pair's weight is the sum of log2(m/u).
+4. **Assignment**: each person is a priori equally likely to be a child's parent, so a candidate's
+   odds are its likelihood ratio over the number of people; the posterior of a candidate is its
+   odds over the sum of every candidate's odds plus the mass of "the parent is not among them".
+   Two close candidates split the probability, and the child is flagged for review. A link is kept
+   only when its posterior clears the bar, because a wrong parent is worse than none. Several
+   children may share a parent (siblings).
 
 DNA results are decisive: ``match`` (or ``exclusion``, which still names the adult the child was
 apprehended with) links the tested adult outright; ``pending``/``inconclusive`` only add weight.
@@ -24,8 +29,9 @@ apprehended with) links the tested adult outright; ``pending``/``inconclusive`` 
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -43,99 +49,123 @@ from pipeline.match.compare import (
 from pipeline.records import AdultRecord, DnaResult, RemovalRecord
 
 # ---------------------------------------------------------------------------------------------
-# Settings of the model (documented defaults; EM re-estimates the m/u values on every snapshot)
+# Settings of the model
 # ---------------------------------------------------------------------------------------------
 
 #: the smallest posterior that keeps a link; below it the child gets no parent
-LINK_THRESHOLD = 0.5
+LINK_THRESHOLD = 0.8
 #: a kept link below this posterior, or with a rival above REVIEW_RIVAL, goes to review
-REVIEW_THRESHOLD = 0.9
+REVIEW_THRESHOLD = 0.95
 REVIEW_RIVAL = 0.05
-#: prior probability that a child's parent is among its compared candidates
-PARENT_PRESENT = 0.9
+#: the smallest posterior of a best candidate that is worth a reviewer's time when not linked
+REVIEW_FLOOR = 0.2
+#: prior probability that a child's parent is in the feeds at all
+PARENT_PRESENT = 0.95
+#: share of present parents that blocking brings among the compared candidates
+BLOCKING_RECALL = 0.97
 #: people compared in full per child, after the blocking pre-score
-MAX_CANDIDATES = 15
+MAX_CANDIDATES = 25
 #: key buckets larger than this are too unspecific to block on
 MAX_BUCKET = 150
-#: EM iterations and the weight (in pairs) of the prior m/u values
-EM_ITERATIONS = 25
-PRIOR_STRENGTH = 30.0
-#: clamp of one comparison's weight, in bits
-MAX_WEIGHT = 14.0
+#: a key bucket this small or smaller adds up to log2(SPECIFIC_BUCKET) to its people's pre-score
+SPECIFIC_BUCKET = 32.0
+#: random child–person pairs drawn to estimate the u-probabilities, and the weight (in pairs)
+#: of the default u values
+U_SAMPLE_PAIRS = 12_000
+U_PRIOR_STRENGTH = 300.0
+#: clamp of one comparison's weight, in bits, and of a name-frequency adjustment
+MAX_WEIGHT = 16.0
+MAX_TF_FACTOR = 20.0
 #: weight of a pending/inconclusive DNA test of the pair (the adult named the child)
 DNA_TESTED_WEIGHT = 8.0
+#: days between an adult's apprehension and the admission of a child without an apprehension date
+ADMIT_WINDOW = (0, 6)
 
 
 @dataclass(frozen=True, slots=True)
 class Level:
-    """One outcome of a comparison: its evidence text and prior m (true pairs) and u (others)."""
+    """One outcome of a comparison: its evidence text, m (true pairs) and default u (random pairs).
+
+    A level with an empty label means "a value is missing": it weighs nothing either way.
+    """
 
     label: str
     m: float
     u: float
 
 
-#: comparison -> its levels, in the order the comparison functions return them
+#: comparison -> its levels, in the order the comparison functions return them. The m values are
+#: the shares measured on the shared sample's true pairs (rounded, never below 0.001).
 COMPARISONS: dict[str, tuple[Level, ...]] = {
     "event": (
-        Level("same apprehension event id", 0.55, 0.002),
-        Level("different apprehension event ids", 0.001, 0.55),
-        Level("", 0.42, 0.45),
+        Level("same apprehension event id", 0.28, 0.00002),
+        Level("different apprehension event ids", 0.001, 0.35),
+        Level("", 0.72, 0.65),
     ),
     "date": (
-        Level("same apprehension date", 0.55, 0.15),
-        Level("apprehension dates one day apart", 0.33, 0.25),
-        Level("apprehension dates two days apart", 0.04, 0.2),
-        Level("apprehension dates far apart", 0.002, 0.25),
-        Level("", 0.06, 0.15),
+        Level("same apprehension date", 0.36, 0.015),
+        Level("child apprehended one day before the adult", 0.26, 0.015),
+        Level("child apprehended one day after the adult", 0.11, 0.015),
+        Level("child apprehended two days before the adult", 0.055, 0.015),
+        Level("child apprehended two days after the adult", 0.01, 0.015),
+        Level("apprehension dates far apart", 0.002, 0.8),
+        Level("", 0.2, 0.15),
     ),
     "station": (
-        Level("same apprehension station", 0.6, 0.2),
-        Level("different apprehension stations", 0.001, 0.45),
-        Level("", 0.37, 0.35),
+        Level("same apprehension station", 0.6, 0.05),
+        Level("different apprehension stations", 0.001, 0.6),
+        Level("", 0.4, 0.35),
+    ),
+    "admitted": (
+        Level("child admitted to shelter within days of the adult's apprehension", 0.95, 0.1),
+        Level("child admitted to shelter a week or more after the adult's apprehension", 0.03, 0.2),
+        Level("child admitted to shelter before the adult's apprehension", 0.02, 0.7),
+        Level("", 1.0, 1.0),
     ),
     "surname": (
-        Level("child's surname in the parent's place (Spanish naming)", 0.75, 0.08),
-        Level("child carries the adult's surnames", 0.05, 0.01),
-        Level("child shares a surname with the adult", 0.1, 0.06),
-        Level("child's surname near the adult's (typo)", 0.06, 0.04),
-        Level("child's single surname differs from the adult's", 0.05, 0.2),
-        Level("no surname in common", 0.001, 0.62),
+        Level("child's surname in the parent's place (Spanish naming)", 0.76, 0.03),
+        Level("child carries the adult's surnames", 0.08, 0.002),
+        Level("child shares a surname with the adult", 0.056, 0.05),
+        Level("child's surname near the adult's (typo)", 0.031, 0.01),
+        Level("child's single surname differs from the adult's", 0.07, 0.2),
+        Level("no surname in common", 0.002, 0.7),
     ),
     "parent_name": (
-        Level("reported parent name matches the adult", 0.3, 0.003),
-        Level("reported parent given name matches", 0.18, 0.02),
-        Level("reported parent name near the adult's (typo)", 0.1, 0.02),
-        Level("reported parent given name matches but the surname differs", 0.02, 0.06),
-        Level("reported parent name differs", 0.005, 0.4),
-        Level("", 0.4, 0.557),
+        Level("reported parent name matches the adult", 0.36, 0.0005),
+        Level("reported parent given name matches", 0.107, 0.01),
+        Level("reported parent name near the adult's (typo)", 0.06, 0.005),
+        Level("reported parent's second given name differs from the adult's", 0.005, 0.003),
+        Level("reported parent name differs", 0.01, 0.5),
+        Level("", 0.44, 0.45),
     ),
     "relation_sex": (
-        Level("reported relation fits the adult's sex", 0.58, 0.25),
-        Level("reported relation contradicts the adult's sex", 0.001, 0.25),
-        Level("", 0.4, 0.5),
+        Level("reported relation fits the adult's sex", 0.556, 0.33),
+        Level("reported relation contradicts the adult's sex", 0.001, 0.27),
+        Level("", 0.44, 0.4),
     ),
     "claimed": (
-        Level("adult claimed this child by name and date of birth", 0.2, 0.0005),
-        Level("adult claimed this child by name", 0.3, 0.01),
-        Level("adult claimed a child with this surname and date of birth", 0.04, 0.001),
-        Level("adult claimed this child's name with another date of birth", 0.03, 0.01),
-        Level("adult claimed other children only", 0.03, 0.1),
-        Level("", 0.4, 0.8785),
+        Level("adult claimed this child by name and date of birth", 0.31, 0.000001),
+        Level("adult claimed this child by name", 0.33, 0.001),
+        Level("adult claimed a child with this surname and date of birth", 0.004, 0.0002),
+        Level("adult claimed this child's name with another date of birth", 0.002, 0.001),
+        Level("adult claimed other children only", 0.06, 0.15),
+        Level("", 0.33, 0.85),
     ),
     "country": (
-        Level("same country", 0.93, 0.35),
-        Level("different country", 0.001, 0.6),
-        Level("", 0.05, 0.05),
+        Level("same country", 0.97, 0.3),
+        Level("different country", 0.001, 0.69),
+        Level("", 0.03, 0.01),
     ),
     "age_gap": (
-        Level("plausible parent age gap", 0.85, 0.6),
-        Level("borderline parent age gap", 0.06, 0.1),
-        Level("implausible parent age gap", 0.005, 0.2),
-        Level("", 0.08, 0.1),
+        Level("plausible parent age gap", 0.935, 0.8),
+        Level("borderline parent age gap", 0.006, 0.07),
+        Level("implausible parent age gap", 0.002, 0.07),
+        Level("", 0.057, 0.06),
     ),
 }
 FIELDS: tuple[str, ...] = tuple(COMPARISONS)
+#: fields whose agreeing levels are adjusted by the frequency of the name that agreed
+TF_FIELDS = frozenset({"surname", "parent_name", "claimed"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,12 +185,18 @@ class ChildView:
     countries: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
     apps: set[tuple[date | None, str | None]] = field(default_factory=set)
-    parents: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = field(default_factory=list)
+    app_dates: set[date] = field(default_factory=set)
+    stations: set[str] = field(default_factory=set)
+    #: admission dates, kept only when no record of the child has an apprehension date
+    admits: set[date] = field(default_factory=set)
+    #: reported parents: (name tokens, relation)
+    parents: list[tuple[tuple[str, ...], str | None]] = field(default_factory=list)
     a_numbers: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, group: ChildGroup) -> ChildView:
         view = cls(group)
+        admits: set[date] = set()
         for rec in group.records:
             view.given.update(given_tokens(rec.first_name))
             sn = surname_tokens(rec.last_name)
@@ -176,17 +212,20 @@ class ChildView:
                 view.events.add(rec.event_id)
             if rec.apprehension_date or rec.station:
                 view.apps.add((rec.apprehension_date, rec.station))
-            if rec.reported_parent_name:
-                toks = given_tokens(rec.reported_parent_name)
-                if toks:
-                    # "Ana", "Ana María", "Ana García López": the given names come first; a
-                    # name of two tokens is taken as given + surname unless the child's surnames
-                    # say otherwise
-                    view.parents.append((toks[:1], toks[1:], rec.reported_parent_relation))
-            elif rec.reported_parent_relation:
-                view.parents.append(((), (), rec.reported_parent_relation))
+            if rec.apprehension_date:
+                view.app_dates.add(rec.apprehension_date)
+            if rec.station:
+                view.stations.add(rec.station)
+            if rec.admitted_at:
+                admits.add(rec.admitted_at)
+            if rec.reported_parent_name or rec.reported_parent_relation:
+                toks = given_tokens(rec.reported_parent_name) if rec.reported_parent_name else ()
+                view.parents.append((toks, rec.reported_parent_relation))
             if rec.a_number:
                 view.a_numbers.add(rec.a_number)
+        if not view.app_dates and admits:
+            # a re-referral is admitted long after the apprehension: the first admission counts
+            view.admits.add(min(admits))
         return view
 
 
@@ -196,13 +235,17 @@ class PersonView:
 
     person: Person
     given: set[str] = field(default_factory=set)
+    second_given: set[str] = field(default_factory=set)
     first_surnames: set[str] = field(default_factory=set)
     surnames: set[str] = field(default_factory=set)
+    #: each record's surnames with the spaces removed (survives "GOMEZYPEREZ", "MARTINEZD IAZ")
+    joined: set[str] = field(default_factory=set)
     sexes: set[str] = field(default_factory=set)
     countries: set[str] = field(default_factory=set)
     dobs: set[date] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
-    apps: set[tuple[date | None, str | None]] = field(default_factory=set)
+    app_dates: set[date] = field(default_factory=set)
+    stations: set[str] = field(default_factory=set)
     claims: list[tuple[tuple[str, ...], tuple[str, ...], date | None]] = field(default_factory=list)
 
     @classmethod
@@ -210,11 +253,15 @@ class PersonView:
         view = cls(person)
         records: list[AdultRecord | RemovalRecord] = [*person.ice, *person.removals]
         for rec in records:
-            view.given.update(given_tokens(rec.first_name))
+            given = given_tokens(rec.first_name)
+            view.given.update(given)
+            if len(given) > 1:
+                view.second_given.update(given[1:])
             sn = surname_tokens(rec.last_name)
             if sn:
                 view.first_surnames.add(sn[0])
                 view.surnames.update(sn)
+                view.joined.add("".join(sn))
             if rec.country:
                 view.countries.add(rec.country)
             if rec.dob:
@@ -224,8 +271,10 @@ class PersonView:
                 view.sexes.add(a.sex.upper()[:1])
             if a.event_id:
                 view.events.add(a.event_id)
-            if a.apprehension_date or a.station:
-                view.apps.add((a.apprehension_date, a.station))
+            if a.apprehension_date:
+                view.app_dates.add(a.apprehension_date)
+            if a.station:
+                view.stations.add(a.station)
             for claim in a.claimed_children:
                 toks = given_tokens(claim.name)
                 if toks:
@@ -234,38 +283,54 @@ class PersonView:
 
 
 # ---------------------------------------------------------------------------------------------
-# Comparisons: each returns the index of its level in COMPARISONS
+# Comparisons: each returns the index of its level in COMPARISONS, and the name that agreed
+# (for the frequency adjustment) or None
 # ---------------------------------------------------------------------------------------------
 
+Outcome = tuple[int, str | None]
 
-def cmp_event(c: ChildView, p: PersonView) -> int:
+
+def cmp_event(c: ChildView, p: PersonView) -> Outcome:
     if not c.events or not p.events:
-        return 2
-    return 0 if c.events & p.events else 1
+        return 2, None
+    return (0 if c.events & p.events else 1), None
 
 
-def cmp_date(c: ChildView, p: PersonView) -> int:
-    best: int | None = None
-    for cd, _ in c.apps:
-        if cd is None:
-            continue
-        for pd, _ in p.apps:
-            if pd is None:
-                continue
-            gap = abs((cd - pd).days)
-            if best is None or gap < best:
-                best = gap
-    if best is None:
-        return 4
-    return best if best <= 2 else 3
+#: signed gap (child's date minus the adult's) -> level of "date", best first
+_DATE_LEVEL = {0: 0, -1: 1, 1: 2, -2: 3, 2: 4}
 
 
-def cmp_station(c: ChildView, p: PersonView) -> int:
-    cs = {s for _, s in c.apps if s}
-    ps = {s for _, s in p.apps if s}
-    if not cs or not ps:
-        return 2
-    return 0 if cs & ps else 1
+def cmp_date(c: ChildView, p: PersonView) -> Outcome:
+    if not c.app_dates or not p.app_dates:
+        return 6, None
+    best = 5
+    for cd in c.app_dates:
+        for pd in p.app_dates:
+            level = _DATE_LEVEL.get((cd - pd).days, 5)
+            if level < best:
+                best = level
+    return best, None
+
+
+def cmp_station(c: ChildView, p: PersonView) -> Outcome:
+    if not c.stations or not p.stations:
+        return 2, None
+    return (0 if c.stations & p.stations else 1), None
+
+
+def cmp_admitted(c: ChildView, p: PersonView) -> Outcome:
+    if not c.admits or not p.app_dates:
+        return 3, None
+    best = 2
+    lo, hi = ADMIT_WINDOW
+    for a in c.admits:
+        for pd in p.app_dates:
+            gap = (a - pd).days
+            if lo <= gap <= hi:
+                return 0, None
+            if gap > hi:
+                best = 1
+    return best, None
 
 
 def _parent_sex(relation: str | None) -> str | None:
@@ -280,64 +345,87 @@ def _parent_sex(relation: str | None) -> str | None:
 
 
 def _expected_sex(c: ChildView) -> str | None:
-    sexes = {_parent_sex(rel) for _, _, rel in c.parents} - {None}
+    sexes = {_parent_sex(rel) for _, rel in c.parents} - {None}
     return sexes.pop() if len(sexes) == 1 else None
 
 
-def cmp_surname(c: ChildView, p: PersonView) -> int:
+def cmp_surname(c: ChildView, p: PersonView) -> Outcome:
     if not c.surnames or not p.first_surnames:
-        return 5 if c.surnames else 4
+        return (5 if c.surnames else 4), None
     sex = next(iter(p.sexes)) if len(p.sexes) == 1 else _expected_sex(c)
     two = any(len(s) >= 2 for s in c.surnames)
-    exact_pos = exact_any = fuzzy = False
-    child_tokens = {t for s in c.surnames for t in s}
-    for ps in p.first_surnames:
+    exact_pos: str | None = None
+    exact_any: str | None = None
+    fuzzy = False
+    for ps in sorted(p.first_surnames):
         for joined in c.joined:
             as_first = joined.startswith(ps)
             as_second = two and joined.endswith(ps) and not as_first
             if (sex != "F" and as_first) or (sex != "M" and as_second):
-                exact_pos = True
+                exact_pos = ps
             elif as_first or as_second:
-                exact_any = True
+                exact_any = ps
             elif prefix_near(ps, joined) or (two and suffix_near(ps, joined)):
                 fuzzy = True
+    if exact_pos is None:
+        # the adult's surnames run together ("GOMEZYPEREZ"): the child's surname begins them
+        for s in c.surnames:
+            for pos, tok in enumerate(s[:2]):
+                if len(tok) >= 4 and (sex != "F" if pos == 0 else sex != "M"):
+                    if any(pj.startswith(tok) for pj in p.joined):
+                        exact_pos = tok
     if exact_pos:
-        return 0
+        return 0, exact_pos
     # a single mother may give the child her own surnames, both of them
-    if two and any(len(s) >= 2 and s[0] in p.first_surnames and s[1] in p.surnames for s in c.surnames):
-        return 1
-    if exact_any or child_tokens & p.surnames:
-        return 2
+    if two:
+        for s in c.surnames:
+            if len(s) >= 2 and s[0] in p.first_surnames and s[1] in p.surnames:
+                return 1, s[0]
+    if exact_any:
+        return 2, exact_any
+    shared = sorted({t for s in c.surnames for t in s} & p.surnames)
+    if shared:
+        return 2, shared[0]
     if fuzzy:
-        return 3
-    return 5 if two else 4
+        return 3, None
+    return (5 if two else 4), None
 
 
-def cmp_parent_name(c: ChildView, p: PersonView) -> int:
-    best = 5
-    for given, rest, _ in c.parents:
-        if not given:
+def cmp_parent_name(c: ChildView, p: PersonView) -> Outcome:
+    best: Outcome = (5, None)
+    for toks, _ in c.parents:
+        if not toks:
             continue
-        g = given[0]
+        g, rest = toks[0], toks[1:]
         if g in p.given:
-            # a trailing token may be a second given name or a surname
-            if rest and any(t in p.surnames or any_near(t, p.surnames) for t in rest):
-                return 0
-            # a trailing token that is neither a surname nor a given name of the adult's contradicts
-            level = 3 if rest and all(not any_near(t, p.given) for t in rest) else 1
+            # the second token may be a second given name or a surname; one that is neither,
+            # where the adult's records do carry a second given name, contradicts
+            second = rest[0] if rest else None
+            if (
+                second is not None
+                and p.second_given
+                and not any_near(second, p.given)
+                and not any_near(second, p.surnames)
+            ):
+                level = 3
+            elif any(any_near(t, p.surnames) or t in p.given for t in rest):
+                level = 0
+            else:
+                level = 1
         elif any_near(g, p.given):
             level = 2
         else:
             level = 4
-        best = min(best, level)
+        if level < best[0]:
+            best = (level, g if level != 4 else None)
     return best
 
 
-def cmp_relation_sex(c: ChildView, p: PersonView) -> int:
+def cmp_relation_sex(c: ChildView, p: PersonView) -> Outcome:
     want = _expected_sex(c)
     if want is None or len(p.sexes) != 1:
-        return 2
-    return 0 if want in p.sexes else 1
+        return 2, None
+    return (0 if want in p.sexes else 1), None
 
 
 def _claim_name_matches(claim_given: tuple[str, ...], claim_surnames: tuple[str, ...], c: ChildView) -> bool:
@@ -351,78 +439,73 @@ def _claim_name_matches(claim_given: tuple[str, ...], claim_surnames: tuple[str,
     )
 
 
-def cmp_claimed(c: ChildView, p: PersonView) -> int:
+def cmp_claimed(c: ChildView, p: PersonView) -> Outcome:
     if not p.claims:
-        return 5
-    best = 4
+        return 5, None
+    best: Outcome = (4, None)
     for cg, cs, cdob in p.claims:
         named = _claim_name_matches(cg, cs, c)
         dob_ok = cdob is not None and any(dob_compatible(cdob, d) for d in c.dobs)
         if named:
             if dob_ok:
-                return 0
+                return 0, cg[0]
             level = 1 if cdob is None or not c.dobs else 3
         elif dob_ok and cs and any(prefix_near(cs[0], j) for j in c.joined):
             level = 2
         else:
             level = 4
-        best = min(best, level)
+        if level < best[0]:
+            best = (level, cg[0] if level in (1, 3) else None)
     return best
 
 
-def cmp_country(c: ChildView, p: PersonView) -> int:
+def cmp_country(c: ChildView, p: PersonView) -> Outcome:
     if not c.countries or not p.countries:
-        return 2
-    return 0 if c.countries & p.countries else 1
+        return 2, None
+    return (0 if c.countries & p.countries else 1), None
 
 
-def cmp_age_gap(c: ChildView, p: PersonView) -> int:
+def cmp_age_gap(c: ChildView, p: PersonView) -> Outcome:
     if not c.dobs or not p.dobs:
-        return 3
+        return 3, None
     best = 2
     for cd in c.dobs:
         for pd in p.dobs:
             gap = (cd - pd).days / 365.25
             if 14 <= gap <= 55:
-                return 0
+                return 0, None
             if 11 <= gap <= 65:
                 best = 1
-    return best
+    return best, None
 
 
-_COMPARE = (
-    cmp_event,
-    cmp_date,
-    cmp_station,
-    cmp_surname,
-    cmp_parent_name,
-    cmp_relation_sex,
-    cmp_claimed,
-    cmp_country,
-    cmp_age_gap,
-)
+_COMPARE: dict[str, Callable[[ChildView, PersonView], Outcome]] = {
+    "event": cmp_event,
+    "date": cmp_date,
+    "station": cmp_station,
+    "admitted": cmp_admitted,
+    "surname": cmp_surname,
+    "parent_name": cmp_parent_name,
+    "relation_sex": cmp_relation_sex,
+    "claimed": cmp_claimed,
+    "country": cmp_country,
+    "age_gap": cmp_age_gap,
+}
+_FUNCS = tuple(_COMPARE[name] for name in FIELDS)
+
+#: a comparison vector: one level per field, and the agreeing name per field (or None)
+Gamma = tuple[tuple[int, ...], tuple[str | None, ...]]
 
 
-def compare(c: ChildView, p: PersonView) -> tuple[int, ...]:
-    """The comparison vector (one level index per field of FIELDS) of a child and a person."""
-    return tuple(fn(c, p) for fn in _COMPARE)
+def compare(c: ChildView, p: PersonView) -> Gamma:
+    """The comparison vector of a child and a person: levels per field of FIELDS, agreeing names."""
+    out = [fn(c, p) for fn in _FUNCS]
+    return tuple(o[0] for o in out), tuple(o[1] for o in out)
 
 
 # ---------------------------------------------------------------------------------------------
 # Model
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Model:
-    """Match weights per field and level, in bits, and the prior odds of a compared pair."""
-
-    weights: list[list[float]]
-    prior_log2_odds: float
-
-    def weight(self, gamma: tuple[int, ...]) -> float:
-        """The total match weight of one comparison vector."""
-        return sum(self.weights[f][lvl] for f, lvl in enumerate(gamma))
 
 
 def _missing(name: str) -> int | None:
@@ -434,75 +517,112 @@ def _missing(name: str) -> int | None:
 
 #: per field, the level that means "a value is missing": it weighs nothing either way
 MISSING: tuple[int | None, ...] = tuple(_missing(name) for name in FIELDS)
+_TF_INDEX: tuple[bool, ...] = tuple(name in TF_FIELDS for name in FIELDS)
 
 
-def _prior_weight(f: int, i: int) -> float:
-    lv = COMPARISONS[FIELDS[f]][i]
-    return math.log2(lv.m / lv.u)
+def _conditional(values: list[float], miss: int | None) -> list[float]:
+    """Shares among the levels that are not "missing" (the missing level gets 1.0)."""
+    total = sum(v for i, v in enumerate(values) if i != miss)
+    return [1.0 if i == miss else v / total for i, v in enumerate(values)]
 
 
-def _weights(m: list[list[float]], u: list[list[float]]) -> list[list[float]]:
-    # EM underrates contradictions (its "matches" absorb look-alike non-matches that disagree on
-    # one field), so a level whose prior weight is negative never weighs less against than that
-    def one(f: int, i: int) -> float:
-        if i == MISSING[f]:
-            return 0.0
-        w = math.log2(m[f][i] / u[f][i])
-        prior = _prior_weight(f, i)
-        return _clamp(min(w, prior) if prior < 0 else w)
+@dataclass(slots=True)
+class Model:
+    """Match weights per field and level, in bits, with the name-frequency tables.
 
-    return [[one(f, i) for i in range(len(m[f]))] for f in range(len(FIELDS))]
-
-
-def prior_model() -> Model:
-    """The model from the prior m/u values alone."""
-    m = [[lv.m for lv in COMPARISONS[name]] for name in FIELDS]
-    u = [[lv.u for lv in COMPARISONS[name]] for name in FIELDS]
-    return Model(_weights(m, u), math.log2(0.05 / 0.95))
-
-
-def _clamp(w: float) -> float:
-    return max(-MAX_WEIGHT, min(MAX_WEIGHT, w))
-
-
-def fit_model(patterns: Counter[tuple[int, ...]], expected_matches: float | None = None) -> Model:
-    """Estimate m, u and the match share by EM over the compared pairs' comparison vectors.
-
-    Missing values weigh nothing and are left out of the estimate (blocking decides which pairs
-    with a missing field get compared at all, so their frequency says nothing about matching).
-    The prior values act as pseudo-counts (PRIOR_STRENGTH pairs each side), which keeps levels
-    that hardly occur in this snapshot near their prior instead of at 0 or 1.
+    ``raw[f][l]`` is log2(m/u) of level ``l`` of field ``f`` among pairs where the field is not
+    missing. ``shares[f]`` gives, for a frequency-adjusted field, the share of people carrying each
+    name, and ``mean_share[f]`` the share of the name an agreeing random pair shares on average.
     """
-    total = sum(patterns.values())
-    if total == 0:
-        return prior_model()
-    m = [[lv.m for lv in COMPARISONS[name]] for name in FIELDS]
-    u = [[lv.u for lv in COMPARISONS[name]] for name in FIELDS]
-    lam = min(0.5, (expected_matches or total * 0.1) / total)
-    items = list(patterns.items())
-    for _ in range(EM_ITERATIONS):
-        m_acc = [[PRIOR_STRENGTH * lv.m for lv in COMPARISONS[name]] for name in FIELDS]
-        u_acc = [[PRIOR_STRENGTH * lv.u for lv in COMPARISONS[name]] for name in FIELDS]
-        match_total = 0.0
-        for gamma, count in items:
-            pm, pu = lam, 1.0 - lam
-            for f, lvl in enumerate(gamma):
-                if lvl != MISSING[f]:
-                    pm *= m[f][lvl]
-                    pu *= u[f][lvl]
-            g = pm / (pm + pu) if pm + pu > 0 else 0.0
-            match_total += g * count
-            for f, lvl in enumerate(gamma):
-                m_acc[f][lvl] += g * count
-                u_acc[f][lvl] += (1.0 - g) * count
-        for f in range(len(FIELDS)):
-            miss = MISSING[f]
-            m_tot = sum(v for i, v in enumerate(m_acc[f]) if i != miss)
-            u_tot = sum(v for i, v in enumerate(u_acc[f]) if i != miss)
-            m[f] = [1.0 if i == miss else v / m_tot for i, v in enumerate(m_acc[f])]
-            u[f] = [1.0 if i == miss else v / u_tot for i, v in enumerate(u_acc[f])]
-        lam = min(0.5, max(1e-6, match_total / total))
-    return Model(_weights(m, u), math.log2(lam / (1.0 - lam)))
+
+    raw: list[list[float]]
+    shares: dict[int, dict[str, float]] = field(default_factory=dict)
+    mean_share: dict[int, float] = field(default_factory=dict)
+
+    def field_weight(self, f: int, level: int, term: str | None) -> float:
+        """The weight of one field's outcome, adjusted by the agreeing name's frequency."""
+        if level == MISSING[f]:
+            return 0.0
+        w = self.raw[f][level]
+        if term is not None and f in self.shares:
+            share = self.shares[f].get(term)
+            if share is not None:
+                factor = share / self.mean_share[f]
+                w -= math.log2(min(MAX_TF_FACTOR, max(1.0 / MAX_TF_FACTOR, factor)))
+        return max(-MAX_WEIGHT, min(MAX_WEIGHT, w))
+
+    def weights(self, gamma: Gamma) -> list[float]:
+        """The weight of every field of one comparison vector."""
+        levels, terms = gamma
+        return [self.field_weight(f, lvl, terms[f]) for f, lvl in enumerate(levels)]
+
+    def weight(self, gamma: Gamma) -> float:
+        """The total match weight of one comparison vector."""
+        return sum(self.weights(gamma))
+
+
+def prior_model(u_counts: Sequence[Counter[int]] | None = None) -> Model:
+    """The model from the documented m values and the u values, updated by observed counts.
+
+    ``u_counts[f][level]`` counts random child–person pairs per level; the documented u values
+    act as U_PRIOR_STRENGTH pseudo-pairs, which keeps levels that hardly occur near their default.
+    """
+    raw: list[list[float]] = []
+    for f, name in enumerate(FIELDS):
+        miss = MISSING[f]
+        levels = COMPARISONS[name]
+        m = _conditional([lv.m for lv in levels], miss)
+        u = _conditional([lv.u for lv in levels], miss)
+        if u_counts is not None:
+            counts = u_counts[f]
+            seen = sum(n for lvl, n in counts.items() if lvl != miss)
+            u = [
+                1.0 if i == miss else (counts.get(i, 0) + U_PRIOR_STRENGTH * u[i]) / (seen + U_PRIOR_STRENGTH)
+                for i in range(len(levels))
+            ]
+        raw.append([0.0 if i == miss else math.log2(m[i] / u[i]) for i in range(len(levels))])
+    return Model(raw)
+
+
+def _shares(names: Sequence[set[str]]) -> tuple[dict[str, float], float]:
+    """Share of the entities carrying each name, and the mean share of a name two random
+    entities agree on (sum of squares over sum)."""
+    counts: Counter[str] = Counter()
+    for toks in names:
+        counts.update(toks)
+    n = max(1, len(names))
+    shares = {t: k / n for t, k in counts.items()}
+    total = sum(shares.values())
+    mean = sum(s * s for s in shares.values()) / total if total else 1.0
+    return shares, mean
+
+
+def estimate_model(
+    children: Sequence[ChildView], pview: Callable[[int], PersonView], n_people: int, seed: int = 0
+) -> Model:
+    """Estimate u on random child–person pairs of this snapshot, and the name frequencies."""
+    counts: list[Counter[int]] = [Counter() for _ in FIELDS]
+    if children and n_people:
+        rng = random.Random(seed)
+        if len(children) * n_people <= U_SAMPLE_PAIRS:
+            pairs = [(i, pid) for i in range(len(children)) for pid in range(n_people)]
+        else:
+            pairs = [(rng.randrange(len(children)), rng.randrange(n_people)) for _ in range(U_SAMPLE_PAIRS)]
+        for i, pid in pairs:
+            levels, _ = compare(children[i], pview(pid))
+            for f, lvl in enumerate(levels):
+                counts[f][lvl] += 1
+    model = prior_model(counts)
+    people = [pview(pid) for pid in range(n_people)]
+    tables = {
+        "surname": [p.surnames for p in people],
+        "parent_name": [p.given for p in people],
+        "claimed": [c.given for c in children],
+    }
+    for f, name in enumerate(FIELDS):
+        if name in tables:
+            model.shares[f], model.mean_share[f] = _shares(tables[name])
+    return model
 
 
 # ---------------------------------------------------------------------------------------------
@@ -563,36 +683,46 @@ def _candidates(c: ChildView, index: _Index) -> dict[int, float]:
     score: dict[int, float] = defaultdict(float)
 
     def add(key: tuple[object, ...], points: float) -> None:
-        for pid in index.hits(key):
-            score[pid] += points
+        found = index.hits(key)
+        if found:
+            # a small bucket is a specific key (a rare surname on that day): it counts for more
+            points += math.log2(max(1.0, SPECIFIC_BUCKET / len(found)))
+            for pid in found:
+                score[pid] += points
 
     for ev in c.events:
         add(("ev", ev), 10.0)
     surname_toks = {t for s in c.surnames for t in s}
-    rp_given = {g[0] for g, _, _ in c.parents if g}
-    for cd, st in c.apps:
-        if cd is None:
-            continue
+    rp_given = {toks[0] for toks, _ in c.parents if toks}
+    # (day, closeness): around the apprehension date, or the days before the first admission
+    days: dict[date, float] = {}
+    for cd in c.app_dates:
         for k in (-2, -1, 0, 1, 2):
             d = cd + timedelta(days=k)
-            near = 1.0 if abs(k) <= 1 else 0.75
-            if st:
-                add(("ds", d, st), 2.0 * near)
-            for t in surname_toks:
-                add(("dn", d, t), 2.0 * near)
-            for g in rp_given:
-                add(("dg", d, g), 2.0 * near)
+            days[d] = max(days.get(d, 0.0), 1.0 if abs(k) <= 1 else 0.75)
+    lo, hi = ADMIT_WINDOW
+    for ad in c.admits:
+        for k in range(lo, hi + 1):
+            d = ad - timedelta(days=k)
+            days[d] = max(days.get(d, 0.0), 0.75)
+    for d, near in days.items():
+        for st in c.stations:
+            add(("ds", d, st), 2.0 * near)
+        for t in surname_toks:
+            add(("dn", d, t), 2.0 * near)
+        for g in rp_given:
+            add(("dg", d, g), 2.0 * near)
     firsts = {s[0] for s in c.surnames}
     for g in c.given:
         for s in surname_toks:
             add(("cl", g, s), 5.0 if s in firsts else 3.0)
     for d in c.dobs:
         add(("cd", d), 2.0)
-    for given, rest, _ in c.parents:
-        if not given:
+    for toks, _ in c.parents:
+        if not toks:
             continue
-        for s in set(rest) | surname_toks:
-            add(("nm", given[0], s), 2.0)
+        for s in set(toks[1:]) | surname_toks:
+            add(("nm", toks[0], s), 2.0)
     return score
 
 
@@ -663,11 +793,10 @@ def dna_people(results: Sequence[DnaResult], index: _Index) -> dict[int, str]:
     return out
 
 
-def _evidence(model: Model, gamma: tuple[int, ...]) -> list[str]:
+def _evidence(model: Model, gamma: Gamma) -> list[str]:
     items: list[tuple[float, str]] = []
-    for f, lvl in enumerate(gamma):
-        label = COMPARISONS[FIELDS[f]][lvl].label
-        w = model.weights[f][lvl]
+    for f, w in enumerate(model.weights(gamma)):
+        label = COMPARISONS[FIELDS[f]][gamma[0][f]].label
         if label and abs(w) >= 0.5:
             items.append((w, f"{label} ({w:+.1f})"))
     items.sort(key=lambda it: -abs(it[0]))
@@ -696,33 +825,35 @@ class Linker:
                 view = pviews[pid] = PersonView.of(self.people[pid])
             return view
 
-        compared: list[tuple[ChildView, dict[int, str], list[tuple[int, tuple[int, ...]]]]] = []
-        patterns: Counter[tuple[int, ...]] = Counter()
-        for group in groups:
-            cview = ChildView.of(group)
+        cviews = [ChildView.of(group) for group in groups]
+        model = self.model or estimate_model(cviews, pview, len(self.people))
+        self.model = model
+        # each person is a priori equally likely to be the parent of a child whose parent is
+        # in the feeds; "none of the compared candidates" keeps the rest of the mass
+        prior = math.log2(PARENT_PRESENT / max(1, len(self.people)))
+        null = 1.0 - PARENT_PRESENT * BLOCKING_RECALL
+        outcomes: list[LinkOutcome] = []
+        for cview in cviews:
+            key = cview.group.key
             tested = dna_people(dna.for_child(cview), index)
             pre = _candidates(cview, index)
             for pid in tested:
                 pre[pid] = pre.get(pid, 0.0) + 100.0
-            if group.key in self.confirmed:
-                pre[self.confirmed[group.key]] = pre.get(self.confirmed[group.key], 0.0) + 100.0
+            if key in self.confirmed:
+                pre[self.confirmed[key]] = pre.get(self.confirmed[key], 0.0) + 100.0
             top = sorted(pre, key=lambda pid: (-pre[pid], pid))[:MAX_CANDIDATES]
-            top = [pid for pid in top if (group.key, pid) not in self.rejected]
-            pairs = [(pid, compare(cview, pview(pid))) for pid in top]
-            for _, gamma in pairs:
-                patterns[gamma] += 1
-            compared.append((cview, tested, pairs))
-
-        model = self.model or fit_model(patterns, expected_matches=0.9 * len(groups))
-        self.model = model
-        return [self._decide(cview, tested, pairs, model) for cview, tested, pairs in compared]
+            pairs = [(pid, compare(cview, pview(pid))) for pid in top if (key, pid) not in self.rejected]
+            outcomes.append(self._decide(cview, tested, pairs, model, prior, null))
+        return outcomes
 
     def _decide(
         self,
         cview: ChildView,
         tested: dict[int, str],
-        pairs: list[tuple[int, tuple[int, ...]]],
+        pairs: list[tuple[int, Gamma]],
         model: Model,
+        prior: float,
+        null: float,
     ) -> LinkOutcome:
         key = cview.group.key
         gammas = dict(pairs)
@@ -747,21 +878,19 @@ class Linker:
         if not pairs:
             return LinkOutcome(None, False)
         weights = {
-            pid: model.weight(gamma) + (DNA_TESTED_WEIGHT if pid in tested else 0.0) for pid, gamma in pairs
+            pid: prior + model.weight(gamma) + (DNA_TESTED_WEIGHT if pid in tested else 0.0)
+            for pid, gamma in pairs
         }
-        # each candidate is a priori equally likely to be the parent; with probability
-        # 1 - PARENT_PRESENT none of them is (no parent in the feeds, or blocking missed them)
-        null = math.log2((1.0 - PARENT_PRESENT) * len(weights) / PARENT_PRESENT)
         top_w = max(weights.values())
         odds = {pid: 2.0 ** (w - top_w) for pid, w in weights.items()}
-        denom = 2.0 ** (null - top_w) + sum(odds.values())
+        denom = null * 2.0 ** (-top_w) + sum(odds.values())
         ranked = sorted(odds, key=lambda pid: (-odds[pid], pid))
         best = ranked[0]
         posterior = odds[best] / denom
         rival = odds[ranked[1]] / denom if len(ranked) > 1 else 0.0
-        needs_review = (posterior < REVIEW_THRESHOLD and posterior >= 0.2) or rival >= REVIEW_RIVAL
+        needs_review = (REVIEW_FLOOR <= posterior < REVIEW_THRESHOLD) or rival >= REVIEW_RIVAL
         if posterior < LINK_THRESHOLD:
-            return LinkOutcome(None, needs_review and posterior >= 0.2)
+            return LinkOutcome(None, needs_review and posterior >= REVIEW_FLOOR)
         evidence = _evidence(model, gammas[best])
         if best in tested:
             evidence.insert(0, f"DNA test of this adult and child (+{DNA_TESTED_WEIGHT:.1f})")

@@ -22,7 +22,11 @@ from pipeline.sim.world import generate_world
 
 def demo_settings(sim: FeedSimulator, workdir: Path, as_of: str) -> Settings:
     """Settings pointing at the simulator and a SQLite store in ``workdir``."""
-    env = {k: v for k, v in os.environ.items() if k.startswith("REUNIFY_") and "URL" not in k and "TOKEN" not in k}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith("REUNIFY_") and "URL" not in k and "TOKEN" not in k
+    }
     env.pop("REUNIFY_BROKER_URL", None)
     env |= sim.env()
     env |= {
@@ -49,7 +53,9 @@ def run_demo(children: int, seed: int, fault_rate: float, workdir: Path, out: Te
     faults = FaultConfig(rate=fault_rate, retry_after=0.2, seed=seed)
     with FeedSimulator(world.to_payloads(), faults=faults) as sim:
         settings = demo_settings(sim, workdir, world.as_of.isoformat())
-        out.write(f"feed simulator at {sim.base_url} (fault rate {fault_rate:.0%}); store {settings.database_url}\n")
+        out.write(
+            f"feed simulator at {sim.base_url} (fault rate {fault_rate:.0%}); store {settings.database_url}\n"
+        )
         store = Store(settings.database_url)
         run_started = time.monotonic()
         run_id = run_embedded(settings, store, "demo", Progress(out))

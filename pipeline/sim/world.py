@@ -44,8 +44,15 @@ FILES: dict[str, str] = {
     "meta": "world.json",
 }
 STATUSES: tuple[str, ...] = (
-    "reunified", "discharged_other", "not_a_parent", "parent_removed", "parent_in_criminal_custody",
-    "safety_concern", "parent_released", "eligible", "no_parent_match",
+    "reunified",
+    "discharged_other",
+    "not_a_parent",
+    "parent_removed",
+    "parent_in_criminal_custody",
+    "safety_concern",
+    "parent_released",
+    "eligible",
+    "no_parent_match",
 )
 RESOLVED_STATES = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})
 _US = frozenset({"UNITED STATES", "USA", "US", "UNITED STATES OF AMERICA"})
@@ -100,7 +107,11 @@ class Rates:
     child_station: float = 0.81
     # child's apprehension date minus the parent's: (days, probability)
     child_date_shift: tuple[tuple[int, float], ...] = (
-        (0, 0.45), (-1, 0.32), (1, 0.14), (-2, 0.07), (2, 0.02),
+        (0, 0.45),
+        (-1, 0.32),
+        (1, 0.14),
+        (-2, 0.07),
+        (2, 0.02),
     )
     reported_parent: float = 0.54
     reported_parent_forms: tuple[float, ...] = (0.20, 0.46, 0.30, 0.04)  # given, +surname, 3, 4 tokens
@@ -296,8 +307,14 @@ def load_world(directory: str | Path, *, as_of: date | None = None) -> World:
                     )
                 )
     world = World(
-        as_of=report, seed=meta.get("seed"), orr=orr, ice=ice, removals=removals, dna=dna,
-        links=links, truth=truth,
+        as_of=report,
+        seed=meta.get("seed"),
+        orr=orr,
+        ice=ice,
+        removals=removals,
+        dna=dna,
+        links=links,
+        truth=truth,
     )
     world.malformed = find_malformed(world)
     return world
@@ -327,10 +344,10 @@ def find_malformed(world: World) -> dict[str, list[int]]:
 def _row_dict(row: Sequence[str]) -> dict[Any, Any]:
     """A CSV row as csv.DictReader gives it: extra cells under None, missing ones as None."""
     out: dict[Any, Any] = dict(zip(REMOVALS_HEADER, row, strict=False))
-    for col in REMOVALS_HEADER[len(row):]:
+    for col in REMOVALS_HEADER[len(row) :]:
         out[col] = None
     if len(row) > len(REMOVALS_HEADER):
-        out[None] = list(row[len(REMOVALS_HEADER):])
+        out[None] = list(row[len(REMOVALS_HEADER) :])
     return out
 
 
@@ -375,11 +392,20 @@ def compute_truth(world: World) -> list[dict[str, Any]]:
         parent_a = {normalise.a_number(a.get("a_number")) for a in parent_ice}
         parent_a |= {normalise.a_number(r[1]) for r in parent_rows}
         parent_a.discard(None)
-        pair_results = [
-            r for cid in kid_ids for r in dna_by_child.get(cid, [])
-            if r.get("adult_subject_id") in ice_ids
-            or (r.get("adult_subject_id") is None and normalise.a_number(r.get("adult_a_number")) in parent_a)
-        ] if has_parent else []
+        pair_results = (
+            [
+                r
+                for cid in kid_ids
+                for r in dna_by_child.get(cid, [])
+                if r.get("adult_subject_id") in ice_ids
+                or (
+                    r.get("adult_subject_id") is None
+                    and normalise.a_number(r.get("adult_a_number")) in parent_a
+                )
+            ]
+            if has_parent
+            else []
+        )
         excluded = any(r.get("result") == "exclusion" for r in pair_results)
         serious = any(a.get("criminal_history") == "serious" for a in parent_ice)
         medical = any(a.get("medical_hold") is True for a in parent_ice)
@@ -553,8 +579,15 @@ class _Family:
 class _Generator:
     """One world's generation; all randomness from ``rng`` so a seed fixes the world."""
 
-    def __init__(self, rng: random.Random, as_of: date, rates: Rates, period_days: int, n_stations: int,
-                 n_shelters: int) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        as_of: date,
+        rates: Rates,
+        period_days: int,
+        n_stations: int,
+        n_shelters: int,
+    ) -> None:
         self.rng = rng
         self.as_of = as_of
         self.r = rates
@@ -563,8 +596,10 @@ class _Generator:
         self.period = period_days
         self.stations = names.STATIONS[: max(1, min(n_stations, len(names.STATIONS)))]
         self.shelters = [
-            (f"{names.SHELTERS[i % len(names.SHELTERS)][0]}-{i:04d}",
-             f"{names.SHELTERS[i % len(names.SHELTERS)][1]} Shelter {i}")
+            (
+                f"{names.SHELTERS[i % len(names.SHELTERS)][0]}-{i:04d}",
+                f"{names.SHELTERS[i % len(names.SHELTERS)][1]} Shelter {i}",
+            )
             for i in range(n_shelters)
         ]
         n_fac = 10 if period_days <= 90 else len(names.ICE_FACILITIES)
@@ -603,8 +638,14 @@ class _Generator:
             offset = rng.triangular(0, self.period, self.period * 0.75)
         return self.window_start + timedelta(days=int(offset))
 
-    def person(self, sex: str, age: int, country: tuple[str, str], surnames: list[str] | None = None,
-               two_given: float | None = None) -> _Person:
+    def person(
+        self,
+        sex: str,
+        age: int,
+        country: tuple[str, str],
+        surnames: list[str] | None = None,
+        two_given: float | None = None,
+    ) -> _Person:
         rng = self.rng
         pick = _FEMALE if sex == "F" else _MALE
         given = [pick(rng)]
@@ -662,12 +703,12 @@ class _Generator:
         i = rng.randrange(1, len(text) - 1)
         kind = rng.random()
         if kind < 0.4:
-            return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+            return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
         if kind < 0.7:
-            return text[:i] + text[i + 1:]
+            return text[:i] + text[i + 1 :]
         letter = rng.choice(_LETTERS)
         letter = letter if text[i].isupper() else letter.lower()
-        return text[:i] + letter + text[i + 1:]
+        return text[:i] + letter + text[i + 1 :]
 
     def mixed(self, tokens: Iterable[str], accents: bool) -> str:
         out = []
@@ -716,9 +757,13 @@ class _Generator:
             child_sex = "F" if rng.random() < 0.54 else "M"
             children.append(self.person(child_sex, age, child_country, surnames))
         return _Family(
-            parent=parent, children=children, event_date=self.app_date(),
-            station=rng.choice(self.stations), event_id=self.event_id(),
-            absent=rng.random() < r.parent_absent, fraud=rng.random() < r.fraud,
+            parent=parent,
+            children=children,
+            event_date=self.app_date(),
+            station=rng.choice(self.stations),
+            event_id=self.event_id(),
+            absent=rng.random() < r.parent_absent,
+            fraud=rng.random() < r.fraud,
         )
 
     def build_family(self, fam: _Family, links: list[ChildLink]) -> None:
@@ -784,8 +829,9 @@ class _Generator:
         if stale:
             old_day = start + timedelta(days=rng.randrange((first - start).days))
             old_claims = claims if rng.random() < 0.5 else []
-            records.append(self.ice_record(p, fam, "detained", old_day, history, medical, old_claims,
-                                           parent=True))
+            records.append(
+                self.ice_record(p, fam, "detained", old_day, history, medical, old_claims, parent=True)
+            )
         records.append(self.ice_record(p, fam, status, first, history, medical, claims, parent=True))
         rows = [self.removal_row(p, day, parent=True) for day in rows_dates]
         discharge_ok = outcome == 0 and not serious and not medical and not rows_dates
@@ -822,9 +868,19 @@ class _Generator:
         dob = child.dob.isoformat() if rng.random() < r.claim_dob else None
         return {"name": name, "dob": dob}
 
-    def ice_record(self, p: _Person, fam: _Family | None, status: str, day: date, history: str | None,
-                   medical: bool, claims: list[dict[str, Any]], *, parent: bool,
-                   apprehension: tuple[str | None, date | None, str | None] | None = None) -> dict[str, Any]:
+    def ice_record(
+        self,
+        p: _Person,
+        fam: _Family | None,
+        status: str,
+        day: date,
+        history: str | None,
+        medical: bool,
+        claims: list[dict[str, Any]],
+        *,
+        parent: bool,
+        apprehension: tuple[str | None, date | None, str | None] | None = None,
+    ) -> dict[str, Any]:
         rng, r = self.rng, self.r
         given = p.given if len(p.given) == 1 or rng.random() >= r.adult_drop_given else p.given[:1]
         surnames = p.surnames if rng.random() >= r.adult_drop_surname else p.surnames[:1]
@@ -854,8 +910,12 @@ class _Generator:
             "birth_date": dob.isoformat() if dob else None,
             "gender": p.sex,
             "citizenship": p.country[1],
-            "custody": {"status": status, "facility_code": code, "facility_name": fac_name,
-                        "as_of": day.isoformat()},
+            "custody": {
+                "status": status,
+                "facility_code": code,
+                "facility_name": fac_name,
+                "as_of": day.isoformat(),
+            },
             "apprehension_event_id": app[0],
             "apprehension_date": app[1].isoformat() if app[1] else None,
             "apprehension_station": app[2],
@@ -878,7 +938,14 @@ class _Generator:
         a = self.spell_a(p.a_number, 0.0, a_empty) or ""
         dob = self.noisy_dob(p.dob, 0.0 if parent else r.removal_dob_empty)
         row = [
-            "", a, last, first, _us(dob) if dob else "", p.country[1], _us(day), self.pick(names.PORTS),
+            "",
+            a,
+            last,
+            first,
+            _us(dob) if dob else "",
+            p.country[1],
+            _us(day),
+            self.pick(names.PORTS),
         ]
         self.rows.append(row)
         return row
@@ -920,8 +987,10 @@ class _Generator:
             }
         reported = None
         if not no_evidence and rng.random() < r.reported_parent:
-            reported = {"name": self.reported_name(fam.parent),
-                        "relation": "mother" if fam.parent.sex == "F" else "father"}
+            reported = {
+                "name": self.reported_name(fam.parent),
+                "relation": "mother" if fam.parent.sex == "F" else "father",
+            }
         dob = self.noisy_dob(child.dob, r.dob_null_child)
         facility = rng.choice(self.shelters)
         admitted = self.clamp(admitted)
@@ -963,8 +1032,9 @@ class _Generator:
             name = self.typo(name)
         return name
 
-    def discharge(self, records: list[dict[str, Any]], child: _Person, fam: _Family, reunified: bool,
-                  discharge_ok: bool) -> None:
+    def discharge(
+        self, records: list[dict[str, Any]], child: _Person, fam: _Family, reunified: bool, discharge_ok: bool
+    ) -> None:
         rng, r = self.rng, self.r
         kind: str | None = None
         if reunified:
@@ -992,8 +1062,9 @@ class _Generator:
         day = self.clamp(admitted + timedelta(days=rng.randint(1, 66)))
         record["discharge"] = {"date": day.isoformat(), "type": kind}
 
-    def dna_result(self, fam: _Family, child: _Person, records: list[dict[str, Any]],
-                   adult: dict[str, Any]) -> None:
+    def dna_result(
+        self, fam: _Family, child: _Person, records: list[dict[str, Any]], adult: dict[str, Any]
+    ) -> None:
         rng, r = self.rng, self.r
         if fam.fraud:
             result = "exclusion"
@@ -1006,15 +1077,17 @@ class _Generator:
                 result = "pending"
         child_a = f"{child.a_number:09d}" if rng.random() < r.dna_child_a_number else None
         day = self.as_of - timedelta(days=rng.randint(3, 11))
-        self.dna.append({
-            "case_id": None,
-            "adult_a_number": f"{fam.parent.a_number:09d}",
-            "child_a_number": child_a,
-            "adult_subject_id": adult,  # replaced by the id once ids are dealt
-            "child_id": rng.choice(records),
-            "result": result,
-            "reported_at": f"{day.isoformat()}T12:00:00Z",
-        })
+        self.dna.append(
+            {
+                "case_id": None,
+                "adult_a_number": f"{fam.parent.a_number:09d}",
+                "child_a_number": child_a,
+                "adult_subject_id": adult,  # replaced by the id once ids are dealt
+                "child_id": rng.choice(records),
+                "result": result,
+                "reported_at": f"{day.isoformat()}T12:00:00Z",
+            }
+        )
 
     # ---- unrelated adults
 
@@ -1051,11 +1124,21 @@ class _Generator:
             history = "non_serious"
         claims = []
         if rng.random() < r.other_claims:
-            kid = self.person("F" if rng.random() < 0.5 else "M", _CHILD_AGE(rng), p.country,
-                              [p.surnames[0], _SURNAME(rng)])
+            kid = self.person(
+                "F" if rng.random() < 0.5 else "M", _CHILD_AGE(rng), p.country, [p.surnames[0], _SURNAME(rng)]
+            )
             claims.append(self.claim(kid))
-        self.ice_record(p, None, status, day, history, rng.random() < r.other_medical_hold, claims,
-                        parent=False, apprehension=app)
+        self.ice_record(
+            p,
+            None,
+            status,
+            day,
+            history,
+            rng.random() < r.other_medical_hold,
+            claims,
+            parent=False,
+            apprehension=app,
+        )
         if status == "removed" and rng.random() < r.other_removal_row:
             self.removal_row(p, self.clamp(day + timedelta(days=rng.randint(0, 30))), parent=False)
 
@@ -1130,11 +1213,14 @@ def generate_world(
             gc.enable()
 
 
-def _generate(n_children: int, seed: int, as_of: date, rates: Rates, period_days: int | None,
-              n_stations: int | None) -> World:
+def _generate(
+    n_children: int, seed: int, as_of: date, rates: Rates, period_days: int | None, n_stations: int | None
+) -> World:
     rng = random.Random(seed)
     gen = _Generator(
-        rng, as_of, rates,
+        rng,
+        as_of,
+        rates,
         period_days=period_days or _period_for(n_children),
         n_stations=n_stations or _stations_for(n_children),
         n_shelters=max(12, min(400, n_children // 170)),
@@ -1153,8 +1239,11 @@ def _generate(n_children: int, seed: int, as_of: date, rates: Rates, period_days
         gen.removal_only()
 
     # Deal ids independently of payload order, as the sample does: neither leaks a family.
-    for payload, key, fmt in ((gen.orr, "childId", "ORR-{:07d}"), (gen.ice, "subject_id", "ICE-{:08d}"),
-                              (gen.dna, "case_id", "DNA-{:07d}")):
+    for payload, key, fmt in (
+        (gen.orr, "childId", "ORR-{:07d}"),
+        (gen.ice, "subject_id", "ICE-{:08d}"),
+        (gen.dna, "case_id", "DNA-{:07d}"),
+    ):
         numbers = list(range(1, len(payload) + 1))
         rng.shuffle(numbers)
         for rec, num in zip(payload, numbers, strict=True):
@@ -1173,8 +1262,15 @@ def _generate(n_children: int, seed: int, as_of: date, rates: Rates, period_days
         link.ice_record_ids = [rec["subject_id"] for rec in parent_ice]
         link.removal_record_ids = [row[0] for row in parent_rows]
 
-    world = World(as_of=as_of, seed=seed, orr=list(gen.orr), ice=list(gen.ice), removals=gen.rows,
-                  dna=list(gen.dna), links=links)
+    world = World(
+        as_of=as_of,
+        seed=seed,
+        orr=list(gen.orr),
+        ice=list(gen.ice),
+        removals=gen.rows,
+        dna=list(gen.dna),
+        links=links,
+    )
     _add_malformed(world, rng, rates)
     world.truth = compute_truth(world)
     return world
@@ -1199,8 +1295,11 @@ def _add_malformed(world: World, rng: random.Random, rates: Rates) -> None:
     rows = world.removals
     for k in range(round(rates.malformed_removals * len(rows))):
         rid = f"RM-9{k + 1:07d}"
-        bad = [rid, "A-200-000-001", "GARCIA"] if k % 2 == 0 else \
-            [rid, "", "LOPEZ", "JOSE", "", "GUATEMALA", "2018-13-01", "EL PASO TX"]
+        bad = (
+            [rid, "A-200-000-001", "GARCIA"]
+            if k % 2 == 0
+            else [rid, "", "LOPEZ", "JOSE", "", "GUATEMALA", "2018-13-01", "EL PASO TX"]
+        )
         rows.insert(rng.randrange(len(rows) + 1), bad)
         inserted["removals"].add(id(bad))
     # Indexes by identity: parsing a million records again just to find a few is too slow.
@@ -1226,10 +1325,16 @@ def mutate_world(world: World, fraction: float, seed: int, *, days: int = 1) -> 
     old = world.as_of
     new_as_of = old + timedelta(days=days)
     out = World(
-        as_of=new_as_of, seed=world.seed, orr=list(world.orr), ice=list(world.ice),
-        removals=[list(row) for row in world.removals], dna=list(world.dna),
-        links=[ChildLink(list(lk.child_record_ids), list(lk.ice_record_ids), list(lk.removal_record_ids))
-               for lk in world.links],
+        as_of=new_as_of,
+        seed=world.seed,
+        orr=list(world.orr),
+        ice=list(world.ice),
+        removals=[list(row) for row in world.removals],
+        dna=list(world.dna),
+        links=[
+            ChildLink(list(lk.child_record_ids), list(lk.ice_record_ids), list(lk.removal_record_ids))
+            for lk in world.links
+        ],
         malformed={k: list(v) for k, v in world.malformed.items()},
     )
 
@@ -1273,8 +1378,12 @@ def mutate_world(world: World, fraction: float, seed: int, *, days: int = 1) -> 
         if custody.get("status") == "detained" and x < 0.75:
             status = rng.choices(("released", "removed", "criminal_custody"), (0.45, 0.4, 0.15))[0]
             code, name = (None, None) if status != "criminal_custody" else names.CRIMINAL_FACILITIES[0]
-            rec["custody"] = {"status": status, "facility_code": code, "facility_name": name,
-                              "as_of": day.isoformat()}
+            rec["custody"] = {
+                "status": status,
+                "facility_code": code,
+                "facility_name": name,
+                "as_of": day.isoformat(),
+            }
             if status == "removed" and rng.random() < 0.6:
                 owner = rec["subject_id"] if rec["subject_id"] in parent_of else None
                 new_rows.append((_row_for(rng, rec, day), owner))
@@ -1313,20 +1422,28 @@ def mutate_world(world: World, fraction: float, seed: int, *, days: int = 1) -> 
             out.dna[i] = rec
     tested = {rec.get("child_id") for i, rec in enumerate(out.dna) if i in dna_idx}
     candidates = [lk for lk in out.links if lk.ice_record_ids and not tested & set(lk.child_record_ids)]
-    next_case = 1 + max((int(r["case_id"][4:]) for r in (out.dna[i] for i in dna_idx)
-                         if str(r.get("case_id", ""))[4:].isdigit()), default=0)
+    next_case = 1 + max(
+        (
+            int(r["case_id"][4:])
+            for r in (out.dna[i] for i in dna_idx)
+            if str(r.get("case_id", ""))[4:].isdigit()
+        ),
+        default=0,
+    )
     adults = {rec.get("subject_id"): rec for i, rec in enumerate(out.ice) if i in ice_idx}
     for link in rng.sample(candidates, min(len(candidates), round(fraction * len(out.links)))):
         adult = adults.get(link.ice_record_ids[-1]) or {}
-        out.dna.append({
-            "case_id": f"DNA-{next_case:07d}",
-            "adult_a_number": normalise.a_number(adult.get("a_number")),
-            "child_a_number": None,
-            "adult_subject_id": link.ice_record_ids[-1],
-            "child_id": rng.choice(link.child_record_ids),
-            "result": rng.choices(_NEW_DNA, (0.75, 0.15, 0.06, 0.04))[0],
-            "reported_at": f"{when().isoformat()}T12:00:00Z",
-        })
+        out.dna.append(
+            {
+                "case_id": f"DNA-{next_case:07d}",
+                "adult_a_number": normalise.a_number(adult.get("a_number")),
+                "child_a_number": None,
+                "adult_subject_id": link.ice_record_ids[-1],
+                "child_id": rng.choice(link.child_record_ids),
+                "result": rng.choices(_NEW_DNA, (0.75, 0.15, 0.06, 0.04))[0],
+                "reported_at": f"{when().isoformat()}T12:00:00Z",
+            }
+        )
         next_case += 1
     # Changes replace records in place or append well-formed ones: malformed indexes stand.
     out.truth = compute_truth(out)
@@ -1348,13 +1465,28 @@ def _row_for(rng: random.Random, adult: Mapping[str, Any], day: date) -> list[st
     dob = normalise.iso_date(adult.get("birth_date"))
     a = normalise.a_number(adult.get("a_number"))
     return [
-        "@", a or "", normalise.fold(adult.get("last_name")), normalise.fold(adult.get("first_name")),
-        _us(dob) if dob else "", normalise.country(adult.get("citizenship")) or "",
-        _us(day), rng.choice(names.PORTS),
+        "@",
+        a or "",
+        normalise.fold(adult.get("last_name")),
+        normalise.fold(adult.get("first_name")),
+        _us(dob) if dob else "",
+        normalise.country(adult.get("citizenship")) or "",
+        _us(day),
+        rng.choice(names.PORTS),
     ]
 
 
 __all__ = [
-    "DEFAULT_AS_OF", "FEEDS", "REMOVALS_HEADER", "STATUSES", "ChildLink", "Rates", "World",
-    "compute_truth", "find_malformed", "generate_world", "load_world", "mutate_world",
+    "DEFAULT_AS_OF",
+    "FEEDS",
+    "REMOVALS_HEADER",
+    "STATUSES",
+    "ChildLink",
+    "Rates",
+    "World",
+    "compute_truth",
+    "find_malformed",
+    "generate_world",
+    "load_world",
+    "mutate_world",
 ]

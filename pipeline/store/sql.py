@@ -44,15 +44,16 @@ from pipeline.store.schema import (
     feed_records,
     locks,
     quarantine,
-    results,
     review_decisions,
     run_feed_counts,
     runs,
 )
+from pipeline.store.schema import results as results_table
 
 DEFAULT_URL = "sqlite:///reunify.sqlite3"
 DEFAULT_BATCH = 5000
 _RETRIES = 5
+_RESULT_COLUMNS = ("run_id", "child_key", "status", "cohort", "payload")
 
 T = TypeVar("T")
 Insert = postgresql.Insert | sqlite.Insert
@@ -495,15 +496,61 @@ class Store:
 
     # -- results -------------------------------------------------------------------------------
 
-    def publish_results(self, run_id: str, results_: Iterable[dict[str, Any]]) -> int:
-        """Replace a run's results and mark it succeeded, all in one transaction; returns the count.
+    def save_results(self, run_id: str, results: Iterable[dict[str, Any]]) -> int:
+        """Stage a running run's results (replacing any staged before) in one transaction; the count.
+
+        Staged results are not exported until ``mark_succeeded``. For a run already succeeded this
+        is a no-op returning its published count (a redelivered task); a failed or unknown run is a
+        StoreError. If anything fails, nothing changes.
+        """
+        rows = self._result_rows(run_id, results)
+
+        def body(conn: sa.Connection) -> int:
+            status = self._claim(conn, run_id, ("running", "succeeded"), "given results")
+            if status == "succeeded":
+                published = sa.select(runs.c.results_count).where(runs.c.id == run_id)
+                return int(conn.execute(published).scalar_one())
+            self._replace_results(conn, run_id, rows)
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(results_count=len(rows)))
+            return len(rows)
+
+        return self._write_retrying("saving results", body)
+
+    def mark_succeeded(self, run_id: str) -> int:
+        """Publish a run whose results were saved: from now on the export reads it. Idempotent.
+
+        Returns the number of results. StoreError if the run failed, is unknown, or has no saved results.
+        """
+
+        def body(conn: sa.Connection) -> int:
+            self._claim(conn, run_id, ("running", "succeeded"), "published")
+            staged = conn.execute(sa.select(runs.c.results_count).where(runs.c.id == run_id)).scalar()
+            if staged is None:
+                raise StoreError(f"run {run_id} cannot be published: it has no saved results")
+            return self._mark_succeeded(conn, run_id)
+
+        return self._write_retrying("publishing a run", body)
+
+    def publish_results(self, run_id: str, results: Iterable[dict[str, Any]]) -> int:
+        """``save_results`` and ``mark_succeeded`` in one transaction; returns the count.
 
         Each result is a contract export object; its key is ``child_record_ids[0]``. Publishing again
         (redelivery) replaces the results. A failed or unknown run cannot be published. If anything
         fails, nothing changes: the previous good run stays the one the export reads.
         """
+        rows = self._result_rows(run_id, results)
+
+        def body(conn: sa.Connection) -> int:
+            self._claim(conn, run_id, ("running", "succeeded"), "published")
+            self._replace_results(conn, run_id, rows)
+            return self._mark_succeeded(conn, run_id)
+
+        return self._write_retrying("publishing results", body)
+
+    @staticmethod
+    def _result_rows(run_id: str, results: Iterable[dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
         rows: list[tuple[str, str, str, str, str]] = []
-        for n, result in enumerate(results_):
+        for n, result in enumerate(results):
             try:
                 key = str(result["child_record_ids"][0])
                 payload = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
@@ -511,55 +558,59 @@ class Store:
             except (KeyError, IndexError, TypeError, ValueError) as exc:
                 raise StoreError(
                     f"result #{n} of run {run_id} cannot be stored ({type(exc).__name__}: {exc}); "
-                    "nothing was published"
+                    "nothing was written"
                 ) from exc
+        return rows
 
-        def body(conn: sa.Connection) -> int:
-            claimed = conn.execute(
-                sa.update(runs)
-                .where(runs.c.id == run_id, runs.c.status.in_(("running", "succeeded")))
-                .values(heartbeat_at=self._now())
-            ).rowcount
-            if claimed != 1:
-                status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
-                raise StoreError(
-                    f"run {run_id} cannot be published: "
-                    + ("no such run" if status is None else f"it is {status}")
-                )
-            conn.execute(sa.delete(results).where(results.c.run_id == run_id))
-            if self._backend == "postgresql":
-                _copy_rows(conn, "COPY results (run_id, child_key, status, cohort, payload) FROM STDIN", rows)
-            else:
-                for chunk in _chunks(rows, self._batch):
-                    conn.execute(
-                        sa.insert(results),
-                        [
-                            {"run_id": r, "child_key": k, "status": s, "cohort": c, "payload": p}
-                            for r, k, s, c, p in chunk
-                        ],
-                    )
-            now = self._now()
-            conn.execute(
-                sa.update(runs)
-                .where(runs.c.id == run_id)
-                .values(
-                    status="succeeded",
-                    finished_at=sa.func.coalesce(runs.c.finished_at, sa.literal(now, UTCDateTime())),
-                    results_count=len(rows),
-                    error=None,
-                )
+    def _claim(self, conn: sa.Connection, run_id: str, allowed: tuple[str, ...], what: str) -> str:
+        """Lock the run's row for this transaction if its status allows ``what``; its status."""
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.status.in_(allowed))
+            .values(heartbeat_at=self._now())
+            .returning(runs.c.status)
+        )
+        status = conn.execute(stmt).scalar()
+        if status is None:
+            found = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+            raise StoreError(
+                f"run {run_id} cannot be {what}: " + ("no such run" if found is None else f"it is {found}")
             )
-            return len(rows)
+        return str(status)
 
-        return self._write_retrying("publishing results", body)
+    def _replace_results(self, conn: sa.Connection, run_id: str, rows: Sequence[tuple[str, ...]]) -> None:
+        conn.execute(sa.delete(results_table).where(results_table.c.run_id == run_id))
+        if self._backend == "postgresql":
+            _copy_rows(conn, "COPY results (run_id, child_key, status, cohort, payload) FROM STDIN", rows)
+            return
+        for chunk in _chunks(rows, self._batch):
+            conn.execute(
+                sa.insert(results_table),
+                [dict(zip(_RESULT_COLUMNS, row, strict=True)) for row in chunk],
+            )
+
+    def _mark_succeeded(self, conn: sa.Connection, run_id: str) -> int:
+        counted = sa.select(sa.func.count()).where(results_table.c.run_id == run_id)
+        count = int(conn.execute(counted).scalar_one())
+        conn.execute(
+            sa.update(runs)
+            .where(runs.c.id == run_id)
+            .values(
+                status="succeeded",
+                finished_at=sa.func.coalesce(runs.c.finished_at, sa.literal(self._now(), UTCDateTime())),
+                results_count=count,
+                error=None,
+            )
+        )
+        return count
 
     def iter_results(self, run_id: str | None = None, batch: int = DEFAULT_BATCH) -> Iterator[dict[str, Any]]:
         """Stream a run's result objects by child key (default: the latest succeeded run; none if none)."""
         target: Any = run_id if run_id is not None else self._latest_succeeded_id()
         stmt = (
-            sa.select(results.c.payload)
-            .where(results.c.run_id == target)
-            .order_by(results.c.child_key)
+            sa.select(results_table.c.payload)
+            .where(results_table.c.run_id == target)
+            .order_by(results_table.c.child_key)
             .execution_options(yield_per=batch)
         )
         with self._read("reading results") as conn:
@@ -569,7 +620,7 @@ class Store:
     def results_count(self, run_id: str | None = None) -> int:
         """How many results a run holds (default: the latest succeeded run)."""
         target: Any = run_id if run_id is not None else self._latest_succeeded_id()
-        stmt = sa.select(sa.func.count()).select_from(results).where(results.c.run_id == target)
+        stmt = sa.select(sa.func.count()).select_from(results_table).where(results_table.c.run_id == target)
         with self._read("counting results") as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -635,7 +686,7 @@ class Store:
         doomed = sa.select(runs.c.id).where(runs.c.status != "running", runs.c.id.not_in(kept))
         deleted = 0
         with self._write("pruning old runs") as conn:
-            for table in (feed_records, quarantine, results):
+            for table in (feed_records, quarantine, results_table):
                 deleted += conn.execute(sa.delete(table).where(table.c.run_id.in_(doomed))).rowcount
         return deleted
 
@@ -658,8 +709,15 @@ class Store:
             new_id = conn.execute(
                 sa.insert(review_decisions).values(values).returning(review_decisions.c.id)
             ).scalar_one()
-        return Decision(id=new_id, child_key=child_key, adult_key=adult_key, decision=decision,
-                        who=who, decided_at=now, why=why)
+        return Decision(
+            id=new_id,
+            child_key=child_key,
+            adult_key=adult_key,
+            decision=decision,
+            who=who,
+            decided_at=now,
+            why=why,
+        )
 
     def list_decisions(self, child_key: str | None = None) -> list[Decision]:
         """Review decisions in the order they were made (of one child, or all)."""

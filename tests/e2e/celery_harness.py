@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import redis
@@ -52,8 +52,16 @@ def celery_worker(
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [
-                str(BIN / "celery"), "-A", "workers", "worker", "--loglevel=INFO",
-                f"--concurrency={concurrency}", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+                str(BIN / "celery"),
+                "-A",
+                "workers",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
             ],
             cwd=REPO,
             env=process_env(env),
@@ -87,14 +95,14 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
             os.killpg(proc.pid, sig)
             proc.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait(timeout=10)
 
 
-def reunify(args: list[str], env: Mapping[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def reunify(
+    args: list[str], env: Mapping[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the ``reunify`` command as a user would."""
     return subprocess.run(
         [str(BIN / "reunify"), *args],

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import redis
+from celery_harness import REDIS_URL, celery_worker, free_redis_db, release_redis_db, reunify
 
 from pipeline.sim.server import FaultConfig, FeedSimulator
-from celery_harness import REDIS_URL, celery_worker, free_redis_db, release_redis_db, reunify
 
 
 @pytest.fixture

@@ -1,17 +1,15 @@
 """The results store against real databases: every test runs on SQLite (a temporary file) and on
 the local PostgreSQL (a fresh database per test, dropped afterwards).
 
-PostgreSQL tests are skipped, with the reason, when the server does not answer. Point them at
-another server with REUNIFY_TEST_POSTGRES_URL (an admin URL; databases are created beside it).
+PostgreSQL tests are skipped, with the reason, when the server does not answer (the shared
+``pg_url`` fixture in tests/conftest.py; REUNIFY_TEST_POSTGRES_URL points it at another server).
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +19,6 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import make_url
 
 from pipeline.errors import StoreError
 from pipeline.records import Quarantined
@@ -29,7 +26,6 @@ from pipeline.store import FeedCounts, LockHolder, Store
 from pipeline.store.migrate import head_revision
 from pipeline.store.schema import metadata
 
-ADMIN_URL = os.environ.get("REUNIFY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 AS_OF = date(2018, 7, 12)
 T0 = datetime(2018, 7, 12, 12, 0, tzinfo=UTC)
 
@@ -50,34 +46,13 @@ class FakeClock:
 # -- backends ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pg_admin() -> Iterator[sa.Engine]:
-    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        pytest.skip(f"PostgreSQL unreachable at {make_url(ADMIN_URL).render_as_string()}: {exc.orig}")
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of an empty database of each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
         return
-    admin: sa.Engine = request.getfixturevalue("pg_admin")
-    name = f"reunify_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield request.getfixturevalue("pg_url")  # tests/conftest.py: a fresh database, dropped after
 
 
 @pytest.fixture
@@ -125,9 +100,7 @@ def published(store: Store, children: list[str], **extra: Any) -> str:
 # -- workers for the multi-process tests (top level: they run in spawned processes) -----------
 
 
-def _add_records_worker(
-    barrier: Any, url: str, run_id: str, tag: str, ids: list[str], stamp: str
-) -> int:
+def _add_records_worker(barrier: Any, url: str, run_id: str, tag: str, ids: list[str], stamp: str) -> int:
     store = Store(url, batch_size=500)
     store.upgrade()
     rows = [(rid, stamp, json.dumps({"id": rid, "by": tag, "at": stamp})) for rid in ids]
@@ -426,6 +399,41 @@ def test_failed_or_unknown_runs_cannot_be_published(store: Store) -> None:
     with pytest.raises(StoreError, match="no such run"):
         store.publish_results("ghost", [result("ORR-1")])
     assert store.results_count(run_id) == 0
+
+
+def test_staged_results_are_exported_only_once_marked_succeeded(make_store: Callable[..., Store]) -> None:
+    store = make_store(batch_size=2)
+    good = published(store, ["ORR-1"])
+    run_id = store.start_run("test", AS_OF)
+    with pytest.raises(StoreError, match="no saved results"):
+        store.mark_succeeded(run_id)
+
+    assert store.save_results(run_id, [result("ORR-1"), result("ORR-2"), result("ORR-3")]) == 3
+    with pytest.raises(StoreError, match="refused the data"):  # a failing re-save changes nothing
+        store.save_results(run_id, [result("ORR-1"), result("ORR-2"), result("ORR-1")])
+    assert store.save_results(run_id, [result("ORR-1"), result("ORR-2")]) == 2  # a retry replaces
+    staged = store.get_run(run_id)
+    assert staged is not None and (staged.status, staged.results_count) == ("running", 2)
+    latest = store.latest_succeeded_run()
+    assert latest is not None and latest.id == good  # not exported yet
+    assert store.results_count() == 1
+
+    assert store.mark_succeeded(run_id) == 2
+    assert store.mark_succeeded(run_id) == 2  # redelivery
+    assert store.save_results(run_id, [result("ORR-9")]) == 2  # redelivered reconcile: no change
+    latest = store.latest_succeeded_run()
+    assert latest is not None and (latest.id, latest.results_count) == (run_id, 2)
+    assert [r["child_record_ids"][0] for r in store.iter_results()] == ["ORR-1", "ORR-2"]
+
+    doomed = store.start_run("test", AS_OF)
+    store.save_results(doomed, [result("ORR-5")])
+    store.fail_run(doomed, "publish task lost")
+    with pytest.raises(StoreError, match="it is failed"):
+        store.mark_succeeded(doomed)
+    with pytest.raises(StoreError, match="it is failed"):
+        store.save_results(doomed, [result("ORR-5")])
+    latest = store.latest_succeeded_run()
+    assert latest is not None and latest.id == run_id
 
 
 # -- locks -------------------------------------------------------------------------------------

@@ -1,13 +1,11 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from pipeline import normalise
 
 
-@pytest.mark.parametrize(
-    "raw", ["A-216-707-355", "A216707355", "216707355", "A 216 707 355", "a216707355"]
-)
+@pytest.mark.parametrize("raw", ["A-216-707-355", "A216707355", "216707355", "A 216 707 355", "a216707355"])
 def test_a_number_spellings_normalise_to_nine_digits(raw: str) -> None:
     assert normalise.a_number(raw) == "216707355"
 
@@ -44,7 +42,7 @@ def test_dates_in_both_feed_formats() -> None:
 
 
 def test_timestamps_become_aware_utc() -> None:
-    assert normalise.iso_datetime("2018-06-21T21:56:00Z") == datetime(2018, 6, 21, 21, 56, tzinfo=timezone.utc)
+    assert normalise.iso_datetime("2018-06-21T21:56:00Z") == datetime(2018, 6, 21, 21, 56, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

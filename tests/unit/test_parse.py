@@ -30,7 +30,12 @@ ADULT: dict[str, Any] = {
     "birth_date": "1973-04-20",
     "gender": "F",
     "citizenship": "HONDURAS",
-    "custody": {"status": "detained", "facility_code": "ELOY", "facility_name": "Eloy", "as_of": "2018-06-29"},
+    "custody": {
+        "status": "detained",
+        "facility_code": "ELOY",
+        "facility_name": "Eloy",
+        "as_of": "2018-06-29",
+    },
     "apprehension_event_id": "CBP-20180007085",
     "apprehension_date": "2018-05-02",
     "apprehension_station": None,
@@ -95,8 +100,14 @@ def test_an_adult_with_a_non_boolean_medical_hold_is_malformed() -> None:
 
 def test_a_removal_row_parses_us_dates() -> None:
     row = {
-        "REMOVAL_ID": "RM-1", "A_NUMBER": "", "LAST_NAME": "DIAZ", "FIRST_NAME": "CARLOS",
-        "DOB": "05/01/1980", "COUNTRY": "GUATEMALA", "REMOVAL_DATE": "05/24/2018", "PORT": "HARLINGEN TX",
+        "REMOVAL_ID": "RM-1",
+        "A_NUMBER": "",
+        "LAST_NAME": "DIAZ",
+        "FIRST_NAME": "CARLOS",
+        "DOB": "05/01/1980",
+        "COUNTRY": "GUATEMALA",
+        "REMOVAL_DATE": "05/24/2018",
+        "PORT": "HARLINGEN TX",
     }
     removal = parse_removal(row)
     assert removal.a_number is None
@@ -106,9 +117,15 @@ def test_a_removal_row_parses_us_dates() -> None:
 
 
 def test_a_dna_result_needs_a_known_result() -> None:
-    raw = {"case_id": "DNA-1", "adult_a_number": "204946313", "child_a_number": None,
-           "adult_subject_id": "ICE-1", "child_id": "ORR-1", "result": "match",
-           "reported_at": "2018-07-03T12:00:00Z"}
+    raw = {
+        "case_id": "DNA-1",
+        "adult_a_number": "204946313",
+        "child_a_number": None,
+        "adult_subject_id": "ICE-1",
+        "child_id": "ORR-1",
+        "result": "match",
+        "reported_at": "2018-07-03T12:00:00Z",
+    }
     assert parse_dna(raw).result == "match"
     with pytest.raises(MalformedRecord, match="result"):
         parse_dna(raw | {"result": "maybe"})

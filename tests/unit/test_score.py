@@ -22,9 +22,19 @@ def _linked(truth: list[dict[str, Any]]) -> list[int]:
 
 def test_truth_against_itself_is_perfect(truth: list[dict[str, Any]]) -> None:
     s = score(truth, truth)
-    for name in ("link_precision", "link_recall", "link_f1", "dedup_precision", "dedup_recall", "dedup_f1",
-                 "status_accuracy", "cohort_accuracy", "unresolved_precision", "unresolved_recall",
-                 "unresolved_f1"):
+    for name in (
+        "link_precision",
+        "link_recall",
+        "link_f1",
+        "dedup_precision",
+        "dedup_recall",
+        "dedup_f1",
+        "status_accuracy",
+        "cohort_accuracy",
+        "unresolved_precision",
+        "unresolved_recall",
+        "unresolved_f1",
+    ):
         assert getattr(s, name) == 1.0, name
     assert (s.missing_children, s.duplicated_children, s.unexpected_record_ids) == (0, 0, 0)
     assert s.children == s.exported_objects == len(truth)

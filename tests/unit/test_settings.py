@@ -7,9 +7,12 @@ from pipeline.errors import ConfigError
 from pipeline.settings import load_settings
 
 FEEDS_ENV = {
-    "REUNIFY_ORR_URL": "http://orr/", "REUNIFY_ORR_TOKEN": "t1",
-    "REUNIFY_ICE_URL": "http://ice", "REUNIFY_ICE_TOKEN": "t2",
-    "REUNIFY_REMOVALS_URL": "http://rm", "REUNIFY_REMOVALS_TOKEN": "t3",
+    "REUNIFY_ORR_URL": "http://orr/",
+    "REUNIFY_ORR_TOKEN": "t1",
+    "REUNIFY_ICE_URL": "http://ice",
+    "REUNIFY_ICE_TOKEN": "t2",
+    "REUNIFY_REMOVALS_URL": "http://rm",
+    "REUNIFY_REMOVALS_TOKEN": "t3",
 }
 
 

@@ -100,12 +100,28 @@ def test_cohort_comes_from_the_recorded_date_of_birth(world: World) -> None:
         assert obj["cohort"] == (cohorts.pop() if len(cohorts) == 1 else sorted(cohorts))
 
 
-def _tiny(ice: list[dict[str, Any]], rows: list[list[str]], dna: list[dict[str, Any]],
-          discharge: dict[str, str] | None = None) -> dict[str, Any]:
-    child = {"childId": "ORR-1", "firstName": "Ana", "lastName": "Pérez", "dateOfBirth": "2015-03-01",
-             "countryOfBirth": "Honduras", "discharge": discharge, "updatedAt": "2018-06-01T00:00:00Z"}
+def _tiny(
+    ice: list[dict[str, Any]],
+    rows: list[list[str]],
+    dna: list[dict[str, Any]],
+    discharge: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    child = {
+        "childId": "ORR-1",
+        "firstName": "Ana",
+        "lastName": "Pérez",
+        "dateOfBirth": "2015-03-01",
+        "countryOfBirth": "Honduras",
+        "discharge": discharge,
+        "updatedAt": "2018-06-01T00:00:00Z",
+    }
     world = World(
-        as_of=date(2018, 7, 12), seed=None, orr=[child], ice=ice, removals=rows, dna=dna,
+        as_of=date(2018, 7, 12),
+        seed=None,
+        orr=[child],
+        ice=ice,
+        removals=rows,
+        dna=dna,
         links=[ChildLink(["ORR-1"], [a["subject_id"] for a in ice], [r[0] for r in rows])],
     )
     world.malformed = find_malformed(world)
@@ -113,9 +129,16 @@ def _tiny(ice: list[dict[str, Any]], rows: list[list[str]], dna: list[dict[str, 
 
 
 def _adult(rid: str, status: str, as_of: str, **extra: Any) -> dict[str, Any]:
-    return {"subject_id": rid, "first_name": "ROSA", "last_name": "PEREZ", "criminal_history": "none",
-            "medical_hold": False, "custody": {"status": status, "as_of": as_of},
-            "updated_at": f"{as_of}T10:00:00Z", **extra}
+    return {
+        "subject_id": rid,
+        "first_name": "ROSA",
+        "last_name": "PEREZ",
+        "criminal_history": "none",
+        "medical_hold": False,
+        "custody": {"status": status, "as_of": as_of},
+        "updated_at": f"{as_of}T10:00:00Z",
+        **extra,
+    }
 
 
 def _row(rid: str, day: str) -> list[str]:
@@ -138,8 +161,15 @@ def test_the_latest_ice_record_gives_the_location() -> None:
 
 
 def test_exclusion_makes_not_a_parent_but_a_discharge_comes_first() -> None:
-    dna = [{"case_id": "DNA-1", "adult_subject_id": "ICE-1", "child_id": "ORR-1", "result": "exclusion",
-            "reported_at": "2018-07-05T12:00:00Z"}]
+    dna = [
+        {
+            "case_id": "DNA-1",
+            "adult_subject_id": "ICE-1",
+            "child_id": "ORR-1",
+            "result": "exclusion",
+            "reported_at": "2018-07-05T12:00:00Z",
+        }
+    ]
     adult = _adult("ICE-1", "detained", "2018-07-01", criminal_history="serious")
     obj = _tiny([adult], [], dna)
     assert (obj["status"], obj["parent_location"]["state"], obj["reasons"]) == ("not_a_parent", "unknown", [])
@@ -148,8 +178,15 @@ def test_exclusion_makes_not_a_parent_but_a_discharge_comes_first() -> None:
 
 
 def test_flags_are_listed_beyond_the_status() -> None:
-    dna = [{"case_id": "DNA-1", "adult_subject_id": "ICE-1", "child_id": "ORR-1", "result": "pending",
-            "reported_at": "2018-07-05T12:00:00Z"}]
+    dna = [
+        {
+            "case_id": "DNA-1",
+            "adult_subject_id": "ICE-1",
+            "child_id": "ORR-1",
+            "result": "pending",
+            "reported_at": "2018-07-05T12:00:00Z",
+        }
+    ]
     adult = _adult("ICE-1", "removed", "2018-07-01", criminal_history="serious", medical_hold=True)
     obj = _tiny([adult], [], dna)
     assert obj["status"] == "parent_removed"
@@ -158,7 +195,9 @@ def test_flags_are_listed_beyond_the_status() -> None:
     assert obj["status"] == "safety_concern"
     reunified = _tiny([adult], [], dna, discharge={"date": "2018-07-02", "type": "reunified_with_parent"})
     assert (reunified["status"], reunified["parent_location"]) == (
-        "reunified", {"state": "with_child", "resolved": True})
+        "reunified",
+        {"state": "with_child", "resolved": True},
+    )
 
 
 def test_write_and_load_round_trip(world: World, tmp_path: Path) -> None:
@@ -191,6 +230,10 @@ def test_the_sample_loads_and_its_answer_follows_from_the_rules() -> None:
     sample = load_world(SAMPLES)
     assert sample.as_of == date(2018, 7, 12)
     assert {feed: len(idx) for feed, idx in sample.malformed.items()} == {
-        "orr": 3, "ice": 2, "removals": 0, "dna": 0}
+        "orr": 3,
+        "ice": 2,
+        "removals": 0,
+        "dna": 0,
+    }
     assert len(sample.truth) == 200
     assert compute_truth(sample) == sample.truth

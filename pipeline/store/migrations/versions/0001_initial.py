@@ -87,9 +87,7 @@ def upgrade() -> None:
         sa.Column("cohort", sa.String(16), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("run_id", "child_key", name="pk_results"),
-        sa.ForeignKeyConstraint(
-            ["run_id"], ["runs.id"], name="fk_results_run_id_runs", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_results_run_id_runs", ondelete="CASCADE"),
     )
 
     op.create_table(
@@ -112,9 +110,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_review_decisions"),
         sa.CheckConstraint("decision IN ('confirm', 'reject')", name="ck_review_decisions_decision"),
     )
-    op.create_index(
-        "ix_review_decisions_child_key_adult_key", "review_decisions", ["child_key", "adult_key"]
-    )
+    op.create_index("ix_review_decisions_child_key_adult_key", "review_decisions", ["child_key", "adult_key"])
 
     op.create_table(
         "feed_cursors",
