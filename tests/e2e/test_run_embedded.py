@@ -108,3 +108,21 @@ def test_no_personal_data_or_token_reaches_the_logs(
     secrets = {s for s in secrets if s and s not in ("None", "") and len(s) >= 4}
     leaked = sorted(s for s in secrets if s in logs)
     assert not leaked, f"{len(leaked)} personal values or tokens appear in the logs"
+
+
+@pytest.mark.postgres
+def test_a_run_on_postgresql_exports_what_sqlite_exports(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings], pg_url: str
+) -> None:
+    def comparable(store: Store) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k != "run_id"} for r in store.iter_results()]
+
+    lite = make_settings(simulator)
+    lite_store = Store(lite.database_url)
+    run_embedded(lite, lite_store, "test")
+    pg = make_settings(simulator, database_url=pg_url)
+    pg_store = Store(pg.database_url)
+    run_embedded(pg, pg_store, "test")
+
+    assert comparable(pg_store) == comparable(lite_store)
+    assert pg_store.results_count() > 0
