@@ -14,14 +14,20 @@ from pipeline.sim.world import World
 
 
 def _env(sim: FeedSimulator, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return sim.env() | {
-        "REUNIFY_AS_OF": "2018-07-12",
-        "REUNIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-        "REUNIFY_RETRY_MAX_SECONDS": "10",
-    } | extra
+    return (
+        sim.env()
+        | {
+            "REUNIFY_AS_OF": "2018-07-12",
+            "REUNIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "REUNIFY_RETRY_MAX_SECONDS": "10",
+        }
+        | extra
+    )
 
 
-def test_run_then_export_jsonl_and_csv_agree(simulator: FeedSimulator, small_world: World, tmp_path: Path) -> None:
+def test_run_then_export_jsonl_and_csv_agree(
+    simulator: FeedSimulator, small_world: World, tmp_path: Path
+) -> None:
     env = _env(simulator, tmp_path)
     done = reunify(["run"], env)
     assert done.returncode == 0, done.stderr

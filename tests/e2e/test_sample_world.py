@@ -19,7 +19,9 @@ SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
 pytestmark = [
     pytest.mark.sample,
-    pytest.mark.skipif(not (SAMPLES / "expected.jsonl").exists(), reason="no ../shared/samples beside the repo"),
+    pytest.mark.skipif(
+        not (SAMPLES / "expected.jsonl").exists(), reason="no ../shared/samples beside the repo"
+    ),
 ]
 
 
