@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
-SYSTEMS = ("reunify", "splink")
+SYSTEMS = ("reunify", "splink", "run")
+SYSTEM_LABELS = {
+    "reunify": "reunify engine",
+    "splink": "splink 5",
+    "run": "reunify run (HTTP)",
+    "floor": "fetch floor",
+}
 METRICS = (
     ("link P", "link_precision"),
     ("link R", "link_recall"),
@@ -149,22 +155,59 @@ def measure(
     )
 
 
+def measure_run(world_dir: Path, label: str, truth: list[dict[str, Any]], as_of: str) -> list[Measurement]:
+    """The fetch floor and a whole ``reunify run`` over HTTP against a simulator process."""
+    from bench.whole_run import fetch_floor, serve_world, whole_run
+    from pipeline.sim.score import score
+
+    with serve_world(world_dir) as env:
+        floor, records = fetch_floor(env)
+        try:
+            seconds, peak, rows = whole_run(env, as_of)
+        except RuntimeError as exc:
+            return [
+                Measurement(label, "floor", ok=True, seconds=floor, note=f"{records:,} records"),
+                Measurement(label, "run", ok=False, note=str(exc)[:120]),
+            ]
+    return [
+        Measurement(label, "floor", ok=True, seconds=floor, note=f"{records:,} records"),
+        Measurement(
+            label,
+            "run",
+            ok=True,
+            seconds=seconds,
+            peak_mib=peak,
+            scores=score(rows, truth).as_dict(),
+            note=f"{seconds / floor:.1f}x the fetch floor",
+        ),
+    ]
+
+
 def table(rows: list[Measurement]) -> str:
     """The results as a Markdown table."""
-    head = ["world", "system", "wall s", "peak RSS MiB", "RSS after load MiB", *(name for name, _ in METRICS)]
+    head = [
+        "world",
+        "system",
+        "wall s",
+        "peak RSS MiB",
+        "RSS after load MiB",
+        *(n for n, _ in METRICS),
+        "note",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in rows:
+        name = SYSTEM_LABELS.get(m.system, m.system)
         if not m.ok:
-            cells = [m.world, m.system, "unavailable", "", "", *([""] * len(METRICS))]
-            cells[-1] = m.note.replace("|", "/")
+            cells = [m.world, name, "unavailable", "", "", *([""] * len(METRICS)), m.note.replace("|", "/")]
         else:
             cells = [
                 m.world,
-                m.system,
+                name,
                 f"{m.seconds:.1f}",
-                f"{m.peak_mib:.0f}",
-                f"{m.loaded_mib:.0f}",
-                *(f"{m.scores[key]:.3f}" for _, key in METRICS),
+                "" if m.peak_mib is None else f"{m.peak_mib:.0f}",
+                "" if m.loaded_mib is None else f"{m.loaded_mib:.0f}",
+                *((f"{m.scores[key]:.3f}" if m.scores else "") for _, key in METRICS),
+                m.note,
             ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -172,11 +215,16 @@ def table(rows: list[Measurement]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="2300,20000", help="comma-separated child counts, or 'sample'")
+    parser.add_argument(
+        "--sizes", default="2300,20000,100000", help="comma-separated child counts, or 'sample'"
+    )
     parser.add_argument("--seed", type=int, default=7, help="world generator seed")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: reunify,splink")
     parser.add_argument(
         "--sample-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "samples")
+    )
+    parser.add_argument(
+        "--splink-max", type=int, default=20000, help="largest world Splink runs on (it needs ~6 GB at 20k)"
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per system and world")
     parser.add_argument("--out", default=str(OUT_DIR / "results.md"))
@@ -206,14 +254,24 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{label}] world generated in {time.perf_counter() - started:.1f}s", file=sys.stderr)
             file_label = label.split(" ")[0].replace(",", "")
             for system in systems:
-                m = measure(system, world_dir, file_label, truth, args.timeout)
-                rows.append(m)
-                shown = f"{m.seconds:.1f}s, peak {m.peak_mib:.0f} MiB" if m.ok else "unavailable"
-                print(f"[{label}] {system}: {shown}", file=sys.stderr)
+                if system == "splink" and size != "sample" and int(size) > args.splink_max:
+                    continue
+                if system == "run":
+                    as_of = load_world(world_dir).as_of.isoformat() if size == "sample" else "2018-07-12"
+                    found = measure_run(world_dir, label, truth, as_of)
+                else:
+                    found = [measure(system, world_dir, file_label, truth, args.timeout)]
+                for m in found:
+                    rows.append(m)
+                    shown = f"{m.seconds:.1f}s" if m.ok else "unavailable"
+                    print(f"[{label}] {SYSTEM_LABELS.get(m.system, m.system)}: {shown}", file=sys.stderr)
     text = table(rows)
     meta = (
-        f"\n\nseed {args.seed}; wall time = parse + reconcile in a spawned process (world load excluded); "
-        "peak RSS = the process's VmHWM (loaded world included).\n"
+        f"\n\nseed {args.seed}. Engine rows (reunify engine, splink 5): wall time = parse + reconcile in a "
+        "spawned process (world load excluded), peak RSS = that process's VmHWM (loaded world included). "
+        "`reunify run (HTTP)`: the whole command, embedded, SQLite, against the feed simulator in its own "
+        "process; peak RSS of the command's process. Fetch floor: a bare client fetching and decoding "
+        "every feed (one thread per feed).\n"
     )
     Path(args.out).write_text("# Reunify vs Splink 5 baseline\n\n" + text + meta, encoding="utf-8")
     print(text)

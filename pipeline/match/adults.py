@@ -219,16 +219,20 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
     for key, members in buckets.items():
         if len(members) < 2 or len(members) > _MAX_BUCKET:
             continue
-        # pairs that both carry an A-number are decided in the A-number buckets ("A", "T")
-        by_number = key[0] in "AT"
-        for x in range(len(members)):
-            for y in range(x + 1, len(members)):
-                i, j = members[x], members[y]
-                a, b = idents[i], idents[j]
-                if not by_number and a.a_number and b.a_number:
-                    continue
-                if uf.find(i) != uf.find(j) and same_adult(a, b):
-                    uf.union(i, j)
+        if key[0] in "AT":
+            pairs: Iterable[tuple[int, int]] = (
+                (members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members))
+            )
+        else:
+            # pairs that both carry an A-number are decided in the A-number buckets ("A", "T"):
+            # here only pairs with at least one record without one
+            bare = [i for i in members if not idents[i].a_number]
+            if not bare:
+                continue
+            pairs = ((i, j) for i in bare for j in members if j != i and (j > i or idents[j].a_number))
+        for i, j in pairs:
+            if uf.find(i) != uf.find(j) and same_adult(idents[i], idents[j]):
+                uf.union(i, j)
     by_root: dict[int, Person] = {}
     people: list[Person] = []
     person_of: list[Person] = []

@@ -64,7 +64,7 @@ PARENT_PRESENT = 0.95
 #: share of present parents that blocking brings among the compared candidates
 BLOCKING_RECALL = 0.97
 #: people compared in full per child, after the blocking pre-score
-MAX_CANDIDATES = 25
+MAX_CANDIDATES = 18
 #: key buckets larger than this are too unspecific to block on
 MAX_BUCKET = 150
 #: a key bucket this small or smaller adds up to log2(SPECIFIC_BUCKET) to its people's pre-score
@@ -356,7 +356,7 @@ def cmp_surname(c: ChildView, p: PersonView) -> Outcome:
     two = any(len(s) >= 2 for s in c.surnames)
     exact_pos: str | None = None
     exact_any: str | None = None
-    fuzzy = False
+    near: list[tuple[str, str]] = []
     for ps in sorted(p.first_surnames):
         for joined in c.joined:
             as_first = joined.startswith(ps)
@@ -365,8 +365,8 @@ def cmp_surname(c: ChildView, p: PersonView) -> Outcome:
                 exact_pos = ps
             elif as_first or as_second:
                 exact_any = ps
-            elif prefix_near(ps, joined) or (two and suffix_near(ps, joined)):
-                fuzzy = True
+            else:
+                near.append((ps, joined))
     if exact_pos is None:
         # the adult's surnames run together ("GOMEZYPEREZ"): the child's surname begins them
         for s in c.surnames:
@@ -386,7 +386,8 @@ def cmp_surname(c: ChildView, p: PersonView) -> Outcome:
     shared = sorted({t for s in c.surnames for t in s} & p.surnames)
     if shared:
         return 2, shared[0]
-    if fuzzy:
+    # typos are the last resort (and the dearest test)
+    if any(prefix_near(ps, joined) or (two and suffix_near(ps, joined)) for ps, joined in near):
         return 3, None
     return (5 if two else 4), None
 
@@ -598,10 +599,11 @@ def _shares(names: Sequence[set[str]]) -> tuple[dict[str, float], float]:
 
 
 def estimate_model(
-    children: Sequence[ChildView], pview: Callable[[int], PersonView], n_people: int, seed: int = 0
+    children: Sequence[ChildView], pview: Callable[[int], PersonView], people: Sequence[Person], seed: int = 0
 ) -> Model:
     """Estimate u on random child–person pairs of this snapshot, and the name frequencies."""
     counts: list[Counter[int]] = [Counter() for _ in FIELDS]
+    n_people = len(people)
     if children and n_people:
         rng = random.Random(seed)
         if len(children) * n_people <= U_SAMPLE_PAIRS:
@@ -613,12 +615,13 @@ def estimate_model(
             for f, lvl in enumerate(levels):
                 counts[f][lvl] += 1
     model = prior_model(counts)
-    people = [pview(pid) for pid in range(n_people)]
-    tables = {
-        "surname": [p.surnames for p in people],
-        "parent_name": [p.given for p in people],
-        "claimed": [c.given for c in children],
-    }
+    surnames: list[set[str]] = []
+    given: list[set[str]] = []
+    for person in people:
+        records: list[AdultRecord | RemovalRecord] = [*person.ice, *person.removals]
+        surnames.append({t for r in records for t in surname_tokens(r.last_name)})
+        given.append({t for r in records for t in given_tokens(r.first_name)})
+    tables = {"surname": surnames, "parent_name": given, "claimed": [c.given for c in children]}
     for f, name in enumerate(FIELDS):
         if name in tables:
             model.shares[f], model.mean_share[f] = _shares(tables[name])
@@ -826,7 +829,7 @@ class Linker:
             return view
 
         cviews = [ChildView.of(group) for group in groups]
-        model = self.model or estimate_model(cviews, pview, len(self.people))
+        model = self.model or estimate_model(cviews, pview, self.people)
         self.model = model
         # each person is a priori equally likely to be the parent of a child whose parent is
         # in the feeds; "none of the compared candidates" keeps the rest of the mass

@@ -52,3 +52,22 @@ class Decision:
     who: str
     decided_at: datetime
     why: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One child's status and parent location in one succeeded run (no personal data)."""
+
+    run_id: str
+    as_of: date
+    finished_at: datetime | None
+    child_key: str
+    status: str
+    cohort: str
+    location_state: str
+    resolved: bool
+    parent_key: str | None
+    location_since: str | None
+    days_unresolved: int | None
+    match_score: float | None
+    needs_review: bool

@@ -143,3 +143,35 @@ feed_cursors = sa.Table(
     sa.Column("feed", sa.String(16), primary_key=True),
     sa.Column("last_successful_fetch_at", UTCDateTime(), nullable=False),
 )
+
+# Operators' views (report, show, discrepancies). One compact row per child per run, written with
+# the run's results and kept when old runs are pruned, so status history and trends span every
+# run. No personal data: ids, status and location fields only.
+result_history = sa.Table(
+    "result_history",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("child_key", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("cohort", sa.String(16), nullable=False),
+    sa.Column("location_state", sa.String(32), nullable=False),
+    sa.Column("resolved", sa.Boolean(), nullable=False),
+    sa.Column("parent_key", sa.String(255), nullable=True),
+    sa.Column("location_since", sa.String(10), nullable=True),
+    sa.Column("days_unresolved", sa.Integer(), nullable=True),
+    sa.Column("match_score", sa.Float(), nullable=True),
+    sa.Column("needs_review", sa.Boolean(), nullable=False),
+    sa.Index(None, "child_key"),
+)
+
+# Runner-up parent candidates of a child in a run (the matcher's alternatives), kept beside the
+# results and not inside the export object, which must stay the contract's. Payload: JSON object
+# shaped like the export's ``parent``.
+result_candidates = sa.Table(
+    "result_candidates",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("child_key", sa.String(255), primary_key=True),
+    sa.Column("rank", sa.Integer(), primary_key=True),
+    sa.Column("payload", sa.Text(), nullable=False),
+)

@@ -36,7 +36,8 @@ from pipeline.store.engine import (
     sqlstate,
     translated,
 )
-from pipeline.store.models import Decision, FeedCounts, LockHolder, RunInfo
+from pipeline.store.history import HISTORY_COLUMNS, child_key, history_row
+from pipeline.store.models import Decision, FeedCounts, HistoryRow, LockHolder, RunInfo
 from pipeline.store.schema import (
     DECISIONS,
     UTCDateTime,
@@ -44,6 +45,8 @@ from pipeline.store.schema import (
     feed_records,
     locks,
     quarantine,
+    result_candidates,
+    result_history,
     review_decisions,
     run_feed_counts,
     runs,
@@ -534,7 +537,8 @@ class Store:
     def publish_results(self, run_id: str, results: Iterable[dict[str, Any]]) -> int:
         """``save_results`` and ``mark_succeeded`` in one transaction; returns the count.
 
-        Each result is a contract export object; its key is ``child_record_ids[0]``. Publishing again
+        Each result is a contract export object; its key is its smallest child record id (the
+        ``ChildResult.child_key`` review decisions use). Publishing again
         (redelivery) replaces the results. A failed or unknown run cannot be published. If anything
         fails, nothing changes: the previous good run stays the one the export reads.
         """
@@ -552,7 +556,7 @@ class Store:
         rows: list[tuple[str, str, str, str, str]] = []
         for n, result in enumerate(results):
             try:
-                key = str(result["child_record_ids"][0])
+                key = child_key(result)
                 payload = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
                 rows.append((run_id, key, str(result["status"]), str(result["cohort"]), payload))
             except (KeyError, IndexError, TypeError, ValueError) as exc:
@@ -580,6 +584,7 @@ class Store:
 
     def _replace_results(self, conn: sa.Connection, run_id: str, rows: Sequence[tuple[str, ...]]) -> None:
         conn.execute(sa.delete(results_table).where(results_table.c.run_id == run_id))
+        self._replace_history(conn, run_id, rows)
         if self._backend == "postgresql":
             _copy_rows(conn, "COPY results (run_id, child_key, status, cohort, payload) FROM STDIN", rows)
             return
@@ -588,6 +593,21 @@ class Store:
                 sa.insert(results_table),
                 [dict(zip(_RESULT_COLUMNS, row, strict=True)) for row in chunk],
             )
+
+    def _replace_history(self, conn: sa.Connection, run_id: str, rows: Sequence[tuple[str, ...]]) -> None:
+        """The run's ``result_history`` rows, derived from the result rows in the same transaction."""
+        conn.execute(sa.delete(result_history).where(result_history.c.run_id == run_id))
+        history = (history_row(run_id, json.loads(row[4])) for row in rows)
+        if self._backend == "postgresql":
+            columns = ", ".join(HISTORY_COLUMNS)
+            _copy_rows(
+                conn,
+                f"COPY result_history ({columns}) FROM STDIN",
+                ([h[c] for c in HISTORY_COLUMNS] for h in history),
+            )
+            return
+        for chunk in _chunks(history, self._batch):
+            conn.execute(sa.insert(result_history), chunk)
 
     def _mark_succeeded(self, conn: sa.Connection, run_id: str) -> int:
         counted = sa.select(sa.func.count()).where(results_table.c.run_id == run_id)
@@ -686,7 +706,7 @@ class Store:
         doomed = sa.select(runs.c.id).where(runs.c.status != "running", runs.c.id.not_in(kept))
         deleted = 0
         with self._write("pruning old runs") as conn:
-            for table in (feed_records, quarantine, results_table):
+            for table in (feed_records, quarantine, results_table, result_candidates):
                 deleted += conn.execute(sa.delete(table).where(table.c.run_id.in_(doomed))).rowcount
         return deleted
 

@@ -1,0 +1,142 @@
+"""A whole ``reunify run`` over HTTP, and the fetch floor it is measured against.
+
+The simulator serves the world from its own process (``python -m pipeline.sim.server``) so it
+does not share a GIL with the client. The fetch floor is what a bare client needs to fetch and
+decode every feed of the world (four threads, one per feed, plain ``requests``, no validation or
+store); the whole run is ``reunify run`` as an operator starts it (embedded, SQLite), timed and
+measured (peak RSS of that process, from ``wait4``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def serve_world(world_dir: Path) -> Iterator[dict[str, str]]:
+    """Serve a world directory from a separate simulator process; yields the REUNIFY_* feed variables."""
+    proc = subprocess.Popen(
+        [str(BIN / "python"), "-m", "pipeline.sim.server", "--world", str(world_dir), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    env: dict[str, str] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].strip().partition("=")
+                env[key] = value
+            if line.startswith("# serving"):
+                break
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _get(session: requests.Session, url: str, token: str, **params: Any) -> requests.Response:
+    resp = session.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    resp.raise_for_status()
+    return resp
+
+
+def _bare_fetch(feed: str, url: str, token: str) -> int:
+    """Fetch and decode one whole feed with a bare client; returns the record count."""
+    count = 0
+    with requests.Session() as s:
+        if feed == "orr":
+            cursor = None
+            while True:
+                params: dict[str, Any] = {"limit": 1000} | ({"cursor": cursor} if cursor else {})
+                body = _get(s, f"{url}/v1/children", token, **params).json()
+                count += len(body["children"])
+                cursor = body.get("next_cursor")
+                if not cursor:
+                    return count
+        if feed == "ice":
+            page = 1
+            while True:
+                body = _get(s, f"{url}/v1/detainees", token, page=page, per_page=500).json()
+                count += len(body["detainees"])
+                if page * body["per_page"] >= body["total"]:
+                    return count
+                page += 1
+        if feed == "removals":
+            resp = s.get(
+                f"{url}/v1/removals.csv",
+                headers={"Authorization": f"Bearer {token}"},
+                stream=True,
+                timeout=60,
+            )
+            resp.raise_for_status()
+            return sum(1 for _ in csv.reader(resp.iter_lines(decode_unicode=True))) - 1
+        next_url: str | None = f"{url}/v1/results"
+        while next_url:
+            resp = _get(s, next_url, token)
+            count += len(resp.json()["results"])
+            next_url = resp.links.get("next", {}).get("url")
+        return count
+
+
+def fetch_floor(env: dict[str, str]) -> tuple[float, int]:
+    """Seconds a bare client takes to fetch and decode every feed (in parallel), and the records."""
+    feeds = ("orr", "ice", "removals", "dna")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counts = list(
+            pool.map(
+                lambda f: _bare_fetch(f, env[f"REUNIFY_{f.upper()}_URL"], env[f"REUNIFY_{f.upper()}_TOKEN"]),
+                feeds,
+            )
+        )
+    return time.perf_counter() - started, sum(counts)
+
+
+def whole_run(env: dict[str, str], as_of: str) -> tuple[float, float, list[dict[str, Any]]]:
+    """``reunify run`` then ``reunify export``: (seconds, peak RSS MiB of the run, export objects)."""
+    with tempfile.TemporaryDirectory(prefix="reunify-run-") as tmp:
+        run_env = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")} | env
+        run_env |= {"REUNIFY_AS_OF": as_of, "REUNIFY_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
+        run_env |= {"REUNIFY_LOG_LEVEL": "WARNING"}
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(BIN / "reunify"), "run"],
+            cwd=tmp,
+            env=run_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"reunify run failed ({proc.returncode}): {err[-500:]}")
+        out = Path(tmp) / "export.jsonl"
+        subprocess.run(
+            [str(BIN / "reunify"), "export", "--format", "jsonl", "--out", str(out)],
+            cwd=tmp,
+            env=run_env,
+            check=True,
+            capture_output=True,
+        )
+        rows = [json.loads(line) for line in out.read_text().splitlines() if line]
+    return seconds, usage.ru_maxrss / 1024, rows
