@@ -57,3 +57,7 @@ class RunInProgressError(ReunifyError):
 
 class RunFailedError(ReunifyError):
     """A run ended in failure; the message says why. The last good results are untouched."""
+
+
+class NotFoundError(ReunifyError):
+    """A run, child or record an operator named is not in the store; the message says what to check."""

@@ -8,7 +8,7 @@ from datetime import date
 from pipeline import classify
 from pipeline.match.adults import build_people
 from pipeline.match.children import ChildGroup, group_children
-from pipeline.match.link import Linker, LinkOutcome
+from pipeline.match.link import Link, Linker, LinkOutcome
 from pipeline.records import DnaResult, FeedSnapshot
 from pipeline.results import ChildResult, ParentInfo, ReviewDecision
 
@@ -51,12 +51,83 @@ def reconcile(
     dna = _latest_dna(snapshot.dna)
     linker = Linker(people, dna, rejected, confirmed)
     outcomes = linker.link_all(groups)
+    outcomes = _with_review_notes(groups, outcomes, decisions, person_of)
     by_child: dict[str, list[DnaResult]] = {}
     for res in dna:
         for key in (res.child_record_id, res.child_a_number):
             if key:
                 by_child.setdefault(key, []).append(res)
     return [_result(group, outcome, by_child, as_of) for group, outcome in zip(groups, outcomes, strict=True)]
+
+
+# --- review decisions in the evidence (the operators' review queue) ----------------------------
+
+
+def review_note(dec: ReviewDecision) -> str:
+    """How a review decision reads in the export's evidence."""
+    who = dec.who or "a reviewer"
+    when = f" on {dec.decided_on.isoformat()}" if dec.decided_on else ""
+    why = f": {dec.why}" if dec.why else ""
+    if dec.decision == "confirm":
+        return f"confirmed by reviewer {who}{when}{why}"
+    return f"{dec.adult_record_id} rejected by reviewer {who}{when}{why}"
+
+
+def _with_review_notes(
+    groups: Sequence[ChildGroup],
+    outcomes: Sequence[LinkOutcome],
+    decisions: Sequence[ReviewDecision],
+    person_of: dict[str, int],
+) -> list[LinkOutcome]:
+    """Put the standing review decisions of each child into its link's evidence.
+
+    A confirmation the matcher honoured replaces its generic "confirmed by review" line; one that
+    a DNA exclusion overturned reopens the case (``needs_review``) and says so; rejections are
+    noted beside whatever link was made instead.
+    """
+    by_child: dict[str, list[ReviewDecision]] = {}
+    for dec in decisions:
+        by_child.setdefault(dec.child_key, []).append(dec)
+    out: list[LinkOutcome] = []
+    for group, outcome in zip(groups, outcomes, strict=True):
+        decs = by_child.get(group.key)
+        if not decs:
+            out.append(outcome)
+            continue
+        rejected = {
+            person_of[d.adult_record_id]
+            for d in decs
+            if d.decision == "reject" and d.adult_record_id in person_of
+        }
+        confirms = [
+            d
+            for d in decs
+            if d.decision == "confirm"
+            and d.adult_record_id in person_of
+            and person_of[d.adult_record_id] not in rejected
+        ]
+        link, needs_review = outcome.link, outcome.needs_review
+        notes = [review_note(d) for d in decs if d.decision == "reject"]
+        if confirms:
+            last = confirms[-1]
+            honoured = (
+                link is not None
+                and not link.dna_exclusion
+                and link.person.pid == person_of.get(last.adult_record_id)
+            )
+            if honoured:
+                notes.insert(0, review_note(last))
+            else:
+                needs_review = True
+                notes.insert(0, f"reopened: DNA exclusion overturns the review ({review_note(last)})")
+        if link is None:
+            out.append(LinkOutcome(None, needs_review))
+            continue
+        evidence = [e for e in link.evidence if e != "confirmed by review"]
+        out.append(
+            LinkOutcome(Link(link.person, link.score, notes + evidence, link.dna_exclusion), needs_review)
+        )
+    return out
 
 
 def _result(

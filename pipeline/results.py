@@ -20,6 +20,10 @@ class ReviewDecision:
     child_key: str
     adult_record_id: str
     decision: str
+    # Who decided, on which day, and why: when given, reconcile writes them into the evidence.
+    who: str = ""
+    decided_on: date | None = None
+    why: str = ""
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:

@@ -219,9 +219,17 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
     for key, members in buckets.items():
         if len(members) < 2 or len(members) > _MAX_BUCKET:
             continue
-        if key[0] in "AT":
+        if key[0] == "A":
             pairs: Iterable[tuple[int, int]] = (
                 (members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members))
+            )
+        elif key[0] == "T":
+            # equal A-numbers share every "T" key: they are decided once, in their "A" bucket
+            pairs = (
+                (members[x], members[y])
+                for x in range(len(members))
+                for y in range(x + 1, len(members))
+                if idents[members[x]].a_number != idents[members[y]].a_number
             )
         else:
             # pairs that both carry an A-number are decided in the A-number buckets ("A", "T"):

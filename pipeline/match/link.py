@@ -371,9 +371,9 @@ def cmp_surname(c: ChildView, p: PersonView) -> Outcome:
         # the adult's surnames run together ("GOMEZYPEREZ"): the child's surname begins them
         for s in c.surnames:
             for pos, tok in enumerate(s[:2]):
-                if len(tok) >= 4 and (sex != "F" if pos == 0 else sex != "M"):
-                    if any(pj.startswith(tok) for pj in p.joined):
-                        exact_pos = tok
+                fits = sex != "F" if pos == 0 else sex != "M"
+                if fits and len(tok) >= 4 and any(pj.startswith(tok) for pj in p.joined):
+                    exact_pos = tok
     if exact_pos:
         return 0, exact_pos
     # a single mother may give the child her own surnames, both of them

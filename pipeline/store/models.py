@@ -71,3 +71,15 @@ class HistoryRow:
     days_unresolved: int | None
     match_score: float | None
     needs_review: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """Children per status, and unresolved parent locations, in one succeeded run."""
+
+    run_id: str
+    as_of: date
+    finished_at: datetime | None
+    children: int
+    unresolved: int
+    by_status: dict[str, int] = field(default_factory=dict)

@@ -7,12 +7,13 @@ call the method again. Errors from the database come out as ``StoreError``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -37,7 +38,7 @@ from pipeline.store.engine import (
     translated,
 )
 from pipeline.store.history import HISTORY_COLUMNS, child_key, history_row
-from pipeline.store.models import Decision, FeedCounts, HistoryRow, LockHolder, RunInfo
+from pipeline.store.models import Decision, FeedCounts, HistoryRow, LockHolder, RunInfo, RunTotals
 from pipeline.store.schema import (
     DECISIONS,
     UTCDateTime,
@@ -59,6 +60,7 @@ _RETRIES = 5
 _RESULT_COLUMNS = ("run_id", "child_key", "status", "cohort", "payload")
 
 T = TypeVar("T")
+_HISTORY_FIELDS = tuple(f.name for f in dataclasses.fields(HistoryRow))
 Insert = postgresql.Insert | sqlite.Insert
 
 # Staging table for PostgreSQL bulk loads: COPY into it, then one INSERT .. ON CONFLICT from it.
@@ -693,8 +695,9 @@ class Store:
     # -- housekeeping --------------------------------------------------------------------------
 
     def prune_runs(self, keep: int) -> int:
-        """Delete records, quarantine and results of every run except the ``keep`` latest succeeded
-        ones and those still running; run rows stay as history. Returns the rows deleted."""
+        """Delete records, quarantine, results and candidates of every run except the ``keep`` latest
+        succeeded ones and those still running; run rows and ``result_history`` stay as history.
+        Returns the rows deleted."""
         if keep < 1:
             raise ValueError("keep must be at least 1 (the published run)")
         kept = (
@@ -764,3 +767,139 @@ class Store:
         )
         with self._write("recording a feed cursor") as conn:
             conn.execute(stmt)
+
+    # -- operators' views: history, one child's result, candidates, chosen records ------------
+
+    def succeeded_runs(self, limit: int | None = None) -> list[RunInfo]:
+        """Succeeded runs, newest first (all of them, or the ``limit`` latest)."""
+        stmt = (
+            sa.select(runs)
+            .where(runs.c.status == "succeeded")
+            .order_by(runs.c.finished_at.desc(), runs.c.started_at.desc())
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._read("listing succeeded runs") as conn:
+            return self._runs(conn, stmt)
+
+    def previous_succeeded_run(self, run_id: str) -> RunInfo | None:
+        """The succeeded run published just before ``run_id``, or None."""
+        runs_ = self.succeeded_runs()
+        ids = [r.id for r in runs_]
+        if run_id not in ids:
+            return None
+        i = ids.index(run_id)
+        return runs_[i + 1] if i + 1 < len(runs_) else None
+
+    def iter_history(
+        self,
+        *,
+        run_id: str | None = None,
+        child_keys: Sequence[str] | None = None,
+        parent_keys: Sequence[str] | None = None,
+    ) -> Iterator[HistoryRow]:
+        """History rows of succeeded runs, oldest run first, then by child key; optionally only one
+        run's, or only some children's or parents'."""
+        h = result_history.c
+        stmt = (
+            sa.select(result_history, runs.c.as_of, runs.c.finished_at)
+            .join(runs, runs.c.id == h.run_id)
+            .where(runs.c.status == "succeeded")
+            .order_by(runs.c.finished_at, runs.c.started_at, h.child_key)
+        )
+        if run_id is not None:
+            stmt = stmt.where(h.run_id == run_id)
+        if child_keys is not None:
+            stmt = stmt.where(h.child_key.in_(list(child_keys)))
+        if parent_keys is not None:
+            stmt = stmt.where(h.parent_key.in_(list(parent_keys)))
+        with self._read("reading result history") as conn:
+            for row in conn.execute(stmt.execution_options(yield_per=self._batch)).mappings():
+                yield HistoryRow(**{k: row[k] for k in _HISTORY_FIELDS})
+
+    def run_totals(self) -> list[RunTotals]:
+        """Per succeeded run, oldest first: children, unresolved parent locations, children per status."""
+        h = result_history.c
+        stmt = (
+            sa.select(h.run_id, h.status, h.resolved, sa.func.count().label("n"))
+            .join(runs, runs.c.id == h.run_id)
+            .where(runs.c.status == "succeeded")
+            .group_by(h.run_id, h.status, h.resolved)
+        )
+        with self._read("counting result history") as conn:
+            counted = conn.execute(stmt).all()
+        by_run: dict[str, tuple[int, int, dict[str, int]]] = {}
+        for run_id, status, resolved, n in counted:
+            total, unresolved, statuses = by_run.get(run_id, (0, 0, {}))
+            statuses[status] = statuses.get(status, 0) + int(n)
+            by_run[run_id] = (total + int(n), unresolved + (0 if resolved else int(n)), statuses)
+        out: list[RunTotals] = []
+        for run in reversed(self.succeeded_runs()):
+            total, unresolved, statuses = by_run.get(run.id, (0, 0, {}))
+            out.append(RunTotals(run.id, run.as_of, run.finished_at, total, unresolved, statuses))
+        return out
+
+    def find_result(self, record_id: str, run_id: str | None = None) -> dict[str, Any] | None:
+        """The export object of the child that holds ORR record ``record_id`` in a run (default: the
+        latest succeeded run), or None."""
+        target: Any = run_id if run_id is not None else self._latest_succeeded_id()
+        r = results_table.c
+        exact = sa.select(r.payload).where(r.run_id == target, r.child_key == record_id)
+        escaped = record_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        fuzzy = sa.select(r.payload).where(
+            r.run_id == target, r.payload.like(f'%"{escaped}"%', escape="\\")
+        )
+        with self._read("finding a child's result") as conn:
+            payload = conn.execute(exact).scalar()
+            if payload is not None:
+                found: dict[str, Any] = json.loads(payload)
+                return found
+            for text in conn.execute(fuzzy).scalars():
+                obj: dict[str, Any] = json.loads(text)
+                if record_id in obj.get("child_record_ids", ()):
+                    return obj
+        return None
+
+    def save_candidates(self, run_id: str, candidates: Mapping[str, Sequence[Mapping[str, Any]]]) -> int:
+        """Store each child's runner-up parent candidates for a run (replacing any stored before),
+        best first; keys are child keys, values objects shaped like the export's ``parent``.
+        Returns how many candidates were stored."""
+        rows = [
+            {
+                "run_id": run_id,
+                "child_key": key,
+                "rank": rank,
+                "payload": json.dumps(dict(cand), ensure_ascii=False, separators=(",", ":")),
+            }
+            for key, cands in candidates.items()
+            for rank, cand in enumerate(cands, start=1)
+        ]
+
+        def body(conn: sa.Connection) -> int:
+            conn.execute(sa.delete(result_candidates).where(result_candidates.c.run_id == run_id))
+            for chunk in _chunks(rows, self._batch):
+                conn.execute(sa.insert(result_candidates), chunk)
+            return len(rows)
+
+        return self._write_retrying("saving parent candidates", body)
+
+    def list_candidates(self, run_id: str, child_key: str) -> list[dict[str, Any]]:
+        """A child's runner-up parent candidates in a run, best first (empty when none were stored)."""
+        c = result_candidates.c
+        stmt = sa.select(c.payload).where(c.run_id == run_id, c.child_key == child_key).order_by(c.rank)
+        with self._read("reading parent candidates") as conn:
+            return [json.loads(text) for text in conn.execute(stmt).scalars()]
+
+    def get_feed_payloads(self, run_id: str, feed: str, record_ids: Iterable[str]) -> dict[str, str]:
+        """The payload JSON texts of some records of a run's feed, by record id (missing ids left out)."""
+        wanted = sorted(set(record_ids))
+        out: dict[str, str] = {}
+        f = feed_records.c
+        with self._read("reading feed records") as conn:
+            for chunk in _chunks(wanted, 500):
+                stmt = sa.select(f.record_id, f.payload).where(
+                    f.run_id == run_id, f.feed == feed, f.record_id.in_(chunk)
+                )
+                out.update({row.record_id: row.payload for row in conn.execute(stmt)})
+        return out
+

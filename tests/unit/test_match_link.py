@@ -101,3 +101,97 @@ def test_review_reject_and_confirm() -> None:
         FeedSnapshot([kid], [parent, other]), AS_OF, [ReviewDecision("ORR-1", "ICE-Q", "confirm")]
     )
     assert confirmed.parent is not None and confirmed.parent.ice_record_ids == ["ICE-Q"]
+
+
+def _views(kid, *adults):  # type: ignore[no-untyped-def]
+    from pipeline.match.adults import build_people
+    from pipeline.match.children import group_children
+    from pipeline.match.link import ChildView, PersonView
+
+    [group] = group_children([kid])
+    return ChildView.of(group), [PersonView.of(p) for p in build_people(adults, [])]
+
+
+def _level(name: str, kid, person) -> int:  # type: ignore[no-untyped-def]
+    from pipeline.match.link import FIELDS, compare
+
+    return compare(kid, person)[0][FIELDS.index(name)]
+
+
+def test_reported_second_given_name_that_the_adult_lacks_contradicts() -> None:
+    kid = child(reported_parent_name="Maria Vilma Lopez", reported_parent_relation="mother")
+    cview, [same, other] = _views(
+        kid,
+        adult("ICE-1", a_number="212345678", first_name="MARIA VILMA", last_name="LOPEZ MENDOZA", sex="F"),
+        adult("ICE-2", a_number="298765432", first_name="MARIA DELMY", last_name="LOPEZ CORTES", sex="F"),
+    )
+    assert _level("parent_name", cview, same) == 0
+    assert _level("parent_name", cview, other) == 3
+
+
+def test_signed_apprehension_gap_and_admission_window() -> None:
+    cview, [p] = _views(child(apprehension_date=date(2018, 5, 1)), adult(apprehension_date=date(2018, 5, 2)))
+    assert _level("date", cview, p) == 1  # the child one day before the adult
+    assert _level("admitted", cview, p) == 3  # the child has an apprehension date: not used
+    no_date = child(apprehension_date=None, station=None, admitted_at=date(2018, 5, 6))
+    cview, [near, far] = _views(
+        no_date,
+        adult("ICE-1", a_number="212345678", apprehension_date=date(2018, 5, 3)),
+        adult("ICE-2", a_number="298765432", apprehension_date=date(2018, 4, 1)),
+    )
+    assert _level("admitted", cview, near) == 0
+    assert _level("admitted", cview, far) == 1
+
+
+def test_run_together_adult_surnames_still_agree() -> None:
+    kid = child(first_name="Manuel", last_name="Gómez Tzul", sex="M")
+    cview, [p] = _views(kid, adult(first_name="EDWIN", last_name="GOMEZyPEREZ", sex="M"))
+    assert _level("surname", cview, p) == 0
+
+
+def test_a_rare_shared_surname_weighs_more_than_a_common_one() -> None:
+    from pipeline.match.link import FIELDS, prior_model
+
+    model = prior_model()
+    f = FIELDS.index("surname")
+    model.shares[f] = {"GARCIA": 0.08, "AJANEL": 0.0005}
+    model.mean_share[f] = 0.01
+    assert (
+        model.field_weight(f, 0, "AJANEL")
+        > model.field_weight(f, 0, None)
+        > model.field_weight(f, 0, "GARCIA")
+    )
+
+
+def test_an_unrelated_namesake_on_the_same_day_is_not_linked_over_the_claimant() -> None:
+    kid = child(
+        first_name="Jesus",
+        last_name="Guerrero Cruz",
+        sex="M",
+        dob=date(2012, 6, 2),
+        station=None,
+        apprehension_date=date(2018, 6, 2),
+    )
+    claimant = adult(
+        "ICE-P",
+        a_number="201138399",
+        first_name="SANTOS",
+        last_name="GUERRERO HERNANDEZ",
+        sex="M",
+        dob=date(1986, 1, 1),
+        apprehension_date=date(2018, 5, 31),
+        station=None,
+        claimed=[("JESUS GUERRERO", None)],
+    )
+    namesake = adult(
+        "ICE-N",
+        a_number="201613114",
+        first_name="WENDY",
+        last_name="CRUZ",
+        sex="F",
+        dob=date(1976, 11, 26),
+        apprehension_date=date(2018, 6, 2),
+        station=None,
+    )
+    [res] = reconcile(FeedSnapshot([kid], [claimant, namesake, *_decoys()]), AS_OF)
+    assert res.parent is None or res.parent.ice_record_ids == ["ICE-P"]

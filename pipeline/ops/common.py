@@ -1,0 +1,69 @@
+"""Helpers the operators' tools share: the run to read, the contract's vocabularies, text tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.errors import NotFoundError, RunFailedError
+from pipeline.store import RunInfo, Store
+
+STATUSES: tuple[str, ...] = (
+    "reunified",
+    "discharged_other",
+    "not_a_parent",
+    "parent_removed",
+    "parent_in_criminal_custody",
+    "safety_concern",
+    "parent_released",
+    "eligible",
+    "no_parent_match",
+)
+COHORTS: tuple[str, ...] = ("under_5", "5_and_over", "unknown")
+FEED_NAMES: tuple[str, ...] = ("orr", "ice", "removals", "dna")
+
+
+def resolve_run(store: Store, run_id: str | None) -> RunInfo:
+    """The succeeded run to read: ``run_id``, or the latest succeeded one."""
+    if run_id is None:
+        run = store.latest_succeeded_run()
+        if run is None:
+            raise RunFailedError("no successful run yet: run `reunify run` first")
+        return run
+    run = store.get_run(run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id!r} in the store: `reunify runs` lists them")
+    if run.status != "succeeded":
+        raise NotFoundError(f"run {run_id} {run.status}; only succeeded runs have results (`reunify runs`)")
+    return run
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
+    """A plain text table: columns padded to their widest cell, ``right`` columns right-aligned."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(parts).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
+    """A Markdown (GFM) table; ``|`` in cells is escaped."""
+
+    def cell(value: object) -> str:
+        return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(cell(h) for h in headers) + " |"
+    rule = "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"
+    body = ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join([head, rule, *body])
+
+
+def ids(values: Sequence[str] | None) -> str:
+    """Record ids joined for display."""
+    return ", ".join(values or []) or "-"

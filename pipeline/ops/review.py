@@ -1,0 +1,250 @@
+"""The review queue: links a person should look at (flagged by the matcher, or scored below a bar),
+each shown with the child's and the candidate adults' records side by side and the evidence; and
+the decisions (confirm or reject, who, when, why) that every later run honours.
+
+Shows names, A-numbers and dates of birth: it is for operators working a case.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.errors import ConfigError, NotFoundError
+from pipeline.ops import records_view
+from pipeline.ops.common import ids, resolve_run, table
+from pipeline.ops.records_view import SourceRecord
+from pipeline.store import Decision, RunInfo, Store
+from pipeline.store.history import child_key
+
+DEFAULT_SCORE_BAR = 0.95
+
+
+@dataclass(slots=True)
+class ReviewItem:
+    """One child in the queue, with why it is there and the decisions already made about it."""
+
+    child_key: str
+    result: dict[str, Any]
+    why: list[str]
+    decisions: list[Decision] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """An adult proposed as a child's parent: the linked one or a runner-up, with its records."""
+
+    role: str
+    parent: dict[str, Any]
+    records: list[SourceRecord]
+
+
+@dataclass(slots=True)
+class ReviewCase:
+    """Everything a reviewer needs to decide one child's link."""
+
+    run: RunInfo
+    result: dict[str, Any]
+    child_records: list[SourceRecord]
+    candidates: list[Candidate]
+    candidates_stored: bool
+    decisions: list[Decision]
+
+
+def _why(result: dict[str, Any], below: float) -> list[str]:
+    reasons = []
+    parent = result.get("parent")
+    if result.get("needs_review"):
+        reasons.append("flagged by the matcher")
+    if parent is not None and parent.get("match_score", 1.0) < below:
+        reasons.append(f"match score {parent['match_score']:.2f} below {below:.2f}")
+    if parent is not None and any(str(e).startswith("reopened:") for e in parent.get("evidence") or []):
+        reasons.append("reopened: a DNA exclusion overturned a confirmation")
+    return reasons
+
+
+def review_queue(
+    store: Store, run_id: str | None = None, below: float = DEFAULT_SCORE_BAR
+) -> list[ReviewItem]:
+    """Children of a run (default: latest succeeded) whose link needs a person: flagged first, then
+    by rising match score."""
+    run = resolve_run(store, run_id)
+    decisions: dict[str, list[Decision]] = {}
+    for d in store.list_decisions():
+        decisions.setdefault(d.child_key, []).append(d)
+    items = []
+    for result in store.iter_results(run.id):
+        why = _why(result, below)
+        if why:
+            key = child_key(result)
+            items.append(ReviewItem(key, result, why, decisions.get(key, [])))
+
+    def order(item: ReviewItem) -> tuple[bool, float, str]:
+        parent = item.result.get("parent") or {}
+        return (not item.result.get("needs_review"), parent.get("match_score", 0.0), item.child_key)
+
+    return sorted(items, key=order)
+
+
+def _find(store: Store, run: RunInfo, child_record_id: str) -> dict[str, Any]:
+    result = store.find_result(child_record_id, run.id)
+    if result is None:
+        raise NotFoundError(
+            f"no child with ORR record {child_record_id!r} in run {run.id}: check the id "
+            "(`reunify review list` shows the queue)"
+        )
+    return result
+
+
+def _adult_records(store: Store, run_id: str, parent: dict[str, Any]) -> list[SourceRecord]:
+    return records_view.fetch(store, run_id, "ice", parent.get("ice_record_ids") or []) + records_view.fetch(
+        store, run_id, "removals", parent.get("removal_record_ids") or []
+    )
+
+
+def review_case(store: Store, child_record_id: str, run_id: str | None = None) -> ReviewCase:
+    """One child's link with the child's and the candidate adults' records and the evidence."""
+    run = resolve_run(store, run_id)
+    result = _find(store, run, child_record_id)
+    key = child_key(result)
+    candidates = []
+    if result.get("parent"):
+        candidates.append(
+            Candidate("linked parent", result["parent"], _adult_records(store, run.id, result["parent"]))
+        )
+    stored = store.list_candidates(run.id, key)
+    for rank, cand in enumerate(stored, start=1):
+        candidates.append(Candidate(f"runner-up #{rank}", cand, _adult_records(store, run.id, cand)))
+    return ReviewCase(
+        run=run,
+        result=result,
+        child_records=records_view.fetch(store, run.id, "orr", result["child_record_ids"]),
+        candidates=candidates,
+        candidates_stored=bool(stored),
+        decisions=store.list_decisions(key),
+    )
+
+
+def decide(
+    store: Store,
+    child_record_id: str,
+    adult_record_id: str,
+    decision: str,
+    who: str,
+    why: str,
+    run_id: str | None = None,
+) -> Decision:
+    """Record a reviewer's ``confirm`` or ``reject`` of (child, adult); later runs honour it.
+
+    The child must be in the run's results and the adult record in its ICE or removal records.
+    """
+    if decision not in ("confirm", "reject"):
+        raise ConfigError(f"a decision is confirm or reject, not {decision!r}")
+    if not who.strip():
+        raise ConfigError("say who decides: --who NAME (it is stored with the decision)")
+    if not why.strip():
+        raise ConfigError("say why: --why TEXT (it is stored with the decision and shown in the evidence)")
+    run = resolve_run(store, run_id)
+    result = _find(store, run, child_record_id)
+    known = store.get_feed_payloads(run.id, "ice", [adult_record_id]) or store.get_feed_payloads(
+        run.id, "removals", [adult_record_id]
+    )
+    if not known:
+        raise NotFoundError(
+            f"no ICE or removal record {adult_record_id!r} in run {run.id}: give an adult record id "
+            "as `reunify review show` lists them"
+        )
+    return store.add_decision(child_key(result), adult_record_id, decision, who.strip(), why.strip())
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_queue(items: list[ReviewItem], run: RunInfo) -> str:
+    """The queue as a terminal table (record ids, status, score, why; no names)."""
+    rows = []
+    for it in items:
+        parent = it.result.get("parent") or {}
+        last = it.decisions[-1] if it.decisions else None
+        rows.append(
+            [
+                ids(it.result["child_record_ids"]),
+                it.result["status"],
+                ids([*(parent.get("ice_record_ids") or []), *(parent.get("removal_record_ids") or [])]),
+                "-" if not parent else f"{parent.get('match_score', 0):.2f}",
+                "; ".join(it.why),
+                f"{last.decision} by {last.who}" if last else "-",
+            ]
+        )
+    head = f"review queue of run {run.id} (report date {run.as_of}): {len(items)} children\n"
+    return (
+        head
+        + table(["child", "status", "linked adult", "score", "why", "last decision"], rows, right=(3,))
+        + "\n"
+    )
+
+
+def render_decision(d: Decision) -> str:
+    """One decision in one line."""
+    return f"{d.decision} {d.adult_key} by {d.who} on {d.decided_at.isoformat(timespec='seconds')}: {d.why}"
+
+
+def render_case(case: ReviewCase) -> str:
+    """One case: the child's records and each candidate's records side by side, evidence, decisions."""
+    r = case.result
+    parent = r.get("parent")
+    out = [
+        f"child {ids(r['child_record_ids'])} in run {case.run.id} (report date {case.run.as_of})",
+        f"status {r['status']}; needs review: {'yes' if r.get('needs_review') else 'no'}; "
+        f"reasons: {', '.join(r.get('reasons') or []) or '-'}",
+        "",
+    ]
+    records = list(case.child_records)
+    labels = ["child"] * len(records)
+    for cand in case.candidates:
+        records += cand.records
+        labels += [cand.role] * len(cand.records)
+    out.append(records_view.side_by_side(records, labels))
+    out.append("")
+    if parent is None:
+        out.append("no parent linked")
+    for cand in case.candidates:
+        out.append(
+            f"{cand.role}: ICE {ids(cand.parent.get('ice_record_ids'))}; "
+            f"removals {ids(cand.parent.get('removal_record_ids'))}"
+        )
+        out.append(f"  match score {cand.parent.get('match_score', 0):.2f}; evidence:")
+        out += [f"    - {e}" for e in cand.parent.get("evidence") or ["(none)"]]
+    if not case.candidates_stored:
+        out.append("runner-up candidates: none stored for this run (the matcher does not report them yet)")
+    out.append("")
+    out.append("decisions:" if case.decisions else "decisions: none yet")
+    out += [f"  {render_decision(d)}" for d in case.decisions]
+    return "\n".join(out) + "\n"
+
+
+def queue_json(items: list[ReviewItem]) -> str:
+    """The queue as JSON lines (child key, why, the export object, decisions)."""
+    return "".join(
+        json.dumps(
+            {
+                "child_key": it.child_key,
+                "why": it.why,
+                "result": it.result,
+                "decisions": [
+                    {
+                        "decision": d.decision,
+                        "adult": d.adult_key,
+                        "who": d.who,
+                        "when": d.decided_at.isoformat(),
+                        "why": d.why,
+                    }
+                    for d in it.decisions
+                ],
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+        for it in items
+    )

@@ -1,0 +1,102 @@
+"""``reunify show``: one child's whole story. The source records of the run, the chosen parent
+and any runner-up candidates with their evidence, DNA results, status and location, review
+decisions, and the child's status across every succeeded run.
+
+Shows names, A-numbers and dates of birth: it is for operators working a case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.ops import records_view
+from pipeline.ops.common import ids, table
+from pipeline.ops.records_view import SourceRecord
+from pipeline.ops.review import ReviewCase, render_decision, review_case
+from pipeline.store import Store
+from pipeline.store.history import child_key
+from pipeline.store.models import HistoryRow
+
+
+@dataclass(slots=True)
+class Story:
+    """One child's case plus its DNA results and status history."""
+
+    case: ReviewCase
+    dna: list[SourceRecord]
+    history: list[HistoryRow]
+
+
+def child_story(store: Store, child_record_id: str, run_id: str | None = None) -> Story:
+    """Gather one child's story from a succeeded run (default: the latest) and the run history."""
+    case = review_case(store, child_record_id, run_id)
+    r = case.result
+    dna = records_view.dna_for_child(store, case.run.id, r["child_record_ids"], r.get("a_number"))
+    history = list(store.iter_history(child_keys=[child_key(r)]))
+    return Story(case, dna, history)
+
+
+def render_story(story: Story) -> str:
+    """The story as terminal text."""
+    case, r = story.case, story.case.result
+    loc = r["parent_location"]
+
+    def val(obj: dict[str, object], key: str) -> object:
+        return "-" if obj.get(key) is None else obj[key]
+
+    out = [
+        f"child {ids(r['child_record_ids'])}: {r.get('name')}, A-number {r.get('a_number') or '-'}, "
+        f"born {val(r, 'date_of_birth')} (age {val(r, 'age_years')}, "
+        f"cohort {r['cohort']})",
+        f"run {case.run.id}, report date {case.run.as_of}",
+        "",
+        f"status: {r['status']}   reasons: {', '.join(r.get('reasons') or []) or '-'}   "
+        f"needs review: {'yes' if r.get('needs_review') else 'no'}",
+        f"parent location: {loc['state']} ({'resolved' if loc['resolved'] else 'unresolved'})"
+        f"; facility {val(loc, 'facility')}; country {val(loc, 'country')}; since {val(loc, 'since')}"
+        f"; days unresolved {val(loc, 'days_unresolved')}",
+        "",
+        "source records",
+        records_view.side_by_side(case.child_records),
+        "",
+    ]
+    parent = r.get("parent")
+    if parent is None:
+        out.append("chosen parent: none found")
+    for cand in case.candidates:
+        out.append(
+            f"{'chosen parent' if cand.role == 'linked parent' else cand.role}: {cand.parent.get('name')}, "
+            f"A-number {val(cand.parent, 'a_number')}, "
+            f"match score {cand.parent.get('match_score', 0):.2f}"
+        )
+        out += [f"  - {e}" for e in cand.parent.get("evidence") or ["(no evidence recorded)"]]
+        if cand.records:
+            out.append(records_view.side_by_side(cand.records))
+        out.append("")
+    if not case.candidates_stored:
+        out.append("runner-up candidates: none stored for this run (the matcher does not report them yet)")
+        out.append("")
+    out.append("DNA results" if story.dna else "DNA results: none")
+    if story.dna:
+        out.append(records_view.side_by_side(story.dna))
+    out.append("")
+    out.append("review decisions:" if case.decisions else "review decisions: none")
+    out += [f"  {render_decision(d)}" for d in case.decisions]
+    out += ["", f"status history ({len(story.history)} succeeded runs)"]
+    rows = [
+        [
+            h.as_of.isoformat(),
+            h.run_id,
+            h.status,
+            h.location_state,
+            h.location_since or "-",
+            h.parent_key or "-",
+            "-" if h.match_score is None else f"{h.match_score:.2f}",
+            "yes" if h.needs_review else "",
+        ]
+        for h in story.history
+    ]
+    out.append(
+        table(["report date", "run", "status", "location", "since", "parent", "score", "review"], rows)
+    )
+    return "\n".join(out) + "\n"
