@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from pipeline.errors import ReunifyError, RunFailedError
 from pipeline.logging import configure_logging
+from pipeline.ops.commands import register as register_ops_commands
 from pipeline.settings import FEEDS, Settings, get_settings
 from pipeline.store import RunInfo, Store
 
@@ -174,6 +175,7 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
 
     run_id = start_run(settings, store, trigger)
     seen: dict[str, tuple[int, ...]] = {}
+    warned = False
     while True:
         run = store.get_run(run_id)
         if run is None:
@@ -189,6 +191,13 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
             return run_id
         if run.status == "failed":
             raise RunFailedError(f"run {run_id} failed: {run.error}")
+        quiet = (store.now() - run.heartbeat_at).total_seconds()
+        if not warned and quiet > 2 * settings.stall_seconds + settings.sweep_seconds:
+            warned = True
+            sys.stderr.write(
+                f"reunify: no progress for {quiet:.0f} s; the watchdog (`celery -A workers beat`) "
+                "re-sends lost work: is beat running, and a worker?\n"
+            )
         time.sleep(0.5)
 
 
@@ -234,11 +243,17 @@ def cmd_status(_args: argparse.Namespace, settings: Settings) -> int:
     out = sys.stdout
     if current:
         run = current[0]
+        now = store.now()
         out.write(
-            f"current run {run.id}: stage {run.stage}, trigger {run.trigger}, started {run.started_at}\n"
+            f"current run {run.id}: stage {run.stage}, trigger {run.trigger}, started {run.started_at}, "
+            f"elapsed {(now - run.started_at).total_seconds():.0f} s, "
+            f"last progress {(now - run.heartbeat_at).total_seconds():.0f} s ago\n"
         )
         for feed, c in sorted(run.counts.items()):
             out.write(f"  {feed:<9} fetched {c.fetched:>9,}  quarantined {c.quarantined:>6,}\n")
+        for step in store.list_steps(run.id):
+            state = "done" if step.done else "running" if step.leased(now) else "queued"
+            out.write(f"  step {step.step:<15} {state:<8} sent {step.sends}x, started {step.attempts}x\n")
     else:
         out.write("no run in progress\n")
     out.write("\nlast runs:\n")
@@ -294,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fault-rate", type=float, default=0.05, help="fraction of feed requests that fail")
     demo.add_argument("--workdir", default="out/demo")
     demo.set_defaults(func=cmd_demo)
+    register_ops_commands(sub)  # report, review, show, discrepancies, runs (pipeline/ops)
     return parser
 
 

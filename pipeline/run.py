@@ -3,16 +3,29 @@
 Each stage is a plain function of ids, settings and the store, so the same code runs in-process
 (embedded mode, ``run_embedded``) and inside thin Celery tasks (``workers.tasks``). Records
 travel between stages through the store, never through the broker.
+
+Through workers a run is a set of **steps** (``fetch:orr`` ... ``fetch:dna``, ``reconcile``,
+``publish``), each one message. There is no chord: a worker takes a step's lease in the store,
+renews it (and the run's heartbeat and lock) while it works, marks the step done, and the worker
+that finishes a stage's last step advances the run with one atomic compare-and-set and sends the
+next stage (``execute_step``, ``advance``). Every step is idempotent and checks the store first,
+so a duplicate or late message is skipped. The watchdog (``watch_runs``, a beat task) re-sends a
+step whose lease ran out because its worker died, and fails a run past its deadline with the
+reason: a killed worker costs about ``stall_seconds`` plus a sweep, not Redis's visibility timeout.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -25,15 +38,97 @@ from pipeline.reconcile import reconcile
 from pipeline.records import FeedSnapshot
 from pipeline.results import ReviewDecision
 from pipeline.settings import FEEDS, Settings
-from pipeline.store import Store
+from pipeline.store import RunInfo, StepInfo, Store
 
 log = get_logger(__name__)
 
 RUN_LOCK = "reunify-run"
 FEED_ATTR = {"orr": "children", "ice": "adults", "removals": "removals", "dna": "dna"}
 
+FETCH, RECONCILE, PUBLISH = "fetch", "reconcile", "publish"
+
+
+def fetch_step(feed: str) -> str:
+    """The step name of one feed's fetch (``fetch:orr``)."""
+    return f"{FETCH}:{feed}"
+
+
+STAGE_STEPS: dict[str, tuple[str, ...]] = {
+    FETCH: tuple(fetch_step(feed) for feed in FEEDS),
+    RECONCILE: (RECONCILE,),
+    PUBLISH: (PUBLISH,),
+}
+NEXT_STAGE: dict[str, str] = {FETCH: RECONCILE, RECONCILE: PUBLISH}
+
 # Called with (stage, feed or None, counts or None) as a run moves; the CLI draws progress with it.
 ProgressFn = Callable[[str, str | None, dict[str, int] | None], None]
+# Sends the messages of some steps of a run to the workers (workers.tasks.send_steps).
+SendFn = Callable[[str, Sequence[str]], None]
+
+
+class StepAbandoned(ReunifyError):
+    """This worker must stop its step without failing the run: the run ended, or the step's lease
+    was lost and another worker took it over."""
+
+
+def step_owner() -> str:
+    """A unique name for one execution of a step: host, process id, random part (``status`` shows it)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def stage_of(step: str) -> str:
+    """The stage a step belongs to (``fetch:orr`` → ``fetch``)."""
+    return step.split(":", 1)[0]
+
+
+class Heartbeat:
+    """While the block runs, a thread renews every ``heartbeat_seconds`` the run's heartbeat and
+    lock and, for a step, its lease. ``check()`` raises StepAbandoned once the run has ended or
+    the lease was taken over; callers check between units of work."""
+
+    def __init__(
+        self, store: Store, settings: Settings, run_id: str, step: str | None = None, owner: str | None = None
+    ) -> None:
+        self._store, self._settings = store, settings
+        self.run_id, self.step, self.owner = run_id, step, owner
+        self.lost: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id[:8]}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._settings.heartbeat_seconds + 5)
+
+    def beat(self) -> None:
+        """Renew once; note why the work must stop, if it must."""
+        step, owner, ttl = self.step, self.owner, self._settings.stall_seconds
+        if (
+            step is not None
+            and owner is not None
+            and not self._store.refresh_step(self.run_id, step, owner, ttl)
+        ):
+            self.lost = f"step {step} was taken over by another worker"
+        if not self._store.heartbeat(self.run_id):
+            self.lost = "the run is no longer running"
+        else:
+            self._store.refresh_lock(RUN_LOCK, self.run_id, self._settings.run_lock_seconds)
+
+    def check(self) -> None:
+        """Raise StepAbandoned if the work must stop."""
+        if self.lost:
+            raise StepAbandoned(self.lost)
+
+    def _loop(self) -> None:
+        with bound(run_id=self.run_id, step=self.step):
+            while not self._stop.wait(self._settings.heartbeat_seconds):
+                try:
+                    self.beat()
+                except ReunifyError as exc:  # the store is unreachable: keep trying, the lease may hold
+                    log.warning("heartbeat.failed", error=str(exc))
 
 
 @dataclass(frozen=True)
@@ -58,24 +153,49 @@ def new_run_id() -> str:
 
 
 def begin_run(store: Store, settings: Settings, trigger: str, run_id: str | None = None) -> str:
-    """Take the run lock and record a new run; RunInProgressError if another run holds the lock."""
+    """Take the run lock and record a new run; RunInProgressError if another run holds the lock.
+
+    A lock left behind by a run that already ended (its worker died between publishing and
+    releasing) is taken over; a run still marked running whose lock expired is failed, so that
+    at most one run is ever running.
+    """
     settings.require_feeds()
     run_id = run_id or new_run_id()
-    if not store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds):
+    acquired = store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds)
+    if not acquired:
         holder = store.lock_holder(RUN_LOCK)
-        other = holder[0] if holder else "another run"
+        other = store.get_run(holder.owner) if holder else None
+        if holder is not None and (other is None or other.status != "running"):
+            store.release_lock(RUN_LOCK, holder.owner)
+            acquired = store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds)
+    if not acquired:
+        holder = store.lock_holder(RUN_LOCK)
+        other_id = holder[0] if holder else "another run"
         raise RunInProgressError(
-            f"run {other} is in progress; wait for it to finish (`reunify status`) or retry later"
+            f"run {other_id} is in progress; wait for it to finish (`reunify status`) or retry later"
         )
-    store.start_run(trigger, settings.as_of, run_id)
+    for stale in store.running_runs():
+        if stale.id != run_id:
+            fail_run(stale.id, store, f"superseded by run {run_id}: its lock expired without progress")
+    deadline = store.now() + timedelta(seconds=settings.run_deadline_seconds)
+    store.start_run(trigger, settings.as_of, run_id, deadline=deadline)
     log.info("run.started", run_id=run_id, trigger=trigger)
     return run_id
 
 
 def fetch_feed(
-    run_id: str, feed: str, settings: Settings, store: Store, progress: ProgressFn = _noop
+    run_id: str,
+    feed: str,
+    settings: Settings,
+    store: Store,
+    progress: ProgressFn = _noop,
+    check: Callable[[], None] | None = None,
 ) -> FeedCounts:
-    """Pull one feed into the store under this run; idempotent (a retry starts the feed afresh)."""
+    """Pull one feed into the store under this run; idempotent (a retry starts the feed afresh).
+
+    ``check`` is called before each page is written (``Heartbeat.check``); StepAbandoned stops
+    the fetch when the run is no longer running.
+    """
     with bound(run_id=run_id, feed=feed):
         store.clear_feed(run_id, feed)
         if settings.feed(feed) is None:
@@ -85,6 +205,8 @@ def fetch_feed(
         started = time.monotonic()
         fetched = quarantined = 0
         for page in feeds.fetch_feed(feed, settings):
+            if check is not None:
+                check()
             valid, bad = validate_page(feed, page)
             store.add_feed_records(run_id, feed, valid)
             if bad:
@@ -92,7 +214,8 @@ def fetch_feed(
             fetched += len(page)
             quarantined += len(bad)
             store.record_feed_counts(run_id, feed, fetched, fetched - quarantined, quarantined)
-            store.heartbeat(run_id)
+            if not store.heartbeat(run_id):
+                raise StepAbandoned("the run is no longer running")
             progress("fetch", feed, {"fetched": fetched, "quarantined": quarantined})
         counts = FeedCounts(fetched, store.count_feed_records(run_id, feed), quarantined)
         store.record_feed_counts(run_id, feed, counts.fetched, counts.valid, counts.quarantined)
@@ -111,7 +234,9 @@ def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
     return snapshot
 
 
-def reconcile_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> int:
+def reconcile_run(
+    run_id: str, store: Store, progress: ProgressFn = _noop, check: Callable[[], None] | None = None
+) -> int:
     """Match and classify over the run's records and stage the results (not yet published)."""
     with bound(run_id=run_id, stage="reconcile"):
         run = store.get_run(run_id)
@@ -122,9 +247,14 @@ def reconcile_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> in
         started = time.monotonic()
         snapshot = load_snapshot(run_id, store)
         loaded = time.monotonic()
-        decisions = [ReviewDecision(d.child_key, d.adult_key, d.decision) for d in store.list_decisions()]
+        decisions = [
+            ReviewDecision(d.child_key, d.adult_key, d.decision, who=d.who, decided_on=d.decided_at.date(), why=d.why)
+            for d in store.list_decisions()
+        ]
         results = reconcile(snapshot, run.as_of, decisions)
         matched = time.monotonic()
+        if check is not None:
+            check()
         count = store.save_results(run_id, (r.to_export(run_id) for r in results))
         log.info(
             "reconcile.done",
@@ -163,13 +293,17 @@ def run_embedded(settings: Settings, store: Store, trigger: str = "cli", progres
     run_id = begin_run(store, settings, trigger)
     with bound(run_id=run_id):
         try:
-            store.set_stage(run_id, "fetch")
-            with ThreadPoolExecutor(max_workers=len(FEEDS), thread_name_prefix="fetch") as pool:
-                futures = [pool.submit(fetch_feed, run_id, feed, settings, store, progress) for feed in FEEDS]
-                for future in futures:
-                    future.result()
-            reconcile_run(run_id, store, progress)
-            publish_run(run_id, store, progress)
+            with Heartbeat(store, settings, run_id) as beat:
+                store.set_stage(run_id, FETCH)
+                with ThreadPoolExecutor(max_workers=len(FEEDS), thread_name_prefix="fetch") as pool:
+                    futures = [
+                        pool.submit(fetch_feed, run_id, feed, settings, store, progress, beat.check)
+                        for feed in FEEDS
+                    ]
+                    for future in futures:
+                        future.result()
+                reconcile_run(run_id, store, progress, beat.check)
+                publish_run(run_id, store, progress)
         except ReunifyError as exc:
             fail_run(run_id, store, str(exc))
             raise RunFailedError(f"run {run_id} failed: {exc}") from exc
@@ -179,18 +313,187 @@ def run_embedded(settings: Settings, store: Store, trigger: str = "cli", progres
     return run_id
 
 
+# -- runs through workers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one execution of a step did: ran it (``ran``), or skipped it and why (``detail``)."""
+
+    step: str
+    ran: bool
+    detail: str
+    advanced_to: str | None = None
+    value: Any = None
+
+
+def dispatch(run_id: str, steps: Sequence[str], store: Store, send: SendFn) -> None:
+    """Record that ``steps`` are sent now, then send them (the record first: a worker may be fast)."""
+    store.mark_sent(run_id, steps)
+    send(run_id, steps)
+
+
+def start_distributed(store: Store, settings: Settings, trigger: str, send: SendFn) -> str:
+    """Begin a run and send its fetch steps to the workers; returns the run id.
+
+    RunInProgressError if a run is in progress; if the steps cannot be sent (broker down) the run
+    is failed with that reason and RunFailedError raised.
+    """
+    run_id = begin_run(store, settings, trigger)
+    store.set_stage(run_id, FETCH)
+    try:
+        dispatch(run_id, STAGE_STEPS[FETCH], store, send)
+    except Exception as exc:
+        reason = f"could not send the run's tasks to the broker: {type(exc).__name__}: {exc}"
+        fail_run(run_id, store, reason)
+        raise RunFailedError(f"run {run_id} failed: {reason}") from exc
+    return run_id
+
+
+def execute_step(
+    run_id: str,
+    step: str,
+    settings: Settings,
+    store: Store,
+    body: Callable[[Heartbeat], Any],
+    send: SendFn,
+) -> StepOutcome:
+    """Run one step of a run exactly as far as the store allows, then advance the run.
+
+    Skipped (with the reason, nothing written) when the run is not running or in another stage,
+    the step is done, or a live worker holds it. Otherwise the step's lease is taken and renewed
+    while ``body`` runs; on an exception the lease is given back (the retry or the watchdog
+    re-sends the step) and the exception propagates.
+    """
+    with bound(run_id=run_id, step=step):
+
+        def skipped(reason: str) -> StepOutcome:
+            log.info("step.skipped", reason=reason)
+            return StepOutcome(step, False, reason)
+
+        run = store.get_run(run_id)
+        if run is None:
+            return skipped("no such run")
+        if run.status != "running":
+            return skipped(f"the run has {run.status}")
+        stage = run.stage or FETCH
+        if stage_of(step) != stage:
+            return skipped(f"the run is in stage {stage}")
+        owner = step_owner()
+        if not store.claim_step(run_id, step, owner, settings.stall_seconds):
+            return skipped("done already, or another worker holds it")
+        log.info("step.started", owner=owner)
+        started = time.monotonic()
+        try:
+            with Heartbeat(store, settings, run_id, step, owner) as beat:
+                value = body(beat)
+        except BaseException:
+            with suppress(ReunifyError):
+                store.release_step(run_id, step, owner)
+            raise
+        if not store.finish_step(run_id, step, owner):
+            return skipped("another worker took the step over while it ran")
+        log.info("step.done", seconds=round(time.monotonic() - started, 2))
+        return StepOutcome(step, True, "done", advance(run_id, store, send), value)
+
+
+def advance(run_id: str, store: Store, send: SendFn) -> str | None:
+    """Move a running run to its next stage if every step of its stage is done, and send the next
+    stage's steps; the new stage, or None. Safe to call any number of times, from anywhere."""
+    run = store.get_run(run_id)
+    if run is None or run.status != "running":
+        return None
+    stage = run.stage or FETCH
+    nxt = NEXT_STAGE.get(stage)
+    if nxt is None or not store.advance_stage(run_id, stage, nxt, STAGE_STEPS[stage]):
+        return None
+    log.info("run.advanced", run_id=run_id, stage=nxt)
+    dispatch(run_id, STAGE_STEPS[nxt], store, send)
+    return nxt
+
+
+@dataclass
+class WatchReport:
+    """What one watchdog pass did: steps re-sent (``run_id:step``), runs failed, runs advanced."""
+
+    resent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    advanced: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"resent": self.resent, "failed": self.failed, "advanced": self.advanced}
+
+
+def pending_steps(run: RunInfo, steps: Iterable[StepInfo]) -> list[str]:
+    """The steps of the run's current stage that are not done."""
+    done = {s.step for s in steps if s.done}
+    return [name for name in STAGE_STEPS.get(run.stage or FETCH, ()) if name not in done]
+
+
+def watch_runs(store: Store, settings: Settings, send: SendFn) -> WatchReport:
+    """The watchdog: recover or fail every running run that workers run.
+
+    For each running run: past its deadline → failed with the reason (stage, unfinished steps);
+    every step of its stage done but not advanced (the advancing worker died) → advanced; a step
+    whose worker stopped renewing its lease for ``stall_seconds`` → re-sent (after
+    ``step_max_attempts`` such losses the run fails); a step never taken while the whole run has
+    been quiet for ``stall_seconds`` (its message was lost with the broker) → re-sent. Each
+    re-send is claimed in the store first, so concurrent watchdogs send it once.
+    """
+    report = WatchReport()
+    now = store.now()
+    stall = timedelta(seconds=settings.stall_seconds)
+    for run in store.running_runs():
+        steps = store.list_steps(run.id)
+        with bound(run_id=run.id):
+            pending = pending_steps(run, steps)
+            if run.deadline is not None and now >= run.deadline:
+                fail_run(
+                    run.id,
+                    store,
+                    f"the run did not finish within REUNIFY_RUN_DEADLINE_SECONDS "
+                    f"({settings.run_deadline_seconds} s): stage {run.stage or FETCH}, unfinished steps: "
+                    f"{', '.join(pending) or 'none'}; check the workers (`celery -A workers inspect ping`)",
+                )
+                report.failed.append(run.id)
+                continue
+            if not steps:
+                continue  # an embedded run: its own process runs it
+            if not pending:
+                if advance(run.id, store, send):
+                    report.advanced.append(run.id)
+                continue
+            by_name = {s.step: s for s in steps}
+            quiet = now - run.heartbeat_at >= stall
+            for name in pending:
+                info = by_name.get(name)
+                if info is not None and info.leased(now):
+                    continue
+                lost = info is not None and info.lost(now)
+                if lost and info is not None and info.attempts >= settings.step_max_attempts:
+                    fail_run(
+                        run.id,
+                        store,
+                        f"step {name} was lost {info.attempts} times (REUNIFY_STEP_MAX_ATTEMPTS): "
+                        "the worker running it died each time; see the worker logs",
+                    )
+                    report.failed.append(run.id)
+                    break
+                if (lost or quiet) and store.resend_step(run.id, name, now - stall):
+                    log.warning("watchdog.resent", step=name, worker_lost=lost, quiet=quiet)
+                    send(run.id, [name])
+                    report.resent.append(f"{run.id}:{name}")
+    for run_id in store.fail_stale_runs(
+        timedelta(seconds=settings.run_deadline_seconds),
+        f"no sign of life for {settings.run_deadline_seconds} s (REUNIFY_RUN_DEADLINE_SECONDS): "
+        "its process or workers were lost",
+    ):
+        store.release_lock(RUN_LOCK, run_id)
+        log.warning("run.swept", run_id=run_id)
+        report.failed.append(run_id)
+    return report
+
+
 def export_rows(store: Store, run_id: str | None = None) -> Iterable[dict[str, Any]]:
     """The export objects of a run (default: the latest successful one)."""
     return store.iter_results(run_id)
-
-
-def sweep_stuck_runs(store: Store, deadline_seconds: int) -> list[str]:
-    """Fail every run that has shown no sign of life for ``deadline_seconds``; returns their ids."""
-    failed = store.fail_stale_runs(
-        timedelta(seconds=deadline_seconds),
-        f"no progress for {deadline_seconds} s: a worker was lost or the broker dropped the run",
-    )
-    for run_id in failed:
-        store.release_lock(RUN_LOCK, run_id)
-        log.warning("run.swept", run_id=run_id)
-    return failed

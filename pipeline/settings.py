@@ -48,8 +48,16 @@ class Settings:
     ice_page_size: int = 500
     # Runs
     run_lock_seconds: int = 3600
-    run_deadline_seconds: int = 3600
+    run_deadline_seconds: int = 3600  # a run not finished this long after it started is failed
     schedule_hours: float = 6.0
+    # Workers and their watchdog (see pipeline/run.py): a worker renews the lease of the step it
+    # works on every heartbeat; a lease not renewed for stall_seconds means the worker was lost
+    # and the watchdog (run every sweep_seconds by beat) re-sends the step; a step lost
+    # step_max_attempts times fails the run.
+    heartbeat_seconds: float = 10.0
+    stall_seconds: float = 60.0
+    sweep_seconds: float = 30.0
+    step_max_attempts: int = 3
     log_json: bool | None = None
     log_level: str = "INFO"
     # Monitor
@@ -128,6 +136,10 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_RUN_LOCK_SECONDS": ("run_lock_seconds", int),
     "REUNIFY_RUN_DEADLINE_SECONDS": ("run_deadline_seconds", int),
     "REUNIFY_SCHEDULE_HOURS": ("schedule_hours", float),
+    "REUNIFY_HEARTBEAT_SECONDS": ("heartbeat_seconds", float),
+    "REUNIFY_STALL_SECONDS": ("stall_seconds", float),
+    "REUNIFY_SWEEP_SECONDS": ("sweep_seconds", float),
+    "REUNIFY_STEP_MAX_ATTEMPTS": ("step_max_attempts", int),
 }
 
 
@@ -173,7 +185,13 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
         kwargs["deadline_under_5"] = _parse_date("REUNIFY_DEADLINE_UNDER_5", raw)
     if (raw := get("REUNIFY_DEADLINE_5_AND_OVER")) is not None:
         kwargs["deadline_5_and_over"] = _parse_date("REUNIFY_DEADLINE_5_AND_OVER", raw)
-    return Settings(**kwargs)
+    settings = Settings(**kwargs)
+    if settings.stall_seconds < 2 * settings.heartbeat_seconds:
+        raise ConfigError(
+            "REUNIFY_STALL_SECONDS must be at least twice REUNIFY_HEARTBEAT_SECONDS "
+            f"(got {settings.stall_seconds} and {settings.heartbeat_seconds}): a live worker would look lost"
+        )
+    return settings
 
 
 @lru_cache(maxsize=1)

@@ -11,48 +11,65 @@ from pipeline.logging import configure_logging
 from pipeline.settings import Settings, get_settings
 from workers import monitor
 from workers.schedule import beat_schedule
+from workers.tasks import RETRY_BACKOFF_MAX
 
-# Redis re-delivers an unacknowledged message only after this many seconds. acks_late means a
-# message held by a killed worker returns then, so it is kept short (minutes), and every task's
-# hard time limit and retry back-off stay below it so a live task is never delivered twice.
-VISIBILITY_TIMEOUT = 900
-TASK_SOFT_TIME_LIMIT = 600
-TASK_TIME_LIMIT = 720
+# How a message held by a dead worker comes back, and why these numbers:
+# - A worker killed outright (SIGKILL, OOM, lost host) leaves its messages unacknowledged in Redis,
+#   which re-delivers them only after VISIBILITY_TIMEOUT. Recovery does not wait for that: the
+#   watchdog (pipeline/run.py watch_runs, a beat task every REUNIFY_SWEEP_SECONDS) re-sends a step
+#   whose lease was not renewed for REUNIFY_STALL_SECONDS, i.e. within about 1.5 minutes by default.
+#   The late redelivery is then skipped by the step (done already).
+# - A pool process killed under a live worker is re-queued at once (task_reject_on_worker_lost).
+# - The visibility timeout stays above the hard time limit (and every retry countdown), so Redis
+#   never re-delivers a message whose task is still running or waiting to retry.
+VISIBILITY_TIMEOUT = 1800
+TASK_SOFT_TIME_LIMIT = 1200  # the task gets SoftTimeLimitExceeded and fails its run with that reason
+TASK_TIME_LIMIT = 1320  # then the pool process is killed
+assert TASK_SOFT_TIME_LIMIT < TASK_TIME_LIMIT < VISIBILITY_TIMEOUT
+assert RETRY_BACKOFF_MAX < VISIBILITY_TIMEOUT
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    """Celery's settings for this deployment, each one chosen deliberately."""
+    """Celery's settings for this deployment, each one chosen deliberately (pinned by tests)."""
     broker = settings.broker_url or "memory://"
     backend = settings.broker_url if settings.broker_url else "cache+memory://"
     return {
         "broker_url": broker,
+        # The contract names the broker as the result backend too. Nothing waits on a result
+        # (no chords: the store drives a run), so tasks store none (task_ignore_result).
         "result_backend": backend,
+        "task_ignore_result": True,
         # JSON only: a message can never carry a pickled object (and so never code).
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
         "result_accept_content": ["json"],
-        # Acknowledge after the task ran; tasks are idempotent, so a redelivery is harmless.
+        # Acknowledge after the task ran; every task is idempotent, so a redelivery is harmless.
         "task_acks_late": True,
+        # A pool process that dies mid-task (SIGKILL, OOM) gets its message re-queued at once.
         "task_reject_on_worker_lost": True,
-        # One message at a time per worker process: long tasks must not hoard the queue.
+        # One message at a time per worker process: long steps must not hoard the queue, and a
+        # killed worker holds no more messages than it was running.
         "worker_prefetch_multiplier": 1,
         "task_soft_time_limit": TASK_SOFT_TIME_LIMIT,
         "task_time_limit": TASK_TIME_LIMIT,
         "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
-        "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
-        # On a lost broker connection, cancel what runs so it is redelivered, not half-acked.
+        # On a lost broker connection, cancel running acks_late tasks rather than finish them
+        # without a way to acknowledge; their steps are re-sent by the watchdog.
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Reconnect to the broker for ever (at start-up and after a Redis restart): a worker
+        # must never need a restart because Redis did.
         "broker_connection_retry_on_startup": True,
-        # Events feed the task monitor (Flower).
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        # Events feed the task monitor (Flower): sent, received, started, succeeded, failed.
         "worker_send_task_events": True,
         "task_send_sent_event": True,
-        "task_track_started": True,
-        "result_expires": 24 * 3600,
-        "result_extended": True,
         "timezone": "UTC",
         "enable_utc": True,
+        # Scheduled runs and the watchdog; their timing comes from config/ (workers/schedule.py).
         "beat_schedule": beat_schedule(settings),
+        # Our structlog set-up owns the root logger (JSON lines, run ids, no personal data).
         "worker_hijack_root_logger": False,
     }
 

@@ -1,23 +1,28 @@
-"""Thin Celery tasks: each unpacks ids, calls one function of ``pipeline.run``, records the outcome.
+"""Thin Celery tasks over ``pipeline.run``: each takes ids, runs one step, and says what it did.
 
-A run is the canvas ``group(fetch × 4) | reconcile | publish``; tasks pass the run id and feed
-name only, the records stay in the store. Every task is idempotent, so ``acks_late`` redelivery
-is safe.
+A run is a set of step messages, not a canvas: ``fetch`` per feed, then ``reconcile``, then
+``publish``. Each step checks the store, takes the step's lease, works, marks it done, and the
+worker that finishes a stage's last step sends the next stage (``pipeline.run.execute_step``).
+Tasks pass the run id and feed name only; records stay in the store. Every task is idempotent
+(a duplicate or late message is skipped), so ``acks_late`` redelivery and the watchdog's
+re-sends are safe. Task names are a contract, pinned by tests/unit/test_celery_config.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from celery import Task, group, shared_task
+from celery import Task, shared_task
 from celery.canvas import Signature
 from celery.exceptions import SoftTimeLimitExceeded
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from pipeline import run as stages
-from pipeline.errors import FeedUnavailableError, RunInProgressError, StoreError
+from pipeline.errors import FeedUnavailableError, ReunifyError, RunInProgressError, StoreError
 from pipeline.logging import bound, get_logger
-from pipeline.settings import FEEDS, Settings, get_settings
+from pipeline.settings import Settings, get_settings
 from pipeline.store import Store
 
 log = get_logger(__name__)
@@ -29,70 +34,125 @@ SCHEDULED = "reunify.run.scheduled"
 SWEEP = "reunify.run.sweep"
 TASK_NAMES = (FETCH, RECONCILE, PUBLISH, SCHEDULED, SWEEP)
 
+# Below the broker's visibility timeout (workers/app.py), like every retry's countdown.
+RETRY_BACKOFF_MAX = 120
+# Errors of the broker connection while sending: the step is recorded as sent, so the watchdog
+# re-sends it once the broker is back.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (BrokerOperationalError, ConnectionError, OSError)
+
 
 @lru_cache(maxsize=1)
 def _store() -> Store:
-    return Store(get_settings().database_url)
+    # Workers never migrate: `reunify db upgrade` (the compose `migrate` step) applies migrations
+    # once; a worker on an old schema fails its task with a StoreError that says so.
+    return Store(get_settings().database_url, auto_upgrade=False)
+
+
+def step_signature(run_id: str, step: str) -> Signature:
+    """The message of one step of a run (``fetch:orr``, ``reconcile``, ``publish``)."""
+    stage, _, feed = step.partition(":")
+    if stage == stages.FETCH and feed:
+        return fetch_feed.si(run_id=run_id, feed=feed)
+    if step == stages.RECONCILE:
+        return reconcile_run.si(run_id=run_id)
+    if step == stages.PUBLISH:
+        return publish_run.si(run_id=run_id)
+    raise ValueError(f"unknown step {step!r}")
+
+
+def send_steps(run_id: str, steps: Sequence[str]) -> None:
+    """Send the messages of ``steps``; broker errors propagate."""
+    for step in steps:
+        step_signature(run_id, step).apply_async()
+
+
+def send_or_leave_to_watchdog(run_id: str, steps: Sequence[str]) -> None:
+    """Send ``steps`` from inside a task: if the broker is unreachable, log it and go on; the
+    steps are recorded as sent and the watchdog re-sends them once the run has been quiet."""
+    try:
+        send_steps(run_id, steps)
+    except BROKER_ERRORS as exc:
+        log.warning(
+            "steps.send_failed", run_id=run_id, steps=list(steps), error=f"{type(exc).__name__}: {exc}"
+        )
 
 
 class RunTask(Task):
-    """Base of the run's tasks: binds log context, retries transient errors, fails the run at the end."""
+    """Base of the step tasks: log context, retries of named transient errors, the step's lease
+    and heartbeat (``pipeline.run.execute_step``), and failing the run on a real failure."""
 
     abstract = True
-    autoretry_for = (FeedUnavailableError, StoreError, ConnectionError)
+    acks_late = True
+    reject_on_worker_lost = True
+    autoretry_for = (FeedUnavailableError, StoreError)
     retry_backoff = 5
-    retry_backoff_max = 120  # below the broker's visibility timeout
+    retry_backoff_max = RETRY_BACKOFF_MAX
     retry_jitter = True
     max_retries = 3
-    acks_late = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with bound(run_id=kwargs.get("run_id") or (args[0] if args else None), task_id=self.request.id):
+        with bound(run_id=kwargs.get("run_id"), feed=kwargs.get("feed"), task_id=self.request.id):
             return super().__call__(*args, **kwargs)
 
+    def run_step(self, run_id: str, step: str, body: Callable[[stages.Heartbeat], Any]) -> dict[str, Any]:
+        """Execute one step of the run and advance the run; what happened, for the task's result."""
+        try:
+            outcome = stages.execute_step(
+                run_id, step, get_settings(), _store(), body, send_or_leave_to_watchdog
+            )
+        except stages.StepAbandoned as exc:
+            log.warning("step.abandoned", step=step, reason=str(exc))
+            return {"step": step, "ran": False, "detail": str(exc)}
+        return {"step": step, "ran": outcome.ran, "detail": outcome.detail, "next": outcome.advanced_to}
+
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """A step that failed for good (not a lost worker: that is the watchdog's) fails its run."""
         run_id = kwargs.get("run_id") or (args[0] if args else None)
-        if run_id:
-            reason = "time limit exceeded" if isinstance(exc, SoftTimeLimitExceeded) else str(exc)
+        if not run_id:
+            return
+        reason = "time limit exceeded" if isinstance(exc, SoftTimeLimitExceeded) else str(exc)
+        try:
             stages.fail_run(run_id, _store(), f"{self.name} failed: {reason}")
+        except ReunifyError as store_exc:
+            log.error("run.fail_not_recorded", run_id=run_id, error=str(store_exc))
 
 
 @shared_task(name=FETCH, base=RunTask, bind=True)
-def fetch_feed(self: Task, run_id: str, feed: str) -> dict[str, int]:
+def fetch_feed(self: RunTask, run_id: str, feed: str) -> dict[str, Any]:
     """Pull one feed into the store under the run."""
-    return stages.fetch_feed(run_id, feed, get_settings(), _store()).as_dict()
+
+    def body(beat: stages.Heartbeat) -> dict[str, int]:
+        return stages.fetch_feed(run_id, feed, get_settings(), _store(), check=beat.check).as_dict()
+
+    return self.run_step(run_id, stages.fetch_step(feed), body)
 
 
 @shared_task(name=RECONCILE, base=RunTask, bind=True)
-def reconcile_run(self: Task, run_id: str) -> int:
+def reconcile_run(self: RunTask, run_id: str) -> dict[str, Any]:
     """Match and classify the run's records; stage the results."""
-    return stages.reconcile_run(run_id, _store())
+    return self.run_step(
+        run_id, stages.RECONCILE, lambda beat: stages.reconcile_run(run_id, _store(), check=beat.check)
+    )
 
 
 @shared_task(name=PUBLISH, base=RunTask, bind=True)
-def publish_run(self: Task, run_id: str) -> str:
+def publish_run(self: RunTask, run_id: str) -> dict[str, Any]:
     """Make the run's results the exported ones."""
-    stages.publish_run(run_id, _store())
-    return run_id
-
-
-def run_canvas(run_id: str, feeds: tuple[str, ...] = FEEDS) -> Signature:
-    """The Celery canvas of one run: fetches in parallel, then reconcile, then publish."""
-    fetches = group(fetch_feed.si(run_id=run_id, feed=feed) for feed in feeds)
-    return fetches | reconcile_run.si(run_id=run_id) | publish_run.si(run_id=run_id)
+    return self.run_step(run_id, stages.PUBLISH, lambda _beat: stages.publish_run(run_id, _store()))
 
 
 def start_run(settings: Settings, store: Store, trigger: str) -> str:
-    """Take the lock, record the run and send its canvas; returns the run id."""
-    run_id = stages.begin_run(store, settings, trigger)
-    store.set_stage(run_id, "fetch")
-    run_canvas(run_id).apply_async()
-    return run_id
+    """Take the lock, record the run and send its fetch steps; returns the run id.
+
+    RunInProgressError when a run is in progress; RunFailedError when the broker is unreachable.
+    """
+    return stages.start_distributed(store, settings, trigger, send_steps)
 
 
-@shared_task(name=SCHEDULED, ignore_result=True)
+# The two beat tasks are not acks_late: a tick lost with its worker is simply the next tick's.
+@shared_task(name=SCHEDULED, ignore_result=True, acks_late=False, soft_time_limit=30, time_limit=60)
 def scheduled_run() -> str | None:
-    """Beat's entry point: start a run unless one is in progress."""
+    """Beat's entry point: start a run unless one is in progress (then skip, with a log line)."""
     try:
         run_id = start_run(get_settings(), _store(), "beat")
     except RunInProgressError as exc:
@@ -102,8 +162,10 @@ def scheduled_run() -> str | None:
     return run_id
 
 
-@shared_task(name=SWEEP, ignore_result=True)
-def sweep_stuck_runs() -> list[str]:
-    """Mark runs past their deadline as failed, with the reason, and free the lock."""
-    settings = get_settings()
-    return stages.sweep_stuck_runs(_store(), settings.run_deadline_seconds)
+@shared_task(name=SWEEP, ignore_result=True, acks_late=False, soft_time_limit=30, time_limit=60)
+def sweep_runs() -> dict[str, list[str]]:
+    """The watchdog: re-send lost steps, advance stalled stages, fail runs past their deadline."""
+    report = stages.watch_runs(_store(), get_settings(), send_or_leave_to_watchdog)
+    if report.resent or report.failed or report.advanced:
+        log.info("watchdog.pass", **report.as_dict())
+    return report.as_dict()

@@ -1,17 +1,20 @@
 """Adult identity: one person behind duplicate ICE records and rows of the removal list.
 
-ICE records are merged first (union-find over blocking keys, every pair verified):
+ICE records are merged first (union-find, every pair verified), strongest evidence first:
 
-* the same A-number, with names that agree at least in part;
-* A-numbers one mis-keyed digit or swap apart, with given name, first surname and date of birth
-  agreeing (a near A-number alone means nothing: most nine-digit numbers have a neighbour);
-* no A-number on one side: given name, first surname, country and a date of birth that agrees up
-  to the feeds' noise (placeholder 1 January, day/month swap, a year off);
-* the same apprehension event with the same given name and first surname.
+1. the same A-number, with names that agree at least in part;
+2. A-numbers one mis-keyed digit or swap apart, with given name, first surname and date of birth
+   agreeing (a near A-number alone means nothing: most nine-digit numbers have a neighbour);
+3. no A-number on one side: given name, first surname, country, sex and a compatible date of
+   birth, plus either the same apprehension (event, or date) or a date of birth that agrees
+   beyond the placeholder 1 January (exact, day/month swapped, or a year off).
 
-Records whose A-numbers differ beyond one edit are never merged. Removal rows are then attached
-to the person they fit best by the same rules; rows that fit nobody stay outside (the removal list
-holds every removal, not only parents).
+A merge never joins two groups whose A-numbers conflict (differ beyond one edit): a record
+without an A-number cannot chain two numbered people together. Removal rows are then attached
+to the one person they fit best by the same rules: an A-number that conflicts with the person's
+rules the person out, and a row that fits only through a placeholder date of birth attaches only
+when no other person or removal row of that name fits it too (the removal list holds every
+removal, not only parents; namesakes are common).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pipeline.match.compare import (
     a_number_keys,
     a_number_near,
     dob_compatible,
+    dob_exact_or_swap,
     given_tokens,
     name_near,
     surname_tokens,
@@ -88,11 +92,20 @@ class _Ident:
     country: str | None
     sex: str | None
     event_id: str | None
+    app_date: date | None
+
+    @property
+    def name_key(self) -> tuple[str, str, str] | None:
+        if not self.given or not self.surnames:
+            return None
+        return (self.given[0], self.surnames[0], self.country or "")
 
 
 def _ident(rec: AdultRecord | RemovalRecord) -> _Ident:
-    sex = rec.sex if isinstance(rec, AdultRecord) else None
-    event = rec.event_id if isinstance(rec, AdultRecord) else None
+    if isinstance(rec, AdultRecord):
+        sex, event, app = rec.sex, rec.event_id, rec.apprehension_date
+    else:
+        sex = event = app = None
     return _Ident(
         rec.a_number,
         given_tokens(rec.first_name),
@@ -101,6 +114,7 @@ def _ident(rec: AdultRecord | RemovalRecord) -> _Ident:
         rec.country,
         sex,
         event,
+        app,
     )
 
 
@@ -128,6 +142,15 @@ def _compatible(a: _Ident, b: _Ident) -> bool:
     return not (a.dob and b.dob and not dob_compatible(a.dob, b.dob))
 
 
+def _dob_strong(a: date | None, b: date | None) -> bool:
+    """Dates of birth that agree beyond the placeholder: exact, swapped, or a year off."""
+    if a is None or b is None:
+        return False
+    if dob_exact_or_swap(a, b):
+        return True
+    return (a.month, a.day) == (b.month, b.day) and (a.month, a.day) != (1, 1) and abs(a.year - b.year) == 1
+
+
 def same_adult(a: _Ident, b: _Ident) -> bool:
     """The pairwise rule of this module (see the module docstring)."""
     if a.a_number and b.a_number:
@@ -146,40 +169,58 @@ def same_adult(a: _Ident, b: _Ident) -> bool:
         return False
     if a.event_id and a.event_id == b.event_id:
         return True
-    return a.dob is not None and b.dob is not None and bool(a.country and b.country)
+    if a.app_date and a.app_date == b.app_date:
+        return True
+    return bool(a.country and b.country) and _dob_strong(a.dob, b.dob)
 
 
-def _keys(idn: _Ident) -> list[str]:
-    keys: list[str] = []
-    if idn.a_number:
-        keys.append("A" + idn.a_number)
-        keys.extend("T" + k for k in a_number_keys(idn.a_number))
-    if idn.given and idn.surnames:
-        name = f"{idn.given[0]}|{idn.surnames[0]}|{idn.country or ''}"
-        if idn.dob:
-            d = idn.dob
-            keys.append(f"M{name}|{min(d.month, d.day)}-{max(d.month, d.day)}")
-            years = (d.year - 1, d.year, d.year + 1) if (d.month, d.day) == (1, 1) else (d.year,)
-            keys.extend(f"Y{name}|{y}" for y in years)
-        if idn.event_id:
-            keys.append(f"E{idn.event_id}|{idn.given[0]}")
+def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
+    """Keys under which records that may be one person by name (no A-number) meet."""
+    nk = idn.name_key
+    if nk is None:
+        return []
+    keys: list[tuple[object, ...]] = []
+    if idn.dob:
+        d = idn.dob
+        keys.append(("M", nk, min(d.month, d.day), max(d.month, d.day)))
+        years = (d.year - 1, d.year, d.year + 1) if (d.month, d.day) == (1, 1) else (d.year,)
+        keys.extend(("Y", nk, y) for y in years)
+    if idn.event_id:
+        keys.append(("E", idn.event_id, idn.given[0]))
+    if idn.app_date:
+        keys.append(("D", nk, idn.app_date))
     return keys
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
+class _Groups:
+    """Union-find whose groups never hold two A-numbers that conflict."""
+
+    def __init__(self, a_numbers: list[str | None]) -> None:
+        self.parent = list(range(len(a_numbers)))
+        self.numbers: list[set[str]] = [{a} if a else set() for a in a_numbers]
 
     def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
         return i
 
-    def union(self, i: int, j: int) -> None:
+    def can_join(self, ri: int, rj: int) -> bool:
+        na, nb = self.numbers[ri], self.numbers[rj]
+        return not na or not nb or all(a_number_near(x, y) for x in na for y in nb)
+
+    def union(self, i: int, j: int) -> bool:
         ri, rj = self.find(i), self.find(j)
-        if ri != rj:
-            self.parent[max(ri, rj)] = min(ri, rj)
+        if ri == rj:
+            return True
+        if not self.can_join(ri, rj):
+            return False
+        lo, hi = min(ri, rj), max(ri, rj)
+        self.parent[hi] = lo
+        self.numbers[lo] |= self.numbers[hi]
+        self.numbers[hi] = set()
+        return True
 
 
 def _latest_adults(records: Iterable[AdultRecord]) -> list[AdultRecord]:
@@ -191,89 +232,168 @@ def _latest_adults(records: Iterable[AdultRecord]) -> list[AdultRecord]:
     return sorted(latest.values(), key=lambda r: r.record_id)
 
 
-def _attach_score(r: _Ident, p: _Ident) -> int:
-    """How well a removal row fits one ICE record: 0 = not at all, higher is better."""
-    if r.a_number and p.a_number:
-        if r.a_number == p.a_number:
-            return 4 if (_given_agree(r, p) or _surname_agree(r, p)) else 0
-        if not a_number_near(r.a_number, p.a_number):
+def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
+    return ((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
+
+
+def _merge_ice(idents: list[_Ident]) -> _Groups:
+    groups = _Groups([idn.a_number for idn in idents])
+    by_a: dict[str, list[int]] = defaultdict(list)
+    masked: dict[str, list[int]] = defaultdict(list)
+    by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    bare: list[int] = []
+    for i, idn in enumerate(idents):
+        if idn.a_number:
+            by_a[idn.a_number].append(i)
+        else:
+            bare.append(i)
+        for key in _name_keys(idn):
+            by_name[key].append(i)
+    # 1. the same A-number
+    for members in by_a.values():
+        if len(members) > 1:
+            for i, j in _pairs(members):
+                if same_adult(idents[i], idents[j]):
+                    groups.union(i, j)
+    # 2. A-numbers one edit apart (decided between distinct numbers only)
+    for a in by_a:
+        for key in a_number_keys(a):
+            masked[key].append(by_a[a][0])
+    for members in masked.values():
+        if 1 < len(members) <= _MAX_BUCKET:
+            for i, j in _pairs(members):
+                if groups.find(i) != groups.find(j) and same_adult(idents[i], idents[j]):
+                    groups.union(i, j)
+    # 3. by name, where one side has no A-number
+    for i in bare:
+        idn = idents[i]
+        seen: set[int] = {i}
+        for key in _name_keys(idn):
+            members = by_name[key]
+            if len(members) > _MAX_BUCKET:
+                continue
+            for j in members:
+                if j in seen:
+                    continue
+                seen.add(j)
+                if groups.find(i) != groups.find(j) and same_adult(idn, idents[j]):
+                    groups.union(i, j)
+    return groups
+
+
+def _fit(row: _Ident, rec: _Ident) -> int:
+    """How well a removal row fits one ICE record: 0 = not at all, 1 = only through a placeholder
+    date of birth, higher is better."""
+    if row.a_number and rec.a_number:
+        if row.a_number == rec.a_number:
+            return 5 if (_given_agree(row, rec) or _surname_agree(row, rec)) else 0
+        if not a_number_near(row.a_number, rec.a_number):
             return 0
-        ok = _given_agree(r, p) and _surname_agree(r, p) and _compatible(r, p) and r.dob and p.dob
-        return 3 if ok else 0
-    if not (_given_agree(r, p) and _surname_agree(r, p) and _compatible(r, p)):
+        ok = _given_agree(row, rec) and _surname_agree(row, rec) and _compatible(row, rec)
+        return 4 if ok and row.dob and rec.dob else 0
+    if not (_given_agree(row, rec) and _surname_agree(row, rec) and _compatible(row, rec)):
         return 0
-    if r.dob is None or p.dob is None or not (r.country and p.country):
+    if row.dob is None or rec.dob is None or not (row.country and rec.country):
         return 0
-    return 2 if r.dob == p.dob else 1
+    if row.dob == rec.dob:
+        return 3
+    return 2 if _dob_strong(row.dob, rec.dob) else 1
 
 
 def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord]) -> list[Person]:
     """Group ICE records into people, then attach each removal row to the person it fits best."""
     recs = _latest_adults(adults)
     idents = [_ident(r) for r in recs]
-    uf = _UnionFind(len(recs))
-    buckets: dict[str, list[int]] = defaultdict(list)
-    for i, idn in enumerate(idents):
-        for key in _keys(idn):
-            buckets[key].append(i)
-    for key, members in buckets.items():
-        if len(members) < 2 or len(members) > _MAX_BUCKET:
-            continue
-        if key[0] == "A":
-            pairs: Iterable[tuple[int, int]] = (
-                (members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members))
-            )
-        elif key[0] == "T":
-            # equal A-numbers share every "T" key: they are decided once, in their "A" bucket
-            pairs = (
-                (members[x], members[y])
-                for x in range(len(members))
-                for y in range(x + 1, len(members))
-                if idents[members[x]].a_number != idents[members[y]].a_number
-            )
-        else:
-            # pairs that both carry an A-number are decided in the A-number buckets ("A", "T"):
-            # here only pairs with at least one record without one
-            bare = [i for i in members if not idents[i].a_number]
-            if not bare:
-                continue
-            pairs = ((i, j) for i in bare for j in members if j != i and (j > i or idents[j].a_number))
-        for i, j in pairs:
-            if uf.find(i) != uf.find(j) and same_adult(idents[i], idents[j]):
-                uf.union(i, j)
+    groups = _merge_ice(idents)
     by_root: dict[int, Person] = {}
     people: list[Person] = []
-    person_of: list[Person] = []
+    owner_of: list[int] = []
     for i, rec in enumerate(recs):
-        root = uf.find(i)
+        root = groups.find(i)
         owner = by_root.get(root)
         if owner is None:
             owner = by_root[root] = Person(pid=len(people))
             people.append(owner)
         owner.ice.append(rec)
-        person_of.append(owner)
+        owner_of.append(owner.pid)
+    numbers: list[set[str]] = [set() for _ in people]
+    for i, idn in enumerate(idents):
+        if idn.a_number:
+            numbers[owner_of[i]].add(idn.a_number)
 
-    seen_removals: set[str] = set()
+    # indexes of the ICE records for the removal rows
+    by_a: dict[str, list[int]] = defaultdict(list)
+    masked: dict[str, list[int]] = defaultdict(list)
+    by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for i, idn in enumerate(idents):
+        if idn.a_number:
+            by_a[idn.a_number].append(i)
+        for key in _name_keys(idn):
+            if key[0] in ("M", "Y"):
+                by_name[key].append(i)
+    for a, members in by_a.items():
+        for key in a_number_keys(a):
+            masked[key].append(members[0])
+
+    rows: dict[str, tuple[RemovalRecord, _Ident]] = {}
+    rows_by_name: dict[tuple[str, str, str], list[_Ident]] = defaultdict(list)
     for rem in removals:
-        if rem.record_id in seen_removals:
+        if rem.record_id in rows:
             continue
-        seen_removals.add(rem.record_id)
         ridn = _ident(rem)
+        rows[rem.record_id] = (rem, ridn)
+        nk = ridn.name_key
+        if nk is not None:
+            rows_by_name[nk].append(ridn)
+
+    for rem, ridn in rows.values():
+        found: set[int] = set()
+        if ridn.a_number:
+            found.update(by_a.get(ridn.a_number, ()))
+            for key in a_number_keys(ridn.a_number):
+                hits = masked.get(key)
+                if hits and len(hits) <= _MAX_BUCKET:
+                    found.update(hits)
+        for key in _name_keys(ridn):
+            hits = by_name.get(key)
+            if hits and len(hits) <= 4 * _MAX_BUCKET:
+                found.update(hits)
         best: dict[int, int] = {}
-        for key in _keys(ridn):
-            found = buckets.get(key)
-            if not found or len(found) > _MAX_BUCKET:
-                continue
-            for i in found:
-                score = _attach_score(ridn, idents[i])
-                if score:
-                    pid = person_of[i].pid
-                    best[pid] = max(best.get(pid, 0), score)
+        for i in found:
+            pid = owner_of[i]
+            if (
+                ridn.a_number
+                and numbers[pid]
+                and not any(a_number_near(ridn.a_number, a) for a in numbers[pid])
+            ):
+                continue  # the person's A-number says this is someone else
+            score = _fit(ridn, idents[i])
+            if score > best.get(pid, 0):
+                best[pid] = score
         if not best:
             continue
         top = max(best.values())
         winners = [pid for pid, s in best.items() if s == top]
-        if len(winners) == 1:
-            # two people fitting equally well is a namesake collision: attach to neither
-            people[winners[0]].removals.append(rem)
+        if len(winners) != 1:
+            continue  # two people fitting equally well is a namesake collision: attach to neither
+        pid = winners[0]
+        if top == 1 and not _only_row(ridn, people[pid], rows_by_name):
+            continue
+        people[pid].removals.append(rem)
     return people
+
+
+def _only_row(ridn: _Ident, person: Person, rows_by_name: dict[tuple[str, str, str], list[_Ident]]) -> bool:
+    """A placeholder-only fit holds when no other removal row of the name fits the person too."""
+    nk = ridn.name_key
+    if nk is None:
+        return False
+    person_dobs = [r.dob for r in person.ice if r.dob]
+    for other in rows_by_name.get(nk, ()):
+        if (
+            other is not ridn
+            and other.dob is not None
+            and any(dob_compatible(other.dob, d) for d in person_dobs)
+        ):
+            return False
+    return True

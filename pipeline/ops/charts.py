@@ -60,9 +60,10 @@ def unresolved_over_runs(points: Sequence[tuple[str, str, int, int]]) -> str:
     ``points`` are (run id, label, unresolved, children), oldest first.
     """
     width, height = 700, 260
-    left, right, top, bottom = 50, 20, 30, 50
+    left, right, top, bottom = 60, 60, 30, 50
     plot_w, plot_h = width - left - right, height - top - bottom
-    biggest = max([p[3] for p in points] + [1])
+    most = max([p[2] for p in points] + [1])
+    biggest = max(4, -(-most * 5 // 4))  # a quarter of headroom above the highest point
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="chart-unresolved-over-runs" role="img" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -77,10 +78,11 @@ def unresolved_over_runs(points: Sequence[tuple[str, str, int, int]]) -> str:
             f'<text x="{left - 6}" y="{y + 4:.0f}" font-size="10" text-anchor="end">'
             f"{round(biggest * frac)}</text>"
         )
-    step = plot_w / max(1, len(points) - 1)
+    pad = 30  # keep the first and last points off the axes
+    step = (plot_w - 2 * pad) / max(1, len(points) - 1)
     coords = []
     for i, (run_id, label, unresolved, children) in enumerate(points):
-        x = left + (i * step if len(points) > 1 else plot_w / 2)
+        x = left + (pad + i * step if len(points) > 1 else plot_w / 2)
         y = top + plot_h * (1 - unresolved / biggest)
         coords.append((x, y))
         parts.append(

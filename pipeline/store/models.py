@@ -34,6 +34,42 @@ class RunInfo:
     counts: dict[str, FeedCounts] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class StepInfo:
+    """One step of a run executed by workers (``fetch:orr``, ``reconcile``, ``publish``).
+
+    ``owner`` holds the step's lease until ``lease_until`` while a worker works on it; a lease
+    that ran out before ``done_at`` means the worker was lost. ``sends`` counts the step's
+    messages, ``attempts`` the executions that took its lease.
+    """
+
+    run_id: str
+    step: str
+    sent_at: datetime | None
+    sends: int
+    owner: str | None
+    lease_until: datetime | None
+    attempts: int
+    done_at: datetime | None
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None
+
+    def leased(self, now: datetime) -> bool:
+        """True while a live worker holds the step (its lease has not run out)."""
+        return self.owner is not None and self.lease_until is not None and self.lease_until > now
+
+    def lost(self, now: datetime) -> bool:
+        """True when a worker took the step and then stopped renewing its lease before finishing."""
+        return (
+            not self.done
+            and self.owner is not None
+            and self.lease_until is not None
+            and self.lease_until <= now
+        )
+
+
 class LockHolder(NamedTuple):
     """Who holds a named lock, and until when (UTC)."""
 

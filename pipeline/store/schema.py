@@ -80,6 +80,23 @@ run_feed_counts = sa.Table(
     sa.Column("quarantined", sa.Integer(), nullable=False),
 )
 
+# The steps of a run executed by workers (``fetch:orr`` ... ``reconcile``, ``publish``): when the
+# step's message was last sent, who holds its lease (a worker heartbeats it while it works) and
+# when it was done. A watchdog re-sends a step whose lease ran out (its worker died) and a stage
+# advances only when all of its steps are done.
+run_steps = sa.Table(
+    "run_steps",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("step", sa.String(32), primary_key=True),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
+    sa.Column("sends", sa.Integer(), nullable=False),
+    sa.Column("owner", sa.String(255), nullable=True),
+    sa.Column("lease_until", UTCDateTime(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("done_at", UTCDateTime(), nullable=True),
+)
+
 # Raw records of one run, one row per (run, feed, record id): the copy with the latest
 # updated_at wins. updated_at is the feed's ISO text ('' when the feed has none).
 feed_records = sa.Table(

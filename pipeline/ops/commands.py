@@ -1,0 +1,164 @@
+"""The operators' ``reunify`` sub-commands: report, review, show, discrepancies, runs.
+
+``register(sub)`` adds them to the CLI's sub-parsers; each command reads the store named by the
+settings and prints. Exit codes: 0 done, 1 error (ReunifyError, printed by the CLI), 3 the
+report's totals check failed (the report is still written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.ops import discrepancies, report, review, story
+from pipeline.ops.history import render_runs
+from pipeline.settings import Settings
+from pipeline.store import Store
+
+CHECK_FAILED = 3
+_NAMES_NOTE = "Shows names, A-numbers and dates of birth: for operators working a case."
+
+
+def _write(text: str, out: str | None) -> None:
+    if out in (None, "-"):
+        sys.stdout.write(text)
+        return
+    path = Path(str(out))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    sys.stderr.write(f"wrote {path}\n")
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify report``: the court status report."""
+    store = Store(settings.database_url)
+    rep = report.build_report(store, settings, args.run, with_names=args.with_names)
+    render = {"text": report.render_text, "md": report.render_markdown, "html": report.render_html}[
+        args.format
+    ]
+    _write(render(rep), args.out)
+    if args.out not in (None, "-"):
+        sys.stderr.write(rep.check.text() + "\n")
+    if not rep.check.ok:
+        sys.stderr.write("reunify: the report's totals do not add up; see the check line\n")
+        return CHECK_FAILED
+    return 0
+
+
+def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify review list``: the queue."""
+    store = Store(settings.database_url)
+    items = review.review_queue(store, args.run, args.below)
+    if args.format == "json":
+        sys.stdout.write(review.queue_json(items))
+    else:
+        from pipeline.ops.common import resolve_run
+
+        sys.stdout.write(review.render_queue(items, resolve_run(store, args.run)))
+    return 0
+
+
+def cmd_review_show(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify review show CHILD``: one case side by side."""
+    store = Store(settings.database_url)
+    sys.stdout.write(review.render_case(review.review_case(store, args.child, args.run)))
+    return 0
+
+
+def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify review confirm|reject CHILD ADULT --who --why``."""
+    store = Store(settings.database_url)
+    decision = review.decide(store, args.child, args.adult, args.decision, args.who, args.why, args.run)
+    sys.stdout.write(
+        f"recorded: {review.render_decision(decision)} (child {decision.child_key}); "
+        "every later run honours it\n"
+    )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify show CHILD``: one child's story."""
+    store = Store(settings.database_url)
+    sys.stdout.write(story.render_story(story.child_story(store, args.child, args.run)))
+    return 0
+
+
+def cmd_discrepancies(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify discrepancies``: conflicts between agencies."""
+    store = Store(settings.database_url)
+    run, found = discrepancies.find_discrepancies(store, args.run)
+    if args.format == "json":
+        sys.stdout.write(discrepancies.render_json(found, args.with_names))
+    else:
+        sys.stdout.write(discrepancies.render_text(run, found, args.with_names))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify runs``: the run history."""
+    store = Store(settings.database_url)
+    sys.stdout.write(render_runs(store.list_runs(limit=args.limit)))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the operators' sub-commands to the ``reunify`` parser."""
+    run_help = "a succeeded run id (default: the latest successful run)"
+
+    rep = sub.add_parser(
+        "report",
+        help="the court status report (text, Markdown or HTML)",
+        description="Children per cohort and status with checked totals, court deadlines, changes since "
+        "the previous successful run, and the worklist of unresolved parent locations. "
+        "Names appear only with --with-names.",
+    )
+    rep.add_argument("--format", choices=("text", "md", "html"), default="text")
+    rep.add_argument("--out", help="file to write (default: stdout)")
+    rep.add_argument("--with-names", action="store_true", help="include children's and parents' names")
+    rep.add_argument("--run", help=run_help)
+    rep.set_defaults(func=cmd_report)
+
+    rev = sub.add_parser(
+        "review", help="the review queue: list, show, confirm or reject links", description=_NAMES_NOTE
+    )
+    rsub = rev.add_subparsers(dest="review_command", required=True)
+    lst = rsub.add_parser("list", help="links flagged for review or scored below the bar")
+    lst.add_argument("--below", type=float, default=review.DEFAULT_SCORE_BAR, help="score bar (default 0.95)")
+    lst.add_argument("--format", choices=("text", "json"), default="text")
+    lst.add_argument("--run", help=run_help)
+    lst.set_defaults(func=cmd_review_list)
+    show = rsub.add_parser(
+        "show", help="a child's and its candidate adults' records side by side", description=_NAMES_NOTE
+    )
+    show.add_argument("child", help="any ORR record id of the child")
+    show.add_argument("--run", help=run_help)
+    show.set_defaults(func=cmd_review_show)
+    for decision, verb in (("confirm", "link this adult to the child"), ("reject", "never link them")):
+        dec = rsub.add_parser(decision, help=f"{verb}; stored and honoured by every later run")
+        dec.add_argument("child", help="any ORR record id of the child")
+        dec.add_argument("adult", help="an ICE or removal record id of the adult")
+        dec.add_argument("--who", required=True, help="who decides (stored with the decision)")
+        dec.add_argument("--why", required=True, help="why (stored, and shown in the export's evidence)")
+        dec.add_argument("--run", help=run_help)
+        dec.set_defaults(func=cmd_review_decide, decision=decision)
+
+    sh = sub.add_parser("show", help="one child's whole story across feeds and runs", description=_NAMES_NOTE)
+    sh.add_argument("child", help="any ORR record id of the child")
+    sh.add_argument("--run", help=run_help)
+    sh.set_defaults(func=cmd_show)
+
+    dis = sub.add_parser(
+        "discrepancies",
+        help="conflicts between agencies that data owners must fix",
+        description=(discrepancies.__doc__ or "").strip().split("\n\n")[0],
+    )
+    dis.add_argument("--with-names", action="store_true", help="list the conflicting A-numbers, names, dates")
+    dis.add_argument("--format", choices=("text", "json"), default="text")
+    dis.add_argument("--run", help=run_help)
+    dis.set_defaults(func=cmd_discrepancies)
+
+    runs = sub.add_parser("runs", help="run history: trigger, start, duration, outcome, records, errors")
+    runs.add_argument("--limit", type=int, default=20, help="how many runs, newest first (default 20)")
+    runs.set_defaults(func=cmd_runs)
