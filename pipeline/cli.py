@@ -15,21 +15,10 @@ from typing import Any, TextIO
 from pipeline.errors import ReunifyError, RunFailedError
 from pipeline.logging import configure_logging
 from pipeline.ops.commands import register as register_ops_commands
+from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import FEEDS, Settings, get_settings
 from pipeline.store import RunInfo, Store
 
-STATUSES = (
-    "reunified",
-    "discharged_other",
-    "not_a_parent",
-    "parent_removed",
-    "parent_in_criminal_custody",
-    "safety_concern",
-    "parent_released",
-    "eligible",
-    "no_parent_match",
-)
-COHORTS = ("under_5", "5_and_over", "unknown")
 CSV_COLUMNS = (
     "child_record_ids",
     "a_number",

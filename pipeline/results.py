@@ -8,6 +8,22 @@ from typing import Any
 
 DECISIONS = frozenset({"confirm", "reject"})
 
+#: The contract's statuses, in the precedence order of its table (CONTRACT section 4).
+STATUSES: tuple[str, ...] = (
+    "reunified",
+    "discharged_other",
+    "not_a_parent",
+    "parent_removed",
+    "parent_in_criminal_custody",
+    "safety_concern",
+    "parent_released",
+    "eligible",
+    "no_parent_match",
+)
+COHORTS: tuple[str, ...] = ("under_5", "5_and_over", "unknown")
+#: Parent locations that count as resolved.
+RESOLVED_STATES = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})
+
 
 @dataclass(frozen=True, slots=True)
 class ReviewDecision:

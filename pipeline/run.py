@@ -248,7 +248,9 @@ def reconcile_run(
         snapshot = load_snapshot(run_id, store)
         loaded = time.monotonic()
         decisions = [
-            ReviewDecision(d.child_key, d.adult_key, d.decision, who=d.who, decided_on=d.decided_at.date(), why=d.why)
+            ReviewDecision(
+                d.child_key, d.adult_key, d.decision, who=d.who, decided_on=d.decided_at.date(), why=d.why
+            )
             for d in store.list_decisions()
         ]
         results = reconcile(snapshot, run.as_of, decisions)

@@ -5,21 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline.errors import NotFoundError, RunFailedError
+from pipeline.settings import FEEDS
 from pipeline.store import RunInfo, Store
 
-STATUSES: tuple[str, ...] = (
-    "reunified",
-    "discharged_other",
-    "not_a_parent",
-    "parent_removed",
-    "parent_in_criminal_custody",
-    "safety_concern",
-    "parent_released",
-    "eligible",
-    "no_parent_match",
-)
-COHORTS: tuple[str, ...] = ("under_5", "5_and_over", "unknown")
-FEED_NAMES: tuple[str, ...] = ("orr", "ice", "removals", "dna")
+FEED_NAMES = FEEDS
 
 
 def resolve_run(store: Store, run_id: str | None) -> RunInfo:

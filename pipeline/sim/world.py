@@ -30,6 +30,7 @@ from typing import Any
 from pipeline import normalise
 from pipeline.errors import MalformedRecord
 from pipeline.parse import REMOVAL_COLUMNS, parse_adult, parse_child, parse_dna, parse_removal
+from pipeline.results import RESOLVED_STATES, STATUSES
 from pipeline.sim import names
 
 DEFAULT_AS_OF = date(2018, 7, 12)
@@ -43,18 +44,6 @@ FILES: dict[str, str] = {
     "truth": "expected.jsonl",
     "meta": "world.json",
 }
-STATUSES: tuple[str, ...] = (
-    "reunified",
-    "discharged_other",
-    "not_a_parent",
-    "parent_removed",
-    "parent_in_criminal_custody",
-    "safety_concern",
-    "parent_released",
-    "eligible",
-    "no_parent_match",
-)
-RESOLVED_STATES = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})
 _US = frozenset({"UNITED STATES", "USA", "US", "UNITED STATES OF AMERICA"})
 _ICE_STATE = {
     "detained": "in_ice_custody",
