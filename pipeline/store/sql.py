@@ -636,6 +636,43 @@ class Store:
         with self._read("counting feed records") as conn:
             return int(conn.execute(stmt).scalar_one())
 
+    def feed_high_water(self, run_id: str, feed: str) -> str | None:
+        """The greatest ``updated_at`` among a run's records of a feed (None when it has none with one).
+
+        An incremental fetch asks the feed for what changed at or after this mark: it is the
+        agency's own clock, so it is immune to skew between our clock and theirs.
+        """
+        stmt = sa.select(sa.func.max(feed_records.c.updated_at)).where(
+            feed_records.c.run_id == run_id, feed_records.c.feed == feed, feed_records.c.updated_at != ""
+        )
+        with self._read("reading a feed's high-water mark") as conn:
+            value = conn.execute(stmt).scalar()
+        return str(value) if value else None
+
+    def carry_forward(self, run_id: str, feed: str, from_run_id: str) -> int:
+        """Copy into ``run_id`` every record of ``feed`` that ``from_run_id`` held and this run lacks.
+
+        An incremental run fetches only what changed, then carries the rest of the feed's current
+        state forward from the last good run, in one INSERT .. SELECT inside the database. Where
+        both hold a record, the greater ``updated_at`` stays (the fetched copy on a tie).
+        """
+        fr = feed_records.alias("prev")
+        source = sa.select(
+            sa.literal(run_id, sa.String()), fr.c.feed, fr.c.record_id, fr.c.updated_at, fr.c.payload
+        ).where(fr.c.run_id == from_run_id, fr.c.feed == feed)
+        make = postgresql.insert if self._backend == "postgresql" else sqlite.insert
+        stmt = make(feed_records).from_select(
+            ["run_id", "feed", "record_id", "updated_at", "payload"], source
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[feed_records.c.run_id, feed_records.c.feed, feed_records.c.record_id],
+            set_={"updated_at": stmt.excluded.updated_at, "payload": stmt.excluded.payload},
+            where=stmt.excluded.updated_at > feed_records.c.updated_at,
+        )
+        return int(
+            self._write_retrying("carrying feed records forward", lambda conn: conn.execute(stmt).rowcount)
+        )
+
     def list_quarantine(self, run_id: str, feed: str | None = None) -> list[Quarantined]:
         """A run's quarantined records (of one feed, or all), in the order they came."""
         q = quarantine.c
