@@ -1,14 +1,11 @@
-"""Helpers the operators' tools share: the run to read, the contract's vocabularies, text tables."""
+"""Helpers the operators' tools share: the run to read and text tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from pipeline.errors import NotFoundError, RunFailedError
-from pipeline.settings import FEEDS
 from pipeline.store import RunInfo, Store
-
-FEED_NAMES = FEEDS
 
 
 def resolve_run(store: Store, run_id: str | None) -> RunInfo:

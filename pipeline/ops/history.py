@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.ops.common import FEED_NAMES, table
+from pipeline.ops.common import table
+from pipeline.settings import FEEDS as FEED_NAMES
 from pipeline.store import RunInfo
 
 

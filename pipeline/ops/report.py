@@ -13,7 +13,8 @@ from html import escape
 from typing import Any
 
 from pipeline.ops import charts
-from pipeline.ops.common import COHORTS, STATUSES, ids, md_table, resolve_run, table
+from pipeline.ops.common import ids, md_table, resolve_run, table
+from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
 from pipeline.store.history import child_key

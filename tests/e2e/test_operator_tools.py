@@ -21,10 +21,9 @@ from celery_harness import reunify
 
 from pipeline import normalise
 from pipeline.ops.charts import COHORT_COLOURS, LINE_COLOUR
-from pipeline.ops.common import COHORTS, STATUSES
 from pipeline.ops.discrepancies import find_discrepancies
 from pipeline.reconcile import reconcile
-from pipeline.results import ReviewDecision
+from pipeline.results import COHORTS, STATUSES, ReviewDecision
 from pipeline.run import load_snapshot, run_embedded
 from pipeline.settings import Settings
 from pipeline.sim.server import FaultConfig, FeedSimulator
