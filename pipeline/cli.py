@@ -277,7 +277,11 @@ def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``reunify`` sub-command."""
-    parser = argparse.ArgumentParser(prog="reunify", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="reunify",
+        description="Reconcile the agency feeds (ORR, ICE, removals, DNA): link each separated child to "
+        "their parent, decide their status, and publish the results.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="one reconciliation: fetch the feeds, reconcile, publish")
     run.add_argument("--full", action="store_true", help="refetch everything (the default for now)")

@@ -42,26 +42,36 @@ def redact_personal(_logger: Any, _method: str, event: MutableMapping[str, Any])
     return event
 
 
-_configured = False
+def _clear_progress_line(_logger: Any, _method: str, rendered: str) -> str:
+    # On a terminal the CLI redraws a progress line in place; a log line must start on a clean one.
+    return "\r\x1b[2K" + rendered
 
 
-def configure_logging(level: str = "INFO", json: bool | None = None, stream: Any = None) -> None:
-    """Configure structlog and the stdlib root logger once per process."""
-    global _configured
+def configure_logging(level: str | None = None, json: bool | None = None, stream: Any = None) -> None:
+    """Configure structlog and the stdlib root logger.
+
+    ``level`` None means INFO, or WARNING when writing to a terminal (where the CLI's progress
+    display tells the story and a log line is for what needs attention).
+    """
     out = stream or sys.stderr
-    as_json = (not out.isatty()) if json is None else json
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    on_terminal = out.isatty()
+    level = level or ("WARNING" if on_terminal else "INFO")
+    as_json = (not on_terminal) if json is None else json
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_personal,
+        structlog.processors.format_exc_info,
+    ]
+    if as_json:
+        processors.append(structlog.processors.JSONRenderer())
+    else:
+        processors.append(structlog.dev.ConsoleRenderer(colors=False))
+        if on_terminal:
+            processors.append(_clear_progress_line)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_personal,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
@@ -69,7 +79,6 @@ def configure_logging(level: str = "INFO", json: bool | None = None, stream: Any
     logging.basicConfig(level=level.upper(), stream=out, format="%(levelname)s %(name)s %(message)s")
     for noisy in ("urllib3", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    _configured = True
 
 
 @contextmanager

@@ -59,7 +59,7 @@ class Settings:
     sweep_seconds: float = 30.0
     step_max_attempts: int = 3
     log_json: bool | None = None
-    log_level: str = "INFO"
+    log_level: str | None = None  # None: INFO, or WARNING on a terminal
     # Monitor
     flower_user: str | None = None
     flower_password: str | None = field(default=None, repr=False)
