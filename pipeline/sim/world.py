@@ -147,6 +147,9 @@ class Rates:
     other_medical_hold: float = 0.01
     other_claims: float = 0.06
     removal_a_empty: float = 0.052
+    # A clerk's slip: one digit changed, or two neighbours swapped (the contract warns of it; the
+    # sample is too small to show it, so the rate is a guess kept low).
+    a_miskey: float = 0.02
     removal_dob_empty: float = 0.02
     removal_drop_surname: float = 0.25
     # malformed records per record served
@@ -654,7 +657,7 @@ class _Generator:
             return None
         if x < null + empty:
             return ""
-        digits = f"{number:09d}"
+        digits = self.miskey(f"{number:09d}")
         y = rng.random()
         if y < 0.38:
             return f"A-{digits[:3]}-{digits[3:6]}-{digits[6:]}"
@@ -663,6 +666,16 @@ class _Generator:
         if y < 0.86:
             return "A" + digits
         return f"A {digits[:3]} {digits[3:6]} {digits[6:]}"
+
+    def miskey(self, digits: str) -> str:
+        """The nine digits, now and then mis-keyed: one digit changed or two neighbours swapped."""
+        rng = self.rng
+        if rng.random() >= self.r.a_miskey:
+            return digits
+        i = rng.randrange(1, 8)
+        if rng.random() < 0.5 and digits[i] != digits[i + 1]:
+            return digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+        return digits[:i] + str((int(digits[i]) + rng.randrange(1, 10)) % 10) + digits[i + 1 :]
 
     def noisy_dob(self, dob: date, null: float, jan1: float | None = None) -> date | None:
         """Recorded date of birth: missing, placeholder 1 January, day/month swapped, year off."""
