@@ -32,6 +32,7 @@ class RunInfo:
     error: str | None
     results_count: int | None
     counts: dict[str, FeedCounts] = field(default_factory=dict)
+    mode: str = "full"  # full | incremental
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,8 @@ runs = sa.Table(
     sa.Column("finished_at", UTCDateTime(), nullable=True),
     sa.Column("error", sa.Text(), nullable=True),
     sa.Column("results_count", sa.Integer(), nullable=True),
+    # full: every feed fetched whole; incremental: only what changed since the last good run.
+    sa.Column("mode", sa.String(16), nullable=False, server_default="full"),
     sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
     sa.Index(None, "status", "finished_at"),
     sa.Index(None, "started_at"),

@@ -222,9 +222,20 @@ class Store:
     # -- runs ----------------------------------------------------------------------------------
 
     def start_run(
-        self, trigger: str, as_of: date, run_id: str | None = None, *, deadline: datetime | None = None
+        self,
+        trigger: str,
+        as_of: date,
+        run_id: str | None = None,
+        *,
+        deadline: datetime | None = None,
+        mode: str = "full",
     ) -> str:
-        """Record a new running run and return its id; with an existing ``run_id`` nothing changes."""
+        """Record a new running run and return its id; with an existing ``run_id`` nothing changes.
+
+        ``mode`` is ``full`` (fetch every feed whole) or ``incremental`` (fetch what changed).
+        """
+        if mode not in ("full", "incremental"):
+            raise StoreError(f"run mode must be 'full' or 'incremental', got {mode!r}")
         run_id = run_id or str(uuid.uuid4())
         now = self._now()
         stmt = (
@@ -237,6 +248,7 @@ class Store:
                 started_at=now,
                 heartbeat_at=now,
                 deadline=deadline,
+                mode=mode,
             )
             .on_conflict_do_nothing(index_elements=[runs.c.id])
         )
@@ -370,6 +382,7 @@ class Store:
                 error=row["error"],
                 results_count=row["results_count"],
                 counts=counts[row["id"]],
+                mode=row["mode"],
             )
             for row in rows
         ]
