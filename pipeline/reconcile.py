@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 from pipeline import classify
@@ -22,6 +24,20 @@ def _latest_dna(dna: Sequence[DnaResult]) -> list[DnaResult]:
     return list(latest.values())
 
 
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Matching allocates millions of small acyclic objects: the cyclic collector's passes over
+    them cost more than the matching itself, so it sleeps meanwhile (reference counting still
+    frees everything)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def reconcile(
     snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDecision] = ()
 ) -> list[ChildResult]:
@@ -30,6 +46,11 @@ def reconcile(
     ``decisions`` are review verdicts: ``reject`` never links that adult to that child,
     ``confirm`` links them unless a DNA exclusion exists for the pair.
     """
+    with _no_gc_pauses():
+        return _reconcile(snapshot, as_of, decisions)
+
+
+def _reconcile(snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDecision]) -> list[ChildResult]:
     groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
     people = build_people(snapshot.adults, snapshot.removals)
     person_of: dict[str, int] = {}

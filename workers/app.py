@@ -9,6 +9,7 @@ from celery.signals import after_setup_logger, after_setup_task_logger
 
 from pipeline.logging import configure_logging
 from pipeline.settings import Settings, get_settings
+from workers import broker as broker_transport
 from workers import monitor
 from workers.schedule import beat_schedule
 from workers.tasks import RETRY_BACKOFF_MAX
@@ -33,8 +34,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery's settings for this deployment, each one chosen deliberately (pinned by tests)."""
     broker = settings.broker_url or "memory://"
     backend = settings.broker_url if settings.broker_url else "cache+memory://"
+    redis_broker = broker.startswith(("redis://", "rediss://"))
     return {
         "broker_url": broker,
+        # kombu's Redis transport, but one that survives a Redis restart (see workers/broker.py).
+        "broker_transport": broker_transport.TRANSPORT if redis_broker else None,
         # The contract names the broker as the result backend too. Nothing waits on a result
         # (no chords: the store drives a run), so tasks store none (task_ignore_result).
         "result_backend": backend,

@@ -9,12 +9,14 @@ ICE records are merged first (union-find, every pair verified), strongest eviden
    birth, plus either the same apprehension (event, or date) or a date of birth that agrees
    beyond the placeholder 1 January (exact, day/month swapped, or a year off).
 
-A merge never joins two groups whose A-numbers conflict (differ beyond one edit): a record
-without an A-number cannot chain two numbered people together. Removal rows are then attached
-to the one person they fit best by the same rules: an A-number that conflicts with the person's
-rules the person out, and a row that fits only through a placeholder date of birth attaches only
-when no other person or removal row of that name fits it too (the removal list holds every
-removal, not only parents; namesakes are common).
+Records drop a second given name or surname but do not change it: two second surnames (or
+second given names) that differ beyond a typo are two people. A merge never joins two groups
+whose A-numbers conflict (differ beyond one edit): a record without an A-number cannot chain two
+numbered people together. Removal rows are then attached to the one person they fit best by the
+same rules: an A-number that conflicts with the person's rules the person out, and a row that
+fits only through a placeholder date of birth attaches only when no other removal row of that
+name fits the person too (the removal list holds every removal, not only parents; namesakes
+are common).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from pipeline.match.compare import (
-    a_number_keys,
     a_number_near,
     dob_compatible,
     dob_exact_or_swap,
@@ -139,6 +140,11 @@ def _compatible(a: _Ident, b: _Ident) -> bool:
         return False
     if a.sex and b.sex and a.sex != b.sex:
         return False
+    # records drop a second given name or surname, they do not change it
+    if len(a.given) > 1 and len(b.given) > 1 and not name_near(a.given[1], b.given[1]):
+        return False
+    if len(a.surnames) > 1 and len(b.surnames) > 1 and not name_near(a.surnames[1], b.surnames[1]):
+        return False
     return not (a.dob and b.dob and not dob_compatible(a.dob, b.dob))
 
 
@@ -175,7 +181,8 @@ def same_adult(a: _Ident, b: _Ident) -> bool:
 
 
 def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
-    """Keys under which records that may be one person by name (no A-number) meet."""
+    """Keys under which records of one person meet by name: any two dates of birth that are
+    compatible share an "M" (month and day, either order) or a "Y" (year) key."""
     nk = idn.name_key
     if nk is None:
         return []
@@ -183,8 +190,12 @@ def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
     if idn.dob:
         d = idn.dob
         keys.append(("M", nk, min(d.month, d.day), max(d.month, d.day)))
-        years = (d.year - 1, d.year, d.year + 1) if (d.month, d.day) == (1, 1) else (d.year,)
-        keys.extend(("Y", nk, y) for y in years)
+        if (d.month, d.day) == (1, 1):
+            keys.extend((("Y", nk, d.year - 1), ("Y", nk, d.year), ("Y", nk, d.year + 1)))
+        else:
+            keys.append(("Y", nk, d.year))
+            # a typo in the given name: the surname and the whole date of birth still meet
+            keys.append(("S", nk[1], nk[2], d))
     if idn.event_id:
         keys.append(("E", idn.event_id, idn.given[0]))
     if idn.app_date:
@@ -236,47 +247,44 @@ def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
     return ((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
 
 
-def _merge_ice(idents: list[_Ident]) -> _Groups:
+def _merge_ice(idents: list[_Ident], by_name: dict[tuple[object, ...], list[int]]) -> _Groups:
     groups = _Groups([idn.a_number for idn in idents])
     by_a: dict[str, list[int]] = defaultdict(list)
-    masked: dict[str, list[int]] = defaultdict(list)
-    by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
-    bare: list[int] = []
     for i, idn in enumerate(idents):
         if idn.a_number:
             by_a[idn.a_number].append(i)
-        else:
-            bare.append(i)
-        for key in _name_keys(idn):
-            by_name[key].append(i)
     # 1. the same A-number
     for members in by_a.values():
         if len(members) > 1:
             for i, j in _pairs(members):
                 if same_adult(idents[i], idents[j]):
                     groups.union(i, j)
-    # 2. A-numbers one edit apart (decided between distinct numbers only)
-    for a in by_a:
-        for key in a_number_keys(a):
-            masked[key].append(by_a[a][0])
-    for members in masked.values():
-        if 1 < len(members) <= _MAX_BUCKET:
-            for i, j in _pairs(members):
-                if groups.find(i) != groups.find(j) and same_adult(idents[i], idents[j]):
-                    groups.union(i, j)
+    # 2. A-numbers one edit apart: such records share a name and a month and day of birth (a near
+    # number alone is nothing; near numbers need dates of birth, and compatible ones share "M")
+    for key, members in by_name.items():
+        if key[0] != "M" or not 1 < len(members) <= _MAX_BUCKET:
+            continue
+        for i, j in _pairs(members):
+            a, b = idents[i].a_number, idents[j].a_number
+            if (
+                a
+                and b
+                and a != b
+                and a_number_near(a, b)
+                and groups.find(i) != groups.find(j)
+                and same_adult(idents[i], idents[j])
+            ):
+                groups.union(i, j)
     # 3. by name, where one side has no A-number
-    for i in bare:
-        idn = idents[i]
-        seen: set[int] = {i}
+    for i, idn in enumerate(idents):
+        if idn.a_number:
+            continue
         for key in _name_keys(idn):
             members = by_name[key]
             if len(members) > _MAX_BUCKET:
                 continue
             for j in members:
-                if j in seen:
-                    continue
-                seen.add(j)
-                if groups.find(i) != groups.find(j) and same_adult(idn, idents[j]):
+                if j != i and groups.find(i) != groups.find(j) and same_adult(idn, idents[j]):
                     groups.union(i, j)
     return groups
 
@@ -304,7 +312,11 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
     """Group ICE records into people, then attach each removal row to the person it fits best."""
     recs = _latest_adults(adults)
     idents = [_ident(r) for r in recs]
-    groups = _merge_ice(idents)
+    by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for i, idn in enumerate(idents):
+        for key in _name_keys(idn):
+            by_name[key].append(i)
+    groups = _merge_ice(idents, by_name)
     by_root: dict[int, Person] = {}
     people: list[Person] = []
     owner_of: list[int] = []
@@ -317,56 +329,56 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
         owner.ice.append(rec)
         owner_of.append(owner.pid)
     numbers: list[set[str]] = [set() for _ in people]
+    by_a: dict[str, list[int]] = defaultdict(list)
     for i, idn in enumerate(idents):
         if idn.a_number:
             numbers[owner_of[i]].add(idn.a_number)
-
-    # indexes of the ICE records for the removal rows
-    by_a: dict[str, list[int]] = defaultdict(list)
-    masked: dict[str, list[int]] = defaultdict(list)
-    by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
-    for i, idn in enumerate(idents):
-        if idn.a_number:
             by_a[idn.a_number].append(i)
-        for key in _name_keys(idn):
-            if key[0] in ("M", "Y"):
-                by_name[key].append(i)
-    for a, members in by_a.items():
-        for key in a_number_keys(a):
-            masked[key].append(members[0])
 
-    rows: dict[str, tuple[RemovalRecord, _Ident]] = {}
+    rows: dict[str, tuple[RemovalRecord, _Ident, list[tuple[object, ...]]]] = {}
     rows_by_name: dict[tuple[str, str, str], list[_Ident]] = defaultdict(list)
     for rem in removals:
         if rem.record_id in rows:
             continue
         ridn = _ident(rem)
-        rows[rem.record_id] = (rem, ridn)
+        rows[rem.record_id] = (rem, ridn, _name_keys(ridn))
         nk = ridn.name_key
         if nk is not None:
             rows_by_name[nk].append(ridn)
 
-    for rem, ridn in rows.values():
-        found: set[int] = set()
-        if ridn.a_number:
-            found.update(by_a.get(ridn.a_number, ()))
-            for key in a_number_keys(ridn.a_number):
-                hits = masked.get(key)
-                if hits and len(hits) <= _MAX_BUCKET:
-                    found.update(hits)
-        for key in _name_keys(ridn):
-            hits = by_name.get(key)
+    # people without any A-number, by name: the only ones a numbered row meets on the year alone
+    bare_by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for i, idn in enumerate(idents):
+        if not numbers[owner_of[i]]:
+            for key in _name_keys(idn):
+                bare_by_name[key].append(i)
+
+    for rem, ridn, keys in rows.values():
+        found: set[int] = set(by_a.get(ridn.a_number, ())) if ridn.a_number else set()
+        for key in keys:
+            # a numbered row meets a numbered person only with the same or a near number, which
+            # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys
+            index = by_name if not ridn.a_number or key[0] != "Y" else bare_by_name
+            hits = index.get(key)
             if hits and len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
+        if not found:
+            continue
         best: dict[int, int] = {}
+        ruled_out: set[int] = set()
         for i in found:
             pid = owner_of[i]
+            if pid in ruled_out:
+                continue
+            mine = numbers[pid]
             if (
                 ridn.a_number
-                and numbers[pid]
-                and not any(a_number_near(ridn.a_number, a) for a in numbers[pid])
+                and mine
+                and ridn.a_number not in mine
+                and not any(a_number_near(ridn.a_number, a) for a in mine)
             ):
-                continue  # the person's A-number says this is someone else
+                ruled_out.add(pid)  # the person's A-number says this is someone else
+                continue
             score = _fit(ridn, idents[i])
             if score > best.get(pid, 0):
                 best[pid] = score

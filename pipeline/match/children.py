@@ -7,6 +7,9 @@ Two records are the same child when
 * without a usable A-number pair: the given name and first surname agree (one typo allowed), the
   dates of birth agree up to the feeds' noise, and the apprehension agrees (event, date within two
   days, or station) -- siblings share surnames and apprehensions but not given names and birthdays.
+
+A re-referral is a new admission: records admitted within days of each other are two children
+admitted together (siblings who may share a given name), unless their A-numbers are equal.
 """
 
 from __future__ import annotations
@@ -91,23 +94,43 @@ def _apprehension_agree(a: ChildRecord, b: ChildRecord) -> bool:
         return not (a.station and b.station and a.station != b.station)
     if a.station and b.station:
         return a.station == b.station
-    # nothing to compare: namesakes are common, so only the whole name, the exact date of birth
-    # and the country will do
+    # nothing to compare: namesakes are common, so only the whole name (a typo allowed), the
+    # exact date of birth and the country will do
     return bool(
         a.country
         and a.country == b.country
         and a.dob == b.dob
-        and given_tokens(a.first_name) == given_tokens(b.first_name)
-        and surname_tokens(a.last_name) == surname_tokens(b.last_name)
+        and _tokens_near(given_tokens(a.first_name), given_tokens(b.first_name))
+        and _tokens_near(surname_tokens(a.last_name), surname_tokens(b.last_name))
+    )
+
+
+def _tokens_near(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return len(a) == len(b) and all(name_near(x, y) for x, y in zip(a, b, strict=True))
+
+
+#: a key shared by more records than this is a common name, not a child: the other keys apply
+MAX_BUCKET = 80
+
+#: a re-referral is a new admission: two records admitted within this many days of each other
+#: are two children admitted together (siblings), unless their A-numbers are the same
+READMISSION_GAP = 5
+
+
+def _admitted_together(a: ChildRecord, b: ChildRecord) -> bool:
+    return bool(
+        a.admitted_at and b.admitted_at and abs((a.admitted_at - b.admitted_at).days) <= READMISSION_GAP
     )
 
 
 def same_child(a: ChildRecord, b: ChildRecord) -> bool:
     """The pairwise rule of this module (see the module docstring)."""
     dob = _dob_agree(a.dob, b.dob)
+    if a.a_number and b.a_number and a.a_number == b.a_number:
+        return _given_agree(a, b) or dob is True
+    if _admitted_together(a, b):
+        return False
     if a.a_number and b.a_number:
-        if a.a_number == b.a_number:
-            return _given_agree(a, b) or dob is True
         if a_number_near(a.a_number, b.a_number):
             return _given_agree(a, b) and _surname_agree(a, b) and dob is not False
         return False
@@ -145,6 +168,9 @@ def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
         given, surnames = given_tokens(rec.first_name), surname_tokens(rec.last_name)
         if given and surnames:
             keys.add(f"N{given[0]}|{surnames[0]}")
+            if len(surnames) > 1:
+                # a typo in the given name: both surnames still meet
+                keys.add("J" + "".join(surnames))
             if rec.dob:
                 keys.add(f"D{surnames[0]}|{rec.dob.isoformat()}")
                 keys.add(f"G{given[0]}|{rec.dob.isoformat()}")
@@ -152,7 +178,7 @@ def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
             buckets[key].append(i)
     compared: set[tuple[int, int]] = set()
     for members in buckets.values():
-        if len(members) < 2 or len(members) > 200:
+        if len(members) < 2 or len(members) > MAX_BUCKET:
             # a bucket this large is a common name, not a child: the other keys still apply
             continue
         for x in range(len(members)):

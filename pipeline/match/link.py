@@ -1,11 +1,13 @@
 """Parent–child linking: blocking, comparisons, a Fellegi–Sunter model, assignment.
 
 1. **Blocking** never compares all pairs: a child meets only the people it shares a key with --
-   the apprehension event, the apprehension date (within two days; for a child without one, the
-   days before its admission to shelter) with the station, a surname or the reported parent's
-   given name, a name or date of birth among the children an adult claimed, a reported parent
-   name, or a DNA result. Key hits give a cheap pre-score; only the best few people per child are
-   compared in full.
+   the apprehension event, or a name on the adult's apprehension day (the days around the
+   child's apprehension date, or for a child without one the days before its admission to
+   shelter): the station, a surname, the reported parent's given name, a name or date of birth
+   among the children the adult claimed; a DNA result. Children without any date, and adults
+   without an apprehension date, fall back to unscoped name keys. Key hits give a cheap
+   pre-score; only the best few people per child (within a margin of the best) are compared in
+   full.
 2. **Comparisons** turn each (child, person) pair into one discrete level per field (event, the
    signed apprehension date gap, station, admission after the adult's apprehension, surnames under
    Spanish naming, the reported parent name, the reported relation against the adult's sex,
@@ -21,6 +23,10 @@
    Two close candidates split the probability, and the child is flagged for review. A link is kept
    only when its posterior clears the bar, because a wrong parent is worse than none. Several
    children may share a parent (siblings).
+5. **Families**: a second pass revisits the children without a confident link. A sibling (same
+   surnames, apprehended or admitted with the child) confidently linked to an adult vouches for
+   that adult (a fixed weight, counted once, not once per shared field); an adult confidently
+   linked only to children of another family weighs less as this child's parent.
 
 DNA results are decisive: ``match`` (or ``exclusion``, which still names the adult the child was
 apprehended with) links the tested adult outright; ``pending``/``inconclusive`` only add weight.
@@ -33,7 +39,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from pipeline.match.adults import Person
 from pipeline.match.children import ChildGroup
@@ -42,6 +48,7 @@ from pipeline.match.compare import (
     dob_compatible,
     given_tokens,
     is_us,
+    name_near,
     prefix_near,
     suffix_near,
     surname_tokens,
@@ -65,6 +72,8 @@ PARENT_PRESENT = 0.95
 BLOCKING_RECALL = 0.97
 #: people compared in full per child, after the blocking pre-score
 MAX_CANDIDATES = 18
+#: ... and of those, only people whose pre-score is within this many points of the best one
+CANDIDATE_MARGIN = 8.0
 #: key buckets larger than this are too unspecific to block on
 MAX_BUCKET = 150
 #: a key bucket this small or smaller adds up to log2(SPECIFIC_BUCKET) to its people's pre-score
@@ -539,6 +548,8 @@ class Model:
     raw: list[list[float]]
     shares: dict[int, dict[str, float]] = field(default_factory=dict)
     mean_share: dict[int, float] = field(default_factory=dict)
+    #: comparison vectors repeat a great deal: their total weights, once computed
+    memo: dict[Gamma, float] = field(default_factory=dict, repr=False)
 
     def field_weight(self, f: int, level: int, term: str | None) -> float:
         """The weight of one field's outcome, adjusted by the agreeing name's frequency."""
@@ -559,7 +570,10 @@ class Model:
 
     def weight(self, gamma: Gamma) -> float:
         """The total match weight of one comparison vector."""
-        return sum(self.weights(gamma))
+        w = self.memo.get(gamma)
+        if w is None:
+            w = self.memo[gamma] = sum(self.weights(gamma))
+        return w
 
 
 def prior_model(u_counts: Sequence[Counter[int]] | None = None) -> Model:
@@ -634,7 +648,13 @@ def estimate_model(
 
 
 class _Index:
-    """Blocking keys of every person."""
+    """Blocking keys of every person.
+
+    Name keys are scoped to the day of the person's apprehension ("on that day, an adult named
+    GARCIA"), so a child meets only adults apprehended when it was: namesakes from other weeks
+    never crowd the candidate list. People without an apprehension date, and children without
+    any date, fall back to unscoped name keys.
+    """
 
     def __init__(self, people: Sequence[Person]) -> None:
         self.people = people
@@ -644,6 +664,7 @@ class _Index:
         for person in people:
             pid = person.pid
             keys: set[tuple[object, ...]] = set()
+            dated = any(a.apprehension_date for a in person.ice)
             for a in person.ice:
                 self.by_record[a.record_id] = pid
                 if a.a_number:
@@ -651,22 +672,40 @@ class _Index:
                 if a.event_id:
                     keys.add(("ev", a.event_id))
                 given, sn = given_tokens(a.first_name), surname_tokens(a.last_name)
-                if given and sn:
-                    keys.add(("nm", given[0], sn[0]))
-                if a.apprehension_date:
-                    d = a.apprehension_date
-                    if a.station:
-                        keys.add(("ds", d, a.station))
-                    for t in sn:
-                        keys.add(("dn", d, t))
-                    for t in given:
-                        keys.add(("dg", d, t))
+                claims = []
                 for claim in a.claimed_children:
                     toks = given_tokens(claim.name)
                     if len(toks) >= 2:
-                        keys.add(("cl", toks[0], toks[-1]))
-                    if claim.dob:
-                        keys.add(("cd", claim.dob))
+                        claims.append((toks[0], toks[-1], claim.dob))
+                    elif claim.dob:
+                        claims.append(("", "", claim.dob))
+                # unscoped keys: for children without any date
+                if given and sn:
+                    keys.add(("nm", given[0], sn[0]))
+                for g, t, dob in claims:
+                    if g:
+                        keys.add(("cl", g, t))
+                    if dob:
+                        keys.add(("cd", dob))
+                day = a.apprehension_date.toordinal() if a.apprehension_date else None
+                if day is None:
+                    if dated:
+                        continue
+                    # an adult without an apprehension date meets children on names alone
+                    for t in sn:
+                        keys.add(("un", t))
+                    continue
+                if a.station:
+                    keys.add(("ds", day, a.station))
+                for t in sn:
+                    keys.add(("dn", day, t))
+                for t in given:
+                    keys.add(("dg", day, t))
+                for g, t, dob in claims:
+                    if g:
+                        keys.add(("dc", day, g, t))
+                    if dob:
+                        keys.add(("dd", day, dob))
             for r in person.removals:
                 self.by_record[r.record_id] = pid
                 if r.a_number:
@@ -696,36 +735,49 @@ def _candidates(c: ChildView, index: _Index) -> dict[int, float]:
     for ev in c.events:
         add(("ev", ev), 10.0)
     surname_toks = {t for s in c.surnames for t in s}
+    firsts = {s[0] for s in c.surnames}
     rp_given = {toks[0] for toks, _ in c.parents if toks}
+    rp_rest = {t for toks, _ in c.parents for t in toks[1:]}
     # (day, closeness): around the apprehension date, or the days before the first admission
-    days: dict[date, float] = {}
+    days: dict[int, float] = {}
     for cd in c.app_dates:
+        base = cd.toordinal()
         for k in (-2, -1, 0, 1, 2):
-            d = cd + timedelta(days=k)
+            d = base - k
             days[d] = max(days.get(d, 0.0), 1.0 if abs(k) <= 1 else 0.75)
     lo, hi = ADMIT_WINDOW
     for ad in c.admits:
+        base = ad.toordinal()
         for k in range(lo, hi + 1):
-            d = ad - timedelta(days=k)
+            d = base - k
             days[d] = max(days.get(d, 0.0), 0.75)
     for d, near in days.items():
         for st in c.stations:
             add(("ds", d, st), 2.0 * near)
         for t in surname_toks:
-            add(("dn", d, t), 2.0 * near)
+            add(("dn", d, t), (2.5 if t in firsts else 2.0) * near)
         for g in rp_given:
             add(("dg", d, g), 2.0 * near)
-    firsts = {s[0] for s in c.surnames}
-    for g in c.given:
-        for s in surname_toks:
-            add(("cl", g, s), 5.0 if s in firsts else 3.0)
-    for d in c.dobs:
-        add(("cd", d), 2.0)
-    for toks, _ in c.parents:
-        if not toks:
-            continue
-        for s in set(toks[1:]) | surname_toks:
-            add(("nm", toks[0], s), 2.0)
+        for t in rp_rest - surname_toks:
+            add(("dn", d, t), 1.0 * near)
+        for g in c.given:
+            for t in surname_toks:
+                add(("dc", d, g, t), (5.0 if t in firsts else 3.0) * near)
+        for dob in c.dobs:
+            add(("dd", d, dob), 2.0 * near)
+    for t in surname_toks:
+        add(("un", t), 1.0)
+    if not days:
+        # no date to scope the names by: the unscoped name keys
+        for g in c.given:
+            for t in surname_toks:
+                add(("cl", g, t), 5.0 if t in firsts else 3.0)
+        for dob in c.dobs:
+            add(("cd", dob), 2.0)
+        for toks, _ in c.parents:
+            if toks:
+                for t in set(toks[1:]) | surname_toks:
+                    add(("nm", toks[0], t), 2.0)
     return score
 
 
@@ -806,6 +858,105 @@ def _evidence(model: Model, gamma: Gamma) -> list[str]:
     return [text for _, text in items]
 
 
+#: a kept link with this posterior (or a decisive DNA result or review) vouches for its adult
+CONFIDENT = 0.95
+#: weight of "a sibling of this child (same surnames, apprehended or admitted with it) is
+#: confidently linked to this adult", with both surnames agreeing, or only the first
+SIBLING_WEIGHT = 6.0
+SIBLING_WEIGHT_ONE_NAME = 3.0
+#: weight against an adult confidently linked only to children of another family
+OTHER_FAMILY_WEIGHT = -4.0
+
+
+def _confident(outcome: LinkOutcome) -> bool:
+    link = outcome.link
+    return link is not None and not link.dna_exclusion and link.score >= CONFIDENT
+
+
+def _family_names(a: ChildView, b: ChildView) -> int:
+    """How far two children's surnames say they are siblings: 2 both surnames, 1 the first only
+    (one record dropped the second), 0 not siblings."""
+    best = 0
+    for sa in a.surnames:
+        for sb in b.surnames:
+            if not name_near(sa[0], sb[0]):
+                continue
+            if len(sa) > 1 and len(sb) > 1:
+                if not name_near(sa[1], sb[1]):
+                    continue
+                return 2
+            best = 1
+    return best
+
+
+def _days(cv: ChildView) -> tuple[set[int], set[int]]:
+    apps = {d.toordinal() for d in cv.app_dates}
+    admits = {r.admitted_at.toordinal() for r in cv.group.records if r.admitted_at}
+    return apps, admits
+
+
+def _together(a: ChildView, b: ChildView) -> bool:
+    """Apprehended together, as far as the records tell: event, station, days, country."""
+    if a.events and b.events and not a.events & b.events:
+        return False
+    if a.stations and b.stations and not a.stations & b.stations:
+        return False
+    if a.countries and b.countries and not a.countries & b.countries:
+        return False
+    (apps_a, adm_a), (apps_b, adm_b) = _days(a), _days(b)
+    if apps_a and apps_b:
+        return any(abs(x - y) <= 3 for x in apps_a for y in apps_b)
+    # siblings are admitted within days of each other (the first admission of each)
+    return bool(adm_a and adm_b) and abs(min(adm_a) - min(adm_b)) <= 5
+
+
+class _Families:
+    """Confident links, indexed so that a child finds its linked siblings."""
+
+    def __init__(self, links: Sequence[tuple[ChildView, int]]) -> None:
+        self.children_of: dict[int, list[ChildView]] = defaultdict(list)
+        self.by_key: dict[tuple[object, ...], list[tuple[ChildView, int]]] = defaultdict(list)
+        for cv, pid in links:
+            self.children_of[pid].append(cv)
+            apps, admits = _days(cv)
+            for t in {sn[0] for sn in cv.surnames}:
+                for d in apps:
+                    self.by_key[("p", t, d)].append((cv, pid))
+                if admits:
+                    self.by_key[("a", t, min(admits))].append((cv, pid))
+        self.sizes = len(self.children_of)
+
+    def evidence(
+        self, cview: ChildView, candidates: Sequence[int]
+    ) -> tuple[dict[int, float], dict[int, str]]:
+        """Per person, the family weight for this child and the evidence line that says why."""
+        bonus: dict[int, float] = {}
+        notes: dict[int, str] = {}
+        apps, admits = _days(cview)
+        keys: list[tuple[object, ...]] = []
+        for t in {sn[0] for sn in cview.surnames}:
+            keys.extend(("p", t, d + k) for d in apps for k in range(-3, 4))
+            if admits:
+                keys.extend(("a", t, min(admits) + k) for k in range(-5, 6))
+        for key in keys:
+            for sib, pid in self.by_key.get(key, ()):
+                if sib is cview:
+                    continue
+                names = _family_names(cview, sib)
+                if not names or not _together(cview, sib):
+                    continue
+                w = SIBLING_WEIGHT if names == 2 else SIBLING_WEIGHT_ONE_NAME
+                if w > bonus.get(pid, 0.0):
+                    bonus[pid] = w
+                    notes[pid] = f"sibling {sib.group.key} is linked to this adult (+{w:.1f})"
+        for pid in candidates:
+            if pid in bonus or pid not in self.children_of:
+                continue
+            if not any(_family_names(cview, other) for other in self.children_of[pid]):
+                bonus[pid] = OTHER_FAMILY_WEIGHT
+        return bonus, notes
+
+
 @dataclass(slots=True)
 class Linker:
     """Links child groups to people; build once per snapshot, then call :meth:`link_all`."""
@@ -835,7 +986,7 @@ class Linker:
         # in the feeds; "none of the compared candidates" keeps the rest of the mass
         prior = math.log2(PARENT_PRESENT / max(1, len(self.people)))
         null = 1.0 - PARENT_PRESENT * BLOCKING_RECALL
-        outcomes: list[LinkOutcome] = []
+        firsts: list[tuple[ChildView, dict[int, str], list[tuple[int, Gamma]], LinkOutcome]] = []
         for cview in cviews:
             key = cview.group.key
             tested = dna_people(dna.for_child(cview), index)
@@ -845,8 +996,39 @@ class Linker:
             if key in self.confirmed:
                 pre[self.confirmed[key]] = pre.get(self.confirmed[key], 0.0) + 100.0
             top = sorted(pre, key=lambda pid: (-pre[pid], pid))[:MAX_CANDIDATES]
+            if top:
+                floor = pre[top[0]] - CANDIDATE_MARGIN
+                top = [pid for pid in top if pre[pid] >= floor]
             pairs = [(pid, compare(cview, pview(pid))) for pid in top if (key, pid) not in self.rejected]
-            outcomes.append(self._decide(cview, tested, pairs, model, prior, null))
+            outcome = self._decide(cview, tested, pairs, model, prior, null)
+            firsts.append((cview, tested, pairs, outcome))
+        # second pass: a child's siblings that are already linked with confidence vouch for
+        # their parent (and an adult who is clearly the parent of another family is a poor
+        # candidate); only children without a confident link of their own are revisited
+        families = _Families(
+            [
+                (cv, out.link.person.pid)
+                for cv, _, _, out in firsts
+                if out.link is not None and _confident(out)
+            ]
+        )
+        outcomes: list[LinkOutcome] = []
+        for cview, tested, pairs, outcome in firsts:
+            if _confident(outcome) or not families.sizes:
+                outcomes.append(outcome)
+                continue
+            key = cview.group.key
+            bonus, notes = families.evidence(cview, [pid for pid, _ in pairs])
+            if not bonus:
+                outcomes.append(outcome)
+                continue
+            have = {pid for pid, _ in pairs}
+            extra = [
+                (pid, compare(cview, pview(pid)))
+                for pid, w in bonus.items()
+                if w > 0 and pid not in have and (key, pid) not in self.rejected
+            ]
+            outcomes.append(self._decide(cview, tested, pairs + extra, model, prior, null, bonus, notes))
         return outcomes
 
     def _decide(
@@ -857,6 +1039,8 @@ class Linker:
         model: Model,
         prior: float,
         null: float,
+        bonus: dict[int, float] | None = None,
+        notes: dict[int, str] | None = None,
     ) -> LinkOutcome:
         key = cview.group.key
         gammas = dict(pairs)
@@ -881,7 +1065,10 @@ class Linker:
         if not pairs:
             return LinkOutcome(None, False)
         weights = {
-            pid: prior + model.weight(gamma) + (DNA_TESTED_WEIGHT if pid in tested else 0.0)
+            pid: prior
+            + model.weight(gamma)
+            + (DNA_TESTED_WEIGHT if pid in tested else 0.0)
+            + (bonus.get(pid, 0.0) if bonus else 0.0)
             for pid, gamma in pairs
         }
         top_w = max(weights.values())
@@ -895,6 +1082,8 @@ class Linker:
         if posterior < LINK_THRESHOLD:
             return LinkOutcome(None, needs_review and posterior >= REVIEW_FLOOR)
         evidence = _evidence(model, gammas[best])
+        if notes and best in notes:
+            evidence.insert(0, notes[best])
         if best in tested:
             evidence.insert(0, f"DNA test of this adult and child (+{DNA_TESTED_WEIGHT:.1f})")
         return LinkOutcome(Link(self.people[best], posterior, evidence), needs_review)

@@ -58,3 +58,36 @@ def test_different_a_numbers_never_merge() -> None:
 def test_namesake_with_other_dob_stays_apart() -> None:
     people = _people([adult("ICE-1"), adult("ICE-2", dob=date(1975, 11, 20))])
     assert people == [["ICE-1"], ["ICE-2"]]
+
+
+def test_record_without_a_number_does_not_chain_two_numbered_people() -> None:
+    # same name, same apprehension day, placeholder dates of birth: the bare record may be
+    # either person, but never makes the two one
+    people = _people(
+        [
+            adult("ICE-1", a_number="210090736", dob=date(1980, 1, 1)),
+            adult("ICE-2", dob=date(1980, 1, 1)),
+            adult("ICE-3", a_number="299999999", dob=date(1981, 1, 1)),
+        ]
+    )
+    assert len(people) == 2
+    assert not any("ICE-1" in p and "ICE-3" in p for p in people)
+
+
+def test_second_surname_that_differs_is_another_person() -> None:
+    people = _people([adult("ICE-1", a_number="210090736")], [removal("RM-1", last_name="LOPEZ CRUZ")])
+    assert people == [["ICE-1"]]  # a row that fits nobody stays outside
+
+
+def test_removal_whose_a_number_conflicts_is_not_attached() -> None:
+    people = _people([adult("ICE-1", a_number="210090736")], [removal("RM-1", a_number="299999999")])
+    assert people == [["ICE-1"]]
+
+
+def test_placeholder_dob_fit_needs_no_rival_row() -> None:
+    parent = adult("ICE-1", a_number="210090736", dob=date(1980, 1, 1))
+    row = removal("RM-1", dob=date(1980, 3, 9))
+    assert _people([parent], [row]) == [["ICE-1", "RM-1"]]
+    # another removed JUAN LOPEZ born in 1980: the row could be either's
+    rival = removal("RM-2", dob=date(1980, 8, 30))
+    assert ["ICE-1", "RM-1"] not in _people([parent], [row, rival])

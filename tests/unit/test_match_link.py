@@ -195,3 +195,34 @@ def test_an_unrelated_namesake_on_the_same_day_is_not_linked_over_the_claimant()
     )
     [res] = reconcile(FeedSnapshot([kid], [claimant, namesake, *_decoys()]), AS_OF)
     assert res.parent is None or res.parent.ice_record_ids == ["ICE-P"]
+
+
+def test_sibling_linked_by_dna_lifts_the_other_child() -> None:
+    # two fathers with the same surname on the same day: alone, the younger child is a tie
+    older = child("ORR-1", first_name="Ana", last_name="Pérez Soto", admitted_at=date(2018, 5, 3))
+    younger = child("ORR-2", first_name="Luis", last_name="Pérez Soto", admitted_at=date(2018, 5, 4))
+    fathers = [
+        adult(f"ICE-{i}", a_number=f"21234567{i}", first_name=name, last_name="PEREZ", dob=date(1980, i, 7))
+        for i, name in ((1, "JORGE"), (2, "MARIO"))
+    ]
+    alone = reconcile(FeedSnapshot([younger], fathers), AS_OF)
+    assert alone[0].parent is None
+    results = reconcile(FeedSnapshot([older, younger], fathers, [], [dna("match", "ORR-1", "ICE-1")]), AS_OF)
+    by_id = {r.child_record_ids[0]: r for r in results}
+    lifted = by_id["ORR-2"].parent
+    assert lifted is not None and lifted.ice_record_ids == ["ICE-1"]
+    assert any(e.startswith("sibling ORR-1") for e in lifted.evidence)
+
+
+def test_namesake_apprehended_weeks_apart_is_not_a_candidate() -> None:
+    kid = child(first_name="Lucía", last_name="Pérez Soto")
+    other_week = adult(
+        "ICE-1",
+        a_number="212345678",
+        first_name="JORGE",
+        last_name="PEREZ LOPEZ",
+        apprehension_date=date(2018, 4, 2),
+        station=None,
+    )
+    [res] = reconcile(FeedSnapshot([kid], [other_week]), AS_OF)
+    assert res.parent is None and res.needs_review is False

@@ -1,0 +1,300 @@
+"""Runs through workers, without Celery: the step leases and the watchdog against real databases
+(every test on SQLite and on the local PostgreSQL), and the fetch step against the feed simulator
+over HTTP. The Celery processes themselves are exercised in tests/e2e/test_run_faults.py.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline import run as stages
+from pipeline.errors import RunInProgressError
+from pipeline.settings import Settings, load_settings
+from pipeline.sim.server import FeedSimulator
+from pipeline.store import Store
+
+AS_OF = date(2018, 7, 12)
+T0 = datetime(2018, 7, 12, 12, 0, tzinfo=UTC)
+FETCHES = stages.STAGE_STEPS["fetch"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+class Outbox:
+    """Stands in for the broker: remembers what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def __call__(self, run_id: str, steps: Sequence[str]) -> None:
+        self.sent.extend((run_id, step) for step in steps)
+
+    def steps(self) -> list[str]:
+        return [step for _run, step in self.sent]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(db_url: str, clock: FakeClock) -> Iterator[Store]:
+    with Store(db_url, clock=clock) as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    env = {
+        "REUNIFY_ORR_URL": "http://orr",
+        "REUNIFY_ORR_TOKEN": "t",
+        "REUNIFY_ICE_URL": "http://ice",
+        "REUNIFY_ICE_TOKEN": "t",
+        "REUNIFY_REMOVALS_URL": "http://rm",
+        "REUNIFY_REMOVALS_TOKEN": "t",
+        "REUNIFY_AS_OF": "2018-07-12",
+        "REUNIFY_HEARTBEAT_SECONDS": "10",
+        "REUNIFY_STALL_SECONDS": "60",
+        "REUNIFY_RUN_DEADLINE_SECONDS": "3600",
+    }
+    return load_settings(env, config_file=tmp_path / "none.toml")
+
+
+def started(store: Store, settings: Settings, outbox: Outbox) -> str:
+    return stages.start_distributed(store, settings, "test", outbox)
+
+
+# -- store: step leases ---------------------------------------------------------------------------
+
+
+def test_step_lease_lifecycle(store: Store, clock: FakeClock) -> None:
+    run_id = store.start_run("test", AS_OF)
+    store.mark_sent(run_id, ["fetch:orr", "fetch:ice"])
+    assert store.claim_step(run_id, "fetch:orr", "a", 60)
+    assert not store.claim_step(run_id, "fetch:orr", "b", 60)  # a holds it
+    clock.advance(seconds=30)
+    assert store.refresh_step(run_id, "fetch:orr", "a", 60)
+    clock.advance(seconds=59)
+    assert not store.claim_step(run_id, "fetch:orr", "b", 60)  # renewed: still a's
+    clock.advance(seconds=2)
+    assert store.claim_step(run_id, "fetch:orr", "b", 60)  # a's lease ran out: a was lost
+    assert not store.refresh_step(run_id, "fetch:orr", "a", 60)
+    assert not store.finish_step(run_id, "fetch:orr", "a")  # a may not finish b's step
+    assert store.finish_step(run_id, "fetch:orr", "b")
+    assert not store.claim_step(run_id, "fetch:orr", "c", 60)  # done
+    assert store.claim_step(run_id, "fetch:ice", "c", 60)
+    assert store.release_step(run_id, "fetch:ice", "c")
+    assert store.claim_step(run_id, "fetch:ice", "d", 60)  # released: free at once
+    steps = {s.step: s for s in store.list_steps(run_id)}
+    assert steps["fetch:orr"].done and steps["fetch:orr"].attempts == 2 and steps["fetch:orr"].sends == 1
+    assert steps["fetch:ice"].owner == "d" and steps["fetch:ice"].attempts == 2
+    store.fail_run(run_id, "stop")
+    assert not store.claim_step(run_id, "reconcile", "e", 60)  # a run that is not running
+
+
+def test_a_stage_advances_once_when_all_its_steps_are_done(store: Store) -> None:
+    run_id = store.start_run("test", AS_OF)
+    store.set_stage(run_id, "fetch")
+    for step in FETCHES[:-1]:
+        assert store.claim_step(run_id, step, "w", 60) and store.finish_step(run_id, step, "w")
+    assert not store.advance_stage(run_id, "fetch", "reconcile", FETCHES)
+    assert store.claim_step(run_id, FETCHES[-1], "w", 60) and store.finish_step(run_id, FETCHES[-1], "w")
+    assert store.advance_stage(run_id, "fetch", "reconcile", FETCHES)
+    assert not store.advance_stage(run_id, "fetch", "reconcile", FETCHES)
+    run = store.get_run(run_id)
+    assert run is not None and run.stage == "reconcile"
+
+
+def _finish_last_and_advance(barrier: Any, url: str, run_id: str, step: str) -> bool:
+    store = Store(url)
+    try:
+        assert store.claim_step(run_id, step, step, 60)
+        barrier.wait()
+        store.finish_step(run_id, step, step)
+        return store.advance_stage(run_id, "fetch", "reconcile", FETCHES)
+    finally:
+        store.close()
+
+
+def test_workers_finishing_together_advance_the_run_exactly_once(db_url: str) -> None:
+    store = Store(db_url)
+    for _ in range(2):
+        run_id = store.start_run("test", AS_OF)
+        store.set_stage(run_id, "fetch")
+        ctx = multiprocessing.get_context("spawn")
+        barrier = ctx.Barrier(len(FETCHES), timeout=60)
+        queue = ctx.Queue()
+        procs = [
+            ctx.Process(target=_advance_entry, args=(queue, barrier, db_url, run_id, step))
+            for step in FETCHES
+        ]
+        for proc in procs:
+            proc.start()
+        results = [queue.get(timeout=60) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=30)
+        assert sorted(results) == [False, False, False, True]
+        run = store.get_run(run_id)
+        assert run is not None and run.stage == "reconcile"
+    store.close()
+
+
+def _advance_entry(queue: Any, barrier: Any, url: str, run_id: str, step: str) -> None:
+    queue.put(_finish_last_and_advance(barrier, url, run_id, step))
+
+
+# -- the watchdog -----------------------------------------------------------------------------------
+
+
+def test_a_step_whose_worker_died_is_resent_once(store: Store, clock: FakeClock, settings: Settings) -> None:
+    outbox = Outbox()
+    run_id = started(store, settings, outbox)
+    assert outbox.steps() == list(FETCHES)
+    for step in FETCHES:
+        assert store.claim_step(run_id, step, f"worker-{step}", settings.stall_seconds)
+    for step in FETCHES[1:]:
+        assert store.finish_step(run_id, step, f"worker-{step}")
+    clock.advance(seconds=30)
+    assert stages.watch_runs(store, settings, outbox).resent == []  # the lease still holds
+    clock.advance(seconds=31)  # fetch:orr's worker stopped renewing 61 s ago: it is lost
+    report = stages.watch_runs(store, settings, outbox)
+    assert report.resent == [f"{run_id}:fetch:orr"]
+    assert outbox.steps()[-1] == "fetch:orr"
+    assert stages.watch_runs(store, settings, outbox).resent == []  # sent once, not every pass
+    # The re-sent message is taken by another worker, which finishes: the run moves on.
+    outcome = stages.execute_step(run_id, "fetch:orr", settings, store, lambda _beat: 7, outbox)
+    assert (outcome.ran, outcome.advanced_to, outcome.value) == (True, "reconcile", 7)
+    assert outbox.steps()[-1] == "reconcile"
+
+
+def test_a_lost_message_is_resent_only_when_the_run_is_quiet(
+    store: Store, clock: FakeClock, settings: Settings
+) -> None:
+    outbox = Outbox()
+    run_id = started(store, settings, outbox)
+    store.claim_step(run_id, "fetch:ice", "w", settings.stall_seconds)
+    clock.advance(seconds=50)
+    store.refresh_step(run_id, "fetch:ice", "w", settings.stall_seconds)
+    store.heartbeat(run_id)  # fetch:ice is working: the queued steps just wait for a free worker
+    clock.advance(seconds=20)
+    assert stages.watch_runs(store, settings, outbox).resent == []
+    clock.advance(seconds=120)  # nothing happened for two minutes: the messages were lost
+    report = stages.watch_runs(store, settings, outbox)
+    assert sorted(report.resent) == sorted(f"{run_id}:{s}" for s in FETCHES)
+
+
+def test_a_stage_left_unadvanced_is_advanced(store: Store, settings: Settings) -> None:
+    outbox = Outbox()
+    run_id = started(store, settings, outbox)
+    for step in FETCHES:  # every fetch done, but the last worker died before advancing
+        store.claim_step(run_id, step, "w", 60)
+        store.finish_step(run_id, step, "w")
+    assert stages.watch_runs(store, settings, outbox).advanced == [run_id]
+    assert outbox.steps()[-1] == "reconcile"
+    assert stages.watch_runs(store, settings, outbox).advanced == []
+
+
+def test_runs_past_their_deadline_or_lost_too_often_fail_with_the_reason(
+    store: Store, clock: FakeClock, settings: Settings
+) -> None:
+    outbox = Outbox()
+    late = started(store, settings, outbox)
+    clock.advance(seconds=settings.run_deadline_seconds + 1)
+    assert stages.watch_runs(store, settings, outbox).failed == [late]
+    run = store.get_run(late)
+    assert run is not None and run.status == "failed" and run.error
+    assert "did not finish within REUNIFY_RUN_DEADLINE_SECONDS" in run.error
+    assert "fetch:orr" in run.error
+    assert store.lock_holder(stages.RUN_LOCK) is None
+
+    poison = started(store, settings, outbox)  # the lock was freed: a new run may start
+    for attempt in range(settings.step_max_attempts):
+        assert store.claim_step(poison, "fetch:removals", f"w{attempt}", settings.stall_seconds)
+        clock.advance(seconds=settings.stall_seconds + 1)
+        store.heartbeat(poison)
+    assert stages.watch_runs(store, settings, outbox).failed == [poison]
+    run = store.get_run(poison)
+    assert run is not None and run.error and "fetch:removals was lost 3 times" in run.error
+
+
+def test_begin_run_refuses_a_second_run_and_takes_over_a_finished_runs_lock(
+    store: Store, clock: FakeClock, settings: Settings
+) -> None:
+    outbox = Outbox()
+    first = started(store, settings, outbox)
+    with pytest.raises(RunInProgressError, match=first):
+        started(store, settings, outbox)
+    store.fail_run(first, "gone")  # ended, but its lock was never released (worker died)
+    second = started(store, settings, outbox)
+    assert store.lock_holder(stages.RUN_LOCK) is not None
+    # A run whose lock expired while it was still marked running is failed by the next one.
+    clock.advance(seconds=settings.run_lock_seconds + 1)
+    third = started(store, settings, outbox)
+    run = store.get_run(second)
+    assert run is not None and run.status == "failed" and f"superseded by run {third}" in (run.error or "")
+
+
+def test_duplicate_and_late_messages_are_skipped(store: Store, settings: Settings) -> None:
+    outbox = Outbox()
+    run_id = started(store, settings, outbox)
+    calls: list[str] = []
+    for step in FETCHES:
+        stages.execute_step(run_id, step, settings, store, lambda _beat, s=step: calls.append(s), outbox)
+    late = stages.execute_step(run_id, "fetch:orr", settings, store, lambda _beat: calls.append("x"), outbox)
+    assert (late.ran, late.detail) == (False, "the run is in stage reconcile")
+    assert calls == list(FETCHES) and outbox.steps().count("reconcile") == 1
+
+    def boom(_beat: stages.Heartbeat) -> None:
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError):
+        stages.execute_step(run_id, "reconcile", settings, store, boom, outbox)
+    step = {s.step: s for s in store.list_steps(run_id)}["reconcile"]
+    assert step.owner is None and not step.done  # given back: the retry can take it at once
+
+
+# -- the fetch step against the simulator: a redelivery duplicates nothing -------------------------
+
+
+def test_a_redelivered_fetch_duplicates_no_rows(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    settings = make_settings(simulator, db_url)
+    store = Store(db_url)
+    run_id = stages.begin_run(store, settings, "test")
+    first = {feed: stages.fetch_feed(run_id, feed, settings, store) for feed in ("orr", "ice")}
+    quarantined = len(store.list_quarantine(run_id))
+    payloads = {feed: list(store.iter_feed_payloads(run_id, feed)) for feed in ("orr", "ice")}
+    # The same tasks again (acks_late redelivery after a lost acknowledgement, or a re-send).
+    again = {feed: stages.fetch_feed(run_id, feed, settings, store) for feed in ("orr", "ice")}
+    assert again == first
+    assert len(store.list_quarantine(run_id)) == quarantined
+    assert {feed: list(store.iter_feed_payloads(run_id, feed)) for feed in ("orr", "ice")} == payloads
+    ids = [json.loads(p)["childId"] for p in payloads["orr"] if "childId" in json.loads(p)]
+    assert len(ids) == len(set(ids)) == first["orr"].valid
+    store.close()
