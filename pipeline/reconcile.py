@@ -166,17 +166,7 @@ def _result(
         else None
     )
     loc = classify.location(records, facts, as_of)
-    parent = None
-    if link is not None:
-        person = link.person
-        parent = ParentInfo(
-            ice_record_ids=person.ice_record_ids,
-            removal_record_ids=person.removal_record_ids,
-            a_number=person.a_number,
-            name=person.name,
-            match_score=link.score,
-            evidence=link.evidence,
-        )
+    parent = _parent_info(link) if link is not None else None
     newest = records[0]
     a_numbers = [r.a_number for r in records if r.a_number]
     return ChildResult(
@@ -191,4 +181,17 @@ def _result(
         parent=parent,
         parent_location=loc,
         needs_review=outcome.needs_review,
+        candidates=[_parent_info(c) for c in outcome.candidates],
+    )
+
+
+def _parent_info(link: Link) -> ParentInfo:
+    person = link.person
+    return ParentInfo(
+        ice_record_ids=person.ice_record_ids,
+        removal_record_ids=person.removal_record_ids,
+        a_number=person.a_number,
+        name=person.name,
+        match_score=link.score,
+        evidence=link.evidence,
     )

@@ -107,6 +107,8 @@ class ChildResult:
     parent: ParentInfo | None
     parent_location: ParentLocation
     needs_review: bool
+    #: runner-up parent candidates, best first (not part of the export: stored beside it)
+    candidates: list[ParentInfo] = field(default_factory=list)
 
     @property
     def child_key(self) -> str:

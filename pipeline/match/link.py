@@ -798,10 +798,11 @@ class Link:
 
 @dataclass(slots=True)
 class LinkOutcome:
-    """What linking decided for one child group."""
+    """What linking decided for one child group, and the runner-up candidates a reviewer sees."""
 
     link: Link | None
     needs_review: bool
+    candidates: list[Link] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -858,6 +859,9 @@ def _evidence(model: Model, gamma: Gamma) -> list[str]:
     return [text for _, text in items]
 
 
+#: how many runner-up candidates a child keeps, and the smallest posterior worth showing
+MAX_CANDIDATES = 3
+CANDIDATE_FLOOR = 0.001
 #: a kept link with this posterior (or a decisive DNA result or review) vouches for its adult
 CONFIDENT = 0.95
 #: weight of "a sibling of this child (same surnames, apprehended or admitted with it) is
@@ -1079,11 +1083,19 @@ class Linker:
         posterior = odds[best] / denom
         rival = odds[ranked[1]] / denom if len(ranked) > 1 else 0.0
         needs_review = (REVIEW_FLOOR <= posterior < REVIEW_THRESHOLD) or rival >= REVIEW_RIVAL
-        if posterior < LINK_THRESHOLD:
-            return LinkOutcome(None, needs_review and posterior >= REVIEW_FLOOR)
+        linked = posterior >= LINK_THRESHOLD
+        # Runner-ups (and, when nothing clears the bar, the best too) for the review queue and
+        # `reunify show`; only those with a real share of the probability.
+        candidates = [
+            Link(self.people[pid], odds[pid] / denom, _evidence(model, gammas[pid]))
+            for pid in ranked[1 if linked else 0 : MAX_CANDIDATES + (1 if linked else 0)]
+            if odds[pid] / denom >= CANDIDATE_FLOOR
+        ]
+        if not linked:
+            return LinkOutcome(None, needs_review and posterior >= REVIEW_FLOOR, candidates)
         evidence = _evidence(model, gammas[best])
         if notes and best in notes:
             evidence.insert(0, notes[best])
         if best in tested:
             evidence.insert(0, f"DNA test of this adult and child (+{DNA_TESTED_WEIGHT:.1f})")
-        return LinkOutcome(Link(self.people[best], posterior, evidence), needs_review)
+        return LinkOutcome(Link(self.people[best], posterior, evidence), needs_review, candidates)
