@@ -159,10 +159,10 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
     return count
 
 
-def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Progress) -> str:
+def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Progress, mode: str) -> str:
     from workers.tasks import start_run
 
-    run_id = start_run(settings, store, trigger)
+    run_id = start_run(settings, store, trigger, mode)
     seen: dict[str, tuple[int, ...]] = {}
     warned = False
     while True:
@@ -196,13 +196,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.database_url)
     out = sys.stdout
     mode = "workers at the configured broker" if settings.broker_url else "in-process (embedded)"
-    out.write(f"reunify run: as of {settings.as_of}, {mode}\n")
+    out.write(f"reunify run ({args.mode}): as of {settings.as_of}, {mode}\n")
     progress = Progress(out)
     started = time.monotonic()
     if settings.broker_url:
-        run_id = _run_via_broker(settings, store, args.trigger, progress)
+        run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode)
     else:
-        run_id = run_embedded(settings, store, args.trigger, progress)
+        run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode)
     run = store.get_run(run_id)
     out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n\n")
     out.write(summary_table(store.iter_results(run_id), quarantined_counts(run)) + "\n")
@@ -284,7 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="one reconciliation: fetch the feeds, reconcile, publish")
-    run.add_argument("--full", action="store_true", help="refetch everything (the default for now)")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--full", dest="mode", action="store_const", const="full", help="fetch every feed whole (the default)"
+    )
+    mode.add_argument(
+        "--incremental",
+        dest="mode",
+        action="store_const",
+        const="incremental",
+        help="fetch only what changed since the last successful run, carry the rest forward",
+    )
+    run.set_defaults(mode="full")
     run.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
     export = sub.add_parser("export", help="the latest successful run's results")

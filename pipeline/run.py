@@ -32,6 +32,7 @@ from typing import Any
 from pipeline import feeds
 from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
 from pipeline.feeds.validate import validate_page
+from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
 from pipeline.parse import PARSERS
 from pipeline.reconcile import reconcile
@@ -152,7 +153,9 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
-def begin_run(store: Store, settings: Settings, trigger: str, run_id: str | None = None) -> str:
+def begin_run(
+    store: Store, settings: Settings, trigger: str, run_id: str | None = None, mode: str = "full"
+) -> str:
     """Take the run lock and record a new run; RunInProgressError if another run holds the lock.
 
     A lock left behind by a run that already ended (its worker died between publishing and
@@ -178,8 +181,8 @@ def begin_run(store: Store, settings: Settings, trigger: str, run_id: str | None
         if stale.id != run_id:
             fail_run(stale.id, store, f"superseded by run {run_id}: its lock expired without progress")
     deadline = store.now() + timedelta(seconds=settings.run_deadline_seconds)
-    store.start_run(trigger, settings.as_of, run_id, deadline=deadline)
-    log.info("run.started", run_id=run_id, trigger=trigger)
+    store.start_run(trigger, settings.as_of, run_id, deadline=deadline, mode=mode)
+    log.info("run.started", run_id=run_id, trigger=trigger, mode=mode)
     return run_id
 
 
@@ -204,7 +207,8 @@ def fetch_feed(
             return FeedCounts(0, 0, 0)
         started = time.monotonic()
         fetched = quarantined = 0
-        for page in feeds.fetch_feed(feed, settings):
+        plan = plan_fetch(store, run_id, feed)
+        for page in feeds.fetch_feed(feed, settings, since=plan.since):
             if check is not None:
                 check()
             valid, bad = validate_page(feed, page)
@@ -217,9 +221,16 @@ def fetch_feed(
             if not store.heartbeat(run_id):
                 raise StepAbandoned("the run is no longer running")
             progress("fetch", feed, {"fetched": fetched, "quarantined": quarantined})
+        carried = complete_fetch(store, run_id, feed, plan)
         counts = FeedCounts(fetched, store.count_feed_records(run_id, feed), quarantined)
         store.record_feed_counts(run_id, feed, counts.fetched, counts.valid, counts.quarantined)
-        log.info("feed.fetched", seconds=round(time.monotonic() - started, 2), **counts.as_dict())
+        log.info(
+            "feed.fetched",
+            seconds=round(time.monotonic() - started, 2),
+            incremental=plan.incremental,
+            carried_forward=carried,
+            **counts.as_dict(),
+        )
         progress("fetched", feed, counts.as_dict())
         return counts
 
@@ -258,6 +269,9 @@ def reconcile_run(
         if check is not None:
             check()
         count = store.save_results(run_id, (r.to_export(run_id) for r in results))
+        store.save_candidates(
+            run_id, {r.child_key: [c.to_export() for c in r.candidates] for r in results if r.candidates}
+        )
         log.info(
             "reconcile.done",
             children=count,
@@ -287,12 +301,14 @@ def fail_run(run_id: str, store: Store, error: str) -> None:
         log.error("run.failed", error=error)
 
 
-def run_embedded(settings: Settings, store: Store, trigger: str = "cli", progress: ProgressFn = _noop) -> str:
+def run_embedded(
+    settings: Settings, store: Store, trigger: str = "cli", progress: ProgressFn = _noop, mode: str = "full"
+) -> str:
     """One whole run in this process: the four fetches in parallel threads, then reconcile, publish.
 
     Raises RunFailedError (after recording the failure) when any stage fails.
     """
-    run_id = begin_run(store, settings, trigger)
+    run_id = begin_run(store, settings, trigger, mode=mode)
     with bound(run_id=run_id):
         try:
             with Heartbeat(store, settings, run_id) as beat:
@@ -335,13 +351,15 @@ def dispatch(run_id: str, steps: Sequence[str], store: Store, send: SendFn) -> N
     send(run_id, steps)
 
 
-def start_distributed(store: Store, settings: Settings, trigger: str, send: SendFn) -> str:
+def start_distributed(
+    store: Store, settings: Settings, trigger: str, send: SendFn, mode: str = "full"
+) -> str:
     """Begin a run and send its fetch steps to the workers; returns the run id.
 
     RunInProgressError if a run is in progress; if the steps cannot be sent (broker down) the run
     is failed with that reason and RunFailedError raised.
     """
-    run_id = begin_run(store, settings, trigger)
+    run_id = begin_run(store, settings, trigger, mode=mode)
     store.set_stage(run_id, FETCH)
     try:
         dispatch(run_id, STAGE_STEPS[FETCH], store, send)

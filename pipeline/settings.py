@@ -50,6 +50,8 @@ class Settings:
     run_lock_seconds: int = 3600
     run_deadline_seconds: int = 3600  # a run not finished this long after it started is failed
     schedule_hours: float = 6.0
+    # Scheduled runs fetch only what changed (incremental) unless set to full.
+    scheduled_mode: str = "incremental"
     # Workers and their watchdog (see pipeline/run.py): a worker renews the lease of the step it
     # works on every heartbeat; a lease not renewed for stall_seconds means the worker was lost
     # and the watchdog (run every sweep_seconds by beat) re-sends the step; a step lost
@@ -179,6 +181,10 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
         kwargs["log_json"] = _parse_bool("REUNIFY_LOG_JSON", raw)
     if (raw := get("REUNIFY_LOG_LEVEL")) is not None:
         kwargs["log_level"] = raw.upper()
+    if (raw := get("REUNIFY_SCHEDULED_MODE")) is not None:
+        if raw not in ("full", "incremental"):
+            raise ConfigError(f"REUNIFY_SCHEDULED_MODE must be full or incremental, got {raw!r}")
+        kwargs["scheduled_mode"] = raw
     kwargs["flower_user"] = get("REUNIFY_FLOWER_USER")
     kwargs["flower_password"] = get("REUNIFY_FLOWER_PASSWORD")
     if (raw := get("REUNIFY_DEADLINE_UNDER_5")) is not None:

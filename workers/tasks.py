@@ -141,12 +141,12 @@ def publish_run(self: RunTask, run_id: str) -> dict[str, Any]:
     return self.run_step(run_id, stages.PUBLISH, lambda _beat: stages.publish_run(run_id, _store()))
 
 
-def start_run(settings: Settings, store: Store, trigger: str) -> str:
+def start_run(settings: Settings, store: Store, trigger: str, mode: str = "full") -> str:
     """Take the lock, record the run and send its fetch steps; returns the run id.
 
     RunInProgressError when a run is in progress; RunFailedError when the broker is unreachable.
     """
-    return stages.start_distributed(store, settings, trigger, send_steps)
+    return stages.start_distributed(store, settings, trigger, send_steps, mode)
 
 
 # The two beat tasks are not acks_late: a tick lost with its worker is simply the next tick's.
@@ -154,7 +154,8 @@ def start_run(settings: Settings, store: Store, trigger: str) -> str:
 def scheduled_run() -> str | None:
     """Beat's entry point: start a run unless one is in progress (then skip, with a log line)."""
     try:
-        run_id = start_run(get_settings(), _store(), "beat")
+        settings = get_settings()
+        run_id = start_run(settings, _store(), "beat", settings.scheduled_mode)
     except RunInProgressError as exc:
         log.info("scheduled_run.skipped", reason=str(exc))
         return None
