@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 _NON_DIGIT = re.compile(r"\D")
 _SPACES = re.compile(r"\s+")
@@ -46,8 +47,10 @@ def tokens(text: str | None) -> list[str]:
     return folded.split() if folded else []
 
 
+@lru_cache(maxsize=4096)
 def country(text: str | None) -> str | None:
     """Country in the removal list's form: upper case, no accents."""
+    # a few hundred spellings across millions of records: cached
     folded = fold(text)
     return folded or None
 
@@ -58,6 +61,12 @@ def iso_date(value: object) -> date | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"date must be a string, got {type(value).__name__}")
+    return _iso_date(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso_date(value: str) -> date:
+    # feeds repeat a few thousand distinct dates over hundreds of thousands of records
     text = value.strip()
     if len(text) > 10 and text[10] in "T ":
         return iso_datetime(text).date()
@@ -68,6 +77,11 @@ def us_date(value: str | None) -> date | None:
     """A date from ``MM/DD/YYYY``; None for empty; ValueError otherwise."""
     if value is None or value.strip() == "":
         return None
+    return _us_date(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _us_date(value: str) -> date:
     month, day, year = value.strip().split("/")
     return date(int(year), int(month), int(day))
 

@@ -25,7 +25,7 @@ def _latest_dna(dna: Sequence[DnaResult]) -> list[DnaResult]:
 
 
 @contextmanager
-def _no_gc_pauses() -> Iterator[None]:
+def no_gc_pauses() -> Iterator[None]:
     """Matching allocates millions of small acyclic objects: the cyclic collector's passes over
     them cost more than the matching itself, so it sleeps meanwhile (reference counting still
     frees everything)."""
@@ -46,7 +46,7 @@ def reconcile(
     ``decisions`` are review verdicts: ``reject`` never links that adult to that child,
     ``confirm`` links them unless a DNA exclusion exists for the pair.
     """
-    with _no_gc_pauses():
+    with no_gc_pauses():
         return _reconcile(snapshot, as_of, decisions)
 
 

@@ -16,7 +16,6 @@ reason: a killed worker costs about ``stall_seconds`` plus a sweep, not Redis's 
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import threading
@@ -29,13 +28,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from pipeline import feeds
+from pipeline import feeds, jsontext
 from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
-from pipeline.feeds.validate import validate_page
+from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
 from pipeline.parse import PARSERS
-from pipeline.reconcile import reconcile
+from pipeline.reconcile import no_gc_pauses, reconcile
 from pipeline.records import FeedSnapshot
 from pipeline.results import ReviewDecision
 from pipeline.settings import FEEDS, Settings
@@ -47,6 +46,10 @@ RUN_LOCK = "reunify-run"
 FEED_ATTR = {"orr": "children", "ice": "adults", "removals": "removals", "dna": "dna"}
 
 FETCH, RECONCILE, PUBLISH = "fetch", "reconcile", "publish"
+# How often a fetch records its counts and the run's heartbeat in the store.
+PROGRESS_SECONDS = 1.0
+# Valid records a fetch gathers before writing them in one transaction.
+WRITE_BATCH = 5000
 
 
 def fetch_step(feed: str) -> str:
@@ -148,6 +151,28 @@ def _noop(_stage: str, _feed: str | None, _counts: dict[str, int] | None) -> Non
     return None
 
 
+class FetchedRecords:
+    """The typed records one fetch stored, kept in memory so that an in-process run need not
+    read and parse them back: the latest copy of each record id (the store's rule, the later
+    copy on a tie), in record id order (the store's order). ``complete`` is False when the
+    fetch was incremental: the records carried forward are only in the store."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[str, Any]] = {}
+        self.complete = False
+
+    def add(self, valid: Sequence[ValidRecord], records: Sequence[Any]) -> None:
+        """Keep the typed ``records`` of the stored ``valid`` ones (same order)."""
+        for stored, record in zip(valid, records, strict=True):
+            prev = self._by_id.get(stored.record_id)
+            if prev is None or stored.updated_at >= prev[0]:
+                self._by_id[stored.record_id] = (stored.updated_at, record)
+
+    def records(self) -> list[Any]:
+        """The kept records, in record id order."""
+        return [record for _, (_, record) in sorted(self._by_id.items())]
+
+
 def new_run_id() -> str:
     """A fresh run id."""
     return uuid.uuid4().hex
@@ -193,35 +218,55 @@ def fetch_feed(
     store: Store,
     progress: ProgressFn = _noop,
     check: Callable[[], None] | None = None,
+    keep: FetchedRecords | None = None,
 ) -> FeedCounts:
     """Pull one feed into the store under this run; idempotent (a retry starts the feed afresh).
 
     ``check`` is called before each page is written (``Heartbeat.check``); StepAbandoned stops
-    the fetch when the run is no longer running.
+    the fetch when the run is no longer running. ``keep`` receives the typed records stored.
     """
     with bound(run_id=run_id, feed=feed):
         store.clear_feed(run_id, feed)
         if settings.feed(feed) is None:
             log.info("feed.not_configured")
             store.record_feed_counts(run_id, feed, 0, 0, 0)
+            if keep is not None:
+                keep.complete = True
             return FeedCounts(0, 0, 0)
         started = time.monotonic()
         fetched = quarantined = 0
         plan = plan_fetch(store, run_id, feed)
+        noted = 0.0
+        # pages are small (hundreds of records); the store writes best in thousands per commit
+        pending: list[ValidRecord] = []
         for page in feeds.fetch_feed(feed, settings, since=plan.since):
             if check is not None:
                 check()
-            valid, bad = validate_page(feed, page)
-            store.add_feed_records(run_id, feed, valid)
+            typed: list[Any] | None = [] if keep is not None else None
+            valid, bad = validate_page(feed, page, typed)
+            if keep is not None and typed is not None:
+                keep.add(valid, typed)
+            pending.extend(valid)
+            if len(pending) >= WRITE_BATCH:
+                store.add_feed_records(run_id, feed, pending)
+                pending = []
             if bad:
                 store.add_quarantine(run_id, feed, bad)
             fetched += len(page)
             quarantined += len(bad)
-            store.record_feed_counts(run_id, feed, fetched, fetched - quarantined, quarantined)
-            if not store.heartbeat(run_id):
-                raise StepAbandoned("the run is no longer running")
+            # the counts `reunify status` shows, and a sign of life, at most once a second: a
+            # commit per page for each would cost more than writing the pages themselves
+            if time.monotonic() - noted >= PROGRESS_SECONDS:
+                noted = time.monotonic()
+                store.record_feed_counts(run_id, feed, fetched, fetched - quarantined, quarantined)
+                if not store.heartbeat(run_id):
+                    raise StepAbandoned("the run is no longer running")
             progress("fetch", feed, {"fetched": fetched, "quarantined": quarantined})
+        if pending:
+            store.add_feed_records(run_id, feed, pending)
         carried = complete_fetch(store, run_id, feed, plan)
+        if keep is not None:
+            keep.complete = not plan.incremental
         counts = FeedCounts(fetched, store.count_feed_records(run_id, feed), quarantined)
         store.record_feed_counts(run_id, feed, counts.fetched, counts.valid, counts.quarantined)
         log.info(
@@ -241,14 +286,22 @@ def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
     for feed in FEEDS:
         parse = PARSERS[feed]
         target: list[Any] = getattr(snapshot, FEED_ATTR[feed])
-        target.extend(parse(json.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
+        target.extend(parse(jsontext.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
     return snapshot
 
 
 def reconcile_run(
-    run_id: str, store: Store, progress: ProgressFn = _noop, check: Callable[[], None] | None = None
+    run_id: str,
+    store: Store,
+    progress: ProgressFn = _noop,
+    check: Callable[[], None] | None = None,
+    snapshot: FeedSnapshot | None = None,
 ) -> int:
-    """Match and classify over the run's records and stage the results (not yet published)."""
+    """Match and classify over the run's records and stage the results (not yet published).
+
+    ``snapshot`` is the run's records when the caller holds them already (an in-process run
+    that fetched every feed in full); otherwise they are read from the store.
+    """
     with bound(run_id=run_id, stage="reconcile"):
         run = store.get_run(run_id)
         if run is None:
@@ -256,7 +309,8 @@ def reconcile_run(
         store.set_stage(run_id, "reconcile")
         progress("reconcile", None, None)
         started = time.monotonic()
-        snapshot = load_snapshot(run_id, store)
+        if snapshot is None:
+            snapshot = load_snapshot(run_id, store)
         loaded = time.monotonic()
         decisions = [
             ReviewDecision(
@@ -313,14 +367,21 @@ def run_embedded(
         try:
             with Heartbeat(store, settings, run_id) as beat:
                 store.set_stage(run_id, FETCH)
-                with ThreadPoolExecutor(max_workers=len(FEEDS), thread_name_prefix="fetch") as pool:
+                kept = {feed: FetchedRecords() for feed in FEEDS}
+                pool = ThreadPoolExecutor(max_workers=len(FEEDS), thread_name_prefix="fetch")
+                # the kept records are many small acyclic objects: see reconcile.no_gc_pauses
+                with no_gc_pauses(), pool:
                     futures = [
-                        pool.submit(fetch_feed, run_id, feed, settings, store, progress, beat.check)
-                        for feed in FEEDS
+                        pool.submit(fetch_feed, run_id, feed, settings, store, progress, beat.check, keep)
+                        for feed, keep in kept.items()
                     ]
                     for future in futures:
                         future.result()
-                reconcile_run(run_id, store, progress, beat.check)
+                snapshot = None
+                if all(k.complete for k in kept.values()):
+                    snapshot = FeedSnapshot(**{FEED_ATTR[feed]: kept[feed].records() for feed in FEEDS})
+                kept.clear()
+                reconcile_run(run_id, store, progress, beat.check, snapshot)
                 publish_run(run_id, store, progress)
         except ReunifyError as exc:
             fail_run(run_id, store, str(exc))

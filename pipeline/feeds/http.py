@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
+from pipeline import jsontext
 from pipeline.errors import ConfigError, FeedAuthError, FeedError, FeedProtocolError, FeedUnavailableError
 from pipeline.settings import FeedSettings, Settings
 
@@ -349,9 +350,12 @@ class FeedClient:
         def attempt() -> Page:
             response = self._send(url, params, stream=False)
             try:
-                body = response.json()
-            except ValueError as exc:
-                raise BadPage("body is not JSON") from exc
+                body = jsontext.loads(response.content)
+            except ValueError:
+                try:  # not UTF-8: let requests decode it by the charset the feed declared
+                    body = response.json()
+                except ValueError as exc:
+                    raise BadPage("body is not JSON") from exc
             if check is not None:
                 check(body)
             links = {rel: link["url"] for rel, link in response.links.items() if "url" in link}

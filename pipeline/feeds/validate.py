@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import structlog
 
+from pipeline import jsontext
 from pipeline.errors import MalformedRecord
 from pipeline.parse import PARSERS
 from pipeline.records import Quarantined
@@ -36,7 +36,7 @@ def to_json(raw: object) -> str:
     """The raw record as compact JSON text (non-ASCII kept; a CSV row's extra cells named)."""
     if isinstance(raw, Mapping) and None in raw:
         raw = {(EXTRA_CELLS_KEY if k is None else k): v for k, v in raw.items()}
-    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"), default=str)
+    return jsontext.dumps(raw)
 
 
 def _updated_at(record: Any) -> str:
@@ -46,8 +46,11 @@ def _updated_at(record: Any) -> str:
     return stamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def validate_page(feed: str, raw_records: Iterable[object]) -> tuple[list[ValidRecord], list[Quarantined]]:
-    """Parse each raw record with ``PARSERS[feed]``; the typed record is discarded, the raw JSON kept.
+def validate_page(
+    feed: str, raw_records: Iterable[object], keep: list[Any] | None = None
+) -> tuple[list[ValidRecord], list[Quarantined]]:
+    """Parse each raw record with ``PARSERS[feed]``; the raw JSON is kept, and the typed record
+    too when ``keep`` is given (appended in the order of the valid records).
 
     A record the parser rejects is quarantined with the parser's reason; one that makes the
     parser fail unexpectedly is quarantined too (a bad record never stops a run).
@@ -67,6 +70,8 @@ def validate_page(feed: str, raw_records: Iterable[object]) -> tuple[list[ValidR
             quarantined.append(Quarantined(feed, None, reason, to_json(raw)))
             continue
         valid.append(ValidRecord(record.record_id, _updated_at(record), to_json(raw)))
+        if keep is not None:
+            keep.append(record)
     if quarantined:
         log.info("feed.quarantined", feed=feed, records=len(quarantined), valid=len(valid))
     return valid, quarantined

@@ -34,6 +34,7 @@ apprehended with) links the tested adult outright; ``pending``/``inconclusive`` 
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 from collections import Counter, defaultdict
@@ -781,6 +782,16 @@ def _candidates(c: ChildView, index: _Index) -> dict[int, float]:
     return score
 
 
+def _best(pre: dict[int, float], n: int) -> list[int]:
+    """The ``n`` best-scored people, best first, ties by pid: ``sorted(...)[:n]`` without sorting
+    the hundreds of people a child's blocking keys can reach (only those at or above the n-th
+    best score are sorted)."""
+    if len(pre) > n:
+        cut = heapq.nlargest(n, pre.values())[-1]
+        pre = {pid: s for pid, s in pre.items() if s >= cut}
+    return sorted(pre, key=lambda pid: (-pre[pid], pid))[:n]
+
+
 # ---------------------------------------------------------------------------------------------
 # Linking
 # ---------------------------------------------------------------------------------------------
@@ -999,7 +1010,7 @@ class Linker:
                 pre[pid] = pre.get(pid, 0.0) + 100.0
             if key in self.confirmed:
                 pre[self.confirmed[key]] = pre.get(self.confirmed[key], 0.0) + 100.0
-            top = sorted(pre, key=lambda pid: (-pre[pid], pid))[:MAX_CANDIDATES]
+            top = _best(pre, MAX_CANDIDATES)
             if top:
                 floor = pre[top[0]] - CANDIDATE_MARGIN
                 top = [pid for pid in top if pre[pid] >= floor]

@@ -89,6 +89,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
             cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
             _enable_wal(cur)
             cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA wal_autocheckpoint = 16384")
             cur.execute("PRAGMA foreign_keys = ON")
         finally:
             cur.close()

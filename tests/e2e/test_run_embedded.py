@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections import Counter
@@ -12,7 +13,8 @@ import pytest
 
 from pipeline.errors import RunFailedError
 from pipeline.logging import configure_logging
-from pipeline.run import run_embedded
+from pipeline.reconcile import reconcile
+from pipeline.run import load_snapshot, run_embedded
 from pipeline.settings import Settings
 from pipeline.sim.server import FaultConfig, FeedSimulator
 from pipeline.sim.world import World
@@ -126,3 +128,38 @@ def test_a_run_on_postgresql_exports_what_sqlite_exports(
 
     assert comparable(pg_store) == comparable(lite_store)
     assert pg_store.results_count() > 0
+
+
+def _with_repeated_ids(world: World) -> World:
+    """The world with some child records served twice: a newer copy (a discharge) after the
+    original, and a stale copy (older update time, another facility) after that."""
+    orr = list(world.orr)
+    bad = set(world.malformed.get("orr", []))
+    picked = [i for i, rec in enumerate(world.orr) if i not in bad and not rec.get("discharge")][:6]
+    for i in picked:
+        rec = world.orr[i]
+        orr.append(
+            rec
+            | {
+                "discharge": {"date": "2018-07-01", "type": "released_to_sponsor"},
+                "updatedAt": "2018-07-19T12:00:00Z",
+            }
+        )
+        orr.append(rec | {"facilityName": "Stale copy", "updatedAt": "2018-01-01T00:00:00Z"})
+    return dataclasses.replace(world, orr=orr)
+
+
+def test_the_records_an_embedded_run_keeps_in_memory_reconcile_like_the_stored_ones(
+    small_world: World, make_settings: Callable[..., Settings]
+) -> None:
+    # run_embedded reconciles the typed records its fetches kept; workers read them back from
+    # the store: both must see the same records (the latest copy of a repeated id, the same
+    # order), hence the same export
+    world = _with_repeated_ids(small_world)
+    with FeedSimulator(world.to_payloads(), faults=FaultConfig(rate=0.1, retry_after=0.05, seed=5)) as sim:
+        settings = make_settings(sim)
+        store = Store(settings.database_url)
+        run_id = run_embedded(settings, store, "test")
+
+    from_store = reconcile(load_snapshot(run_id, store), world.as_of)
+    assert [r.to_export(run_id) for r in from_store] == list(store.iter_results(run_id))

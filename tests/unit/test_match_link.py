@@ -226,3 +226,15 @@ def test_namesake_apprehended_weeks_apart_is_not_a_candidate() -> None:
     )
     [res] = reconcile(FeedSnapshot([kid], [other_week]), AS_OF)
     assert res.parent is None and res.needs_review is False
+
+
+def test_best_candidates_equal_a_full_sort_ties_by_pid() -> None:
+    import random
+
+    from pipeline.match.link import _best
+
+    rng = random.Random(3)
+    for _ in range(200):
+        pre = {pid: float(rng.randint(0, 6)) for pid in rng.sample(range(500), rng.randint(0, 60))}
+        want = sorted(pre, key=lambda pid: (-pre[pid], pid))[:18]
+        assert _best(pre, 18) == want

@@ -51,3 +51,15 @@ def test_timestamps_become_aware_utc() -> None:
 )
 def test_age_in_whole_years(dob: date, as_of: date, years: int) -> None:
     assert normalise.age_years(dob, as_of) == years
+
+
+def test_cached_date_parsers_still_reject_bad_input_every_time() -> None:
+    for _ in range(2):  # the second call goes through the cache
+        assert normalise.iso_date("2018-06-01") == date(2018, 6, 1)
+        assert normalise.us_date("06/01/2018") == date(2018, 6, 1)
+        with pytest.raises(ValueError):
+            normalise.iso_date("2018-13-01")
+        with pytest.raises(ValueError):
+            normalise.us_date("13/45/2018")
+        with pytest.raises(ValueError):
+            normalise.iso_date(["2018-06-01"])
