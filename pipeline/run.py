@@ -242,9 +242,9 @@ def fetch_feed(
         for page in feeds.fetch_feed(feed, settings, since=plan.since):
             if check is not None:
                 check()
-            typed: list[Any] | None = [] if keep is not None else None
+            typed: list[Any] = []
             valid, bad = validate_page(feed, page, typed)
-            if keep is not None and typed is not None:
+            if keep is not None:
                 keep.add(valid, typed)
             pending.extend(valid)
             if len(pending) >= WRITE_BATCH:

@@ -89,6 +89,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
             cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
             _enable_wal(cur)
             cur.execute("PRAGMA synchronous = NORMAL")
+            # a run writes hundreds of MB of raw records: checkpoint every 64 MB of log rather
+            # than SQLite's 4 MB, each checkpoint being a sync of the database file
             cur.execute("PRAGMA wal_autocheckpoint = 16384")
             cur.execute("PRAGMA foreign_keys = ON")
         finally:
