@@ -2,13 +2,15 @@
 
 Every feed record is decoded from a page, re-encoded for the store and decoded again to
 reconcile: hundreds of thousands of times a run, so the encoder's speed is the fetch stage's.
-orjson is several times faster; it refuses what the standard library accepts (integers beyond
-64 bits, non-string keys), so those few records take the slow path and lose nothing.
+orjson is several times faster, but it refuses some of what the standard library accepts
+(non-string keys, NaN) and reads integers beyond 64 bits as floats: those few records take the
+standard library's path, so every value comes back as the feed sent it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -19,14 +21,22 @@ def dumps(obj: object) -> str:
     ``separators=(",", ":")``, ``ensure_ascii=False``, ``default=str``)."""
     try:
         return orjson.dumps(obj, default=str).decode("utf-8")
-    except (orjson.JSONEncodeError, TypeError):
+    except TypeError:  # orjson.JSONEncodeError is one
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+# Twenty digits in a row may be an integer beyond 64 bits, which orjson would turn into a float.
+_LONG_NUMBER = re.compile(r"\d{20}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{20}")
 
 
 def loads(text: str | bytes) -> Any:
     """Decode JSON text; ValueError when it is not JSON."""
+    long_number = _LONG_NUMBER_BYTES.search(text) if isinstance(text, bytes) else _LONG_NUMBER.search(text)
+    if long_number:
+        return json.loads(text)
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        # orjson refuses integers beyond 64 bits, NaN and the like that the standard library reads
+        # NaN, Infinity and the like, which the standard library reads
         return json.loads(text)

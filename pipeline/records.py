@@ -6,8 +6,23 @@ digits, dates to ``date``); matching derives its own keys from them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def keep_latest(items: Iterable[tuple[str, str, T]], into: dict[str, tuple[str, T]]) -> None:
+    """Fold ``(record_id, updated_at, value)`` items into ``into`` (record id → (updated_at,
+    value)) by the contract's rule for a record id seen more than once: the greatest
+    ``updated_at`` wins, the later copy on a tie. ``updated_at`` is compared as text (one ISO
+    form, ``''`` when the feed has none)."""
+    for record_id, updated_at, value in items:
+        prev = into.get(record_id)
+        if prev is None or updated_at >= prev[0]:
+            into[record_id] = (updated_at, value)
 
 
 @dataclass(frozen=True, slots=True)

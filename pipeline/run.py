@@ -35,7 +35,7 @@ from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
 from pipeline.parse import PARSERS
 from pipeline.reconcile import no_gc_pauses, reconcile
-from pipeline.records import FeedSnapshot
+from pipeline.records import FeedSnapshot, keep_latest
 from pipeline.results import ReviewDecision
 from pipeline.settings import FEEDS, Settings
 from pipeline.store import RunInfo, StepInfo, Store
@@ -163,10 +163,8 @@ class FetchedRecords:
 
     def add(self, valid: Sequence[ValidRecord], records: Sequence[Any]) -> None:
         """Keep the typed ``records`` of the stored ``valid`` ones (same order)."""
-        for stored, record in zip(valid, records, strict=True):
-            prev = self._by_id.get(stored.record_id)
-            if prev is None or stored.updated_at >= prev[0]:
-                self._by_id[stored.record_id] = (stored.updated_at, record)
+        pairs = zip(valid, records, strict=True)
+        keep_latest(((v.record_id, v.updated_at, record) for v, record in pairs), self._by_id)
 
     def records(self) -> list[Any]:
         """The kept records, in record id order."""

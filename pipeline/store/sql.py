@@ -26,7 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pipeline.errors import StoreError
-from pipeline.records import Quarantined
+from pipeline.records import Quarantined, keep_latest
 from pipeline.store import migrate
 from pipeline.store.engine import (
     RETRYABLE_SQLSTATES,
@@ -548,11 +548,7 @@ class Store:
         for chunk in _chunks(rows, self._batch):
             total += len(chunk)
             latest: dict[str, tuple[str, str]] = {}
-            for record_id, updated_at, payload in chunk:
-                updated_at = updated_at or ""
-                prev = latest.get(record_id)
-                if prev is None or updated_at >= prev[0]:
-                    latest[record_id] = (updated_at, payload)
+            keep_latest(((rid, upd or "", payload) for rid, upd, payload in chunk), latest)
             # Sorted keys: concurrent writers lock rows in the same order, so they cannot deadlock.
             batch = [(rid, upd, payload) for rid, (upd, payload) in sorted(latest.items())]
             load = self._load_records_pg if self._backend == "postgresql" else self._load_records_sqlite

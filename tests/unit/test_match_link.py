@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 from factories import AS_OF, adult, child, dna
 
+from pipeline.match.link import _best
 from pipeline.reconcile import reconcile
 from pipeline.records import FeedSnapshot
 from pipeline.results import ReviewDecision
@@ -229,10 +231,6 @@ def test_namesake_apprehended_weeks_apart_is_not_a_candidate() -> None:
 
 
 def test_best_candidates_equal_a_full_sort_ties_by_pid() -> None:
-    import random
-
-    from pipeline.match.link import _best
-
     rng = random.Random(3)
     for _ in range(200):
         pre = {pid: float(rng.randint(0, 6)) for pid in rng.sample(range(500), rng.randint(0, 60))}
