@@ -19,6 +19,10 @@ from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import FEEDS, Settings, get_settings
 from pipeline.store import RunInfo, Store
 
+# the stages after fetching, shown as they start (in-process: reconcile; through workers:
+# prepare, match, finish), then publish
+LATER_STAGES = ("reconcile", "prepare", "match", "finish", "publish")
+
 CSV_COLUMNS = (
     "child_record_ids",
     "a_number",
@@ -62,7 +66,7 @@ class Progress:
             if stage == "fetched":
                 self._emit(final=True)
                 return
-        if stage in ("reconcile", "publish"):
+        if stage in LATER_STAGES:
             self.stage = stage
             self._emit(final=True)
             return
@@ -174,7 +178,7 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
             if seen.get(feed) != key:
                 seen[feed] = key
                 progress("fetch", feed, {"fetched": c.fetched, "quarantined": c.quarantined})
-        if run.stage and run.stage != progress.stage and run.stage in ("reconcile", "publish"):
+        if run.stage and run.stage != progress.stage and run.stage in LATER_STAGES:
             progress(run.stage, None, None)
         if run.status == "succeeded":
             return run_id

@@ -1,16 +1,35 @@
-"""reconcile(snapshot, as_of) -> one ChildResult per child: match, then classify. Pure: no I/O."""
+"""reconcile(snapshot, as_of) -> one ChildResult per child: match, then classify. Pure: no I/O.
+
+In three parts, so that workers can share the linking: ``prepare`` (child groups, people, the
+model, the partitions: global), ``link_partition`` (the first linking pass over one partition's
+children: the bulk of the work) and ``finish`` (the family pass and classification: global).
+``reconcile`` runs all three in this process.
+"""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 
 from pipeline import classify
-from pipeline.match.adults import build_people
+from pipeline.match.adults import Person, build_people
 from pipeline.match.children import ChildGroup, group_children
-from pipeline.match.link import Link, Linker, LinkOutcome
+from pipeline.match.link import (
+    BlockingIndex,
+    ChildView,
+    DnaIndex,
+    FirstLink,
+    Link,
+    Linker,
+    LinkOutcome,
+    Model,
+    estimate_model,
+    prior_model,
+)
+from pipeline.match.partition import Partition, plan_partitions
 from pipeline.records import DnaResult, FeedSnapshot
 from pipeline.results import ChildResult, ParentInfo, ReviewDecision
 
@@ -38,25 +57,50 @@ def no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def reconcile(
-    snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDecision] = ()
-) -> list[ChildResult]:
-    """Link every child to its parent and classify it; one result per child, sorted by child key.
+@dataclass
+class Prepared:
+    """The global part of a reconciliation: child groups (sorted by key) and their views, people,
+    the model, the review decisions resolved to people, the latest DNA results, the partitions."""
 
-    ``decisions`` are review verdicts: ``reject`` never links that adult to that child,
-    ``confirm`` links them unless a DNA exclusion exists for the pair.
-    """
-    with no_gc_pauses():
-        return _reconcile(snapshot, as_of, decisions)
+    groups: list[ChildGroup]
+    cviews: list[ChildView]
+    people: list[Person]
+    model: Model
+    rejected: set[tuple[str, int]]
+    confirmed: dict[str, int]
+    dna: list[DnaResult]
+    partitions: list[Partition]
+    #: the blocking index of every person
+    index: BlockingIndex
+
+    def linker(self, people: Mapping[int, Person] | None = None) -> Linker:
+        """A linker under this model over ``people`` (default: every person)."""
+        return Linker(
+            people if people is not None else _by_pid(self.people),
+            len(self.people),
+            self.model,
+            self.rejected,
+            self.confirmed,
+        )
 
 
-def _reconcile(snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDecision]) -> list[ChildResult]:
-    groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
-    people = build_people(snapshot.adults, snapshot.removals)
-    person_of: dict[str, int] = {}
+def _by_pid(people: Sequence[Person]) -> dict[int, Person]:
+    return {p.pid: p for p in people}
+
+
+def person_of(people: Sequence[Person]) -> dict[str, int]:
+    """Record id (ICE or removal) -> the pid of the person it belongs to."""
+    out: dict[str, int] = {}
     for person in people:
         for rid in person.ice_record_ids + person.removal_record_ids:
-            person_of[rid] = person.pid
+            out[rid] = person.pid
+    return out
+
+
+def resolve_decisions(
+    decisions: Sequence[ReviewDecision], person_of: Mapping[str, int]
+) -> tuple[set[tuple[str, int]], dict[str, int]]:
+    """Review decisions as (child key, pid) rejections and child key -> confirmed pid."""
     rejected: set[tuple[str, int]] = set()
     confirmed: dict[str, int] = {}
     for dec in decisions:
@@ -69,9 +113,53 @@ def _reconcile(snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDe
                 del confirmed[dec.child_key]
         elif dec.decision == "confirm" and (dec.child_key, pid) not in rejected:
             confirmed[dec.child_key] = pid
+    return rejected, confirmed
+
+
+def prepare(
+    snapshot: FeedSnapshot, decisions: Sequence[ReviewDecision] = (), partitions: int = 1
+) -> Prepared:
+    """Group the children, recognise the people, estimate the model and plan the partitions."""
+    groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
+    people = build_people(snapshot.adults, snapshot.removals)
+    rejected, confirmed = resolve_decisions(decisions, person_of(people))
     dna = _latest_dna(snapshot.dna)
-    linker = Linker(people, dna, rejected, confirmed)
-    outcomes = linker.link_all(groups)
+    cviews = [ChildView.of(group) for group in groups]
+    everyone = _by_pid(people)
+    scratch = Linker(everyone, len(people), prior_model())
+    model = estimate_model(cviews, scratch.pview, people)
+    index = BlockingIndex(people)
+    parts = plan_partitions(cviews, people, index, DnaIndex.of(dna), confirmed, partitions)
+    return Prepared(groups, cviews, people, model, rejected, confirmed, dna, parts, index)
+
+
+def link_partition(
+    linker: Linker,
+    cviews: Sequence[ChildView],
+    partition: Partition,
+    dna: Sequence[DnaResult],
+    index: BlockingIndex | None = None,
+) -> list[FirstLink]:
+    """The first pass over one partition's children (``cviews``, in the partition's order), with
+    an index of the partition's people (``linker.people`` holds at least those), or ``index``
+    when the caller has one that gives the same buckets (the whole snapshot's)."""
+    if index is None:
+        index = BlockingIndex((linker.people[pid] for pid in partition.people), partition.oversized)
+    return linker.first_pass(cviews, index, DnaIndex.of(dna))
+
+
+def finish(
+    groups: Sequence[ChildGroup],
+    firsts: Sequence[FirstLink],
+    linker: Linker,
+    revisits: Mapping[int, tuple[dict[int, float], dict[int, str]]],
+    decisions: Sequence[ReviewDecision],
+    person_of: Mapping[str, int],
+    dna: Sequence[DnaResult],
+    as_of: date,
+) -> list[ChildResult]:
+    """The family pass over ``revisits`` (``linker.revisits(firsts)``), then classify every child."""
+    outcomes = linker.second_pass(firsts, revisits)
     outcomes = _with_review_notes(groups, outcomes, decisions, person_of)
     by_child: dict[str, list[DnaResult]] = {}
     for res in dna:
@@ -79,6 +167,40 @@ def _reconcile(snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDe
             if key:
                 by_child.setdefault(key, []).append(res)
     return [_result(group, outcome, by_child, as_of) for group, outcome in zip(groups, outcomes, strict=True)]
+
+
+def reconcile(
+    snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDecision] = (), partitions: int = 1
+) -> list[ChildResult]:
+    """Link every child to its parent and classify it; one result per child, sorted by child key.
+
+    ``decisions`` are review verdicts: ``reject`` never links that adult to that child,
+    ``confirm`` links them unless a DNA exclusion exists for the pair. The linking runs in
+    ``partitions`` slices one after the other (the same slices workers run in parallel); the
+    result does not depend on how many.
+    """
+    with no_gc_pauses():
+        prep = prepare(snapshot, decisions, partitions)
+        linker = prep.linker()
+        whole = prep.index if len(prep.partitions) == 1 else None
+        firsts: list[FirstLink | None] = [None] * len(prep.groups)
+        for part in prep.partitions:
+            cviews = [prep.cviews[i] for i in part.children]
+            for i, first in zip(
+                part.children, link_partition(linker, cviews, part, prep.dna, whole), strict=True
+            ):
+                firsts[i] = first
+        done = [f for f in firsts if f is not None]
+        return finish(
+            prep.groups,
+            done,
+            linker,
+            linker.revisits(done),
+            decisions,
+            person_of(prep.people),
+            prep.dna,
+            as_of,
+        )
 
 
 # --- review decisions in the evidence (the operators' review queue) ----------------------------
@@ -98,7 +220,7 @@ def _with_review_notes(
     groups: Sequence[ChildGroup],
     outcomes: Sequence[LinkOutcome],
     decisions: Sequence[ReviewDecision],
-    person_of: dict[str, int],
+    person_of: Mapping[str, int],
 ) -> list[LinkOutcome]:
     """Put the standing review decisions of each child into its link's evidence.
 

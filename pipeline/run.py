@@ -4,14 +4,17 @@ Each stage is a plain function of ids, settings and the store, so the same code 
 (embedded mode, ``run_embedded``) and inside thin Celery tasks (``workers.tasks``). Records
 travel between stages through the store, never through the broker.
 
-Through workers a run is a set of **steps** (``fetch:orr`` ... ``fetch:dna``, ``reconcile``,
-``publish``), each one message. There is no chord: a worker takes a step's lease in the store,
-renews it (and the run's heartbeat and lock) while it works, marks the step done, and the worker
-that finishes a stage's last step advances the run with one atomic compare-and-set and sends the
-next stage (``execute_step``, ``advance``). Every step is idempotent and checks the store first,
-so a duplicate or late message is skipped. The watchdog (``watch_runs``, a beat task) re-sends a
-step whose lease ran out because its worker died, and fails a run past its deadline with the
-reason: a killed worker costs about ``stall_seconds`` plus a sweep, not Redis's visibility timeout.
+Through workers a run is a set of **steps** (``fetch:orr`` ... ``fetch:dna``, ``prepare``,
+``match:0`` ... ``match:n-1``, ``finish``, ``publish``), each one message: the reconciliation is
+split so that every worker takes matching partitions (``prepare_run``, ``match_partition``,
+``finish_run``; the matching state goes between them through the store as ids and weights).
+There is no chord: a worker takes a step's lease in the store, renews it (and the run's
+heartbeat and lock) while it works, marks the step done, and the worker that finishes a stage's
+last step advances the run with one atomic compare-and-set and sends the next stage
+(``execute_step``, ``advance``). Every step is idempotent and checks the store first, so a
+duplicate or late message is skipped. The watchdog (``watch_runs``, a beat task) re-sends a step
+whose lease ran out because its worker died, and fails a run past its deadline with the reason:
+a killed worker costs about ``stall_seconds`` plus a sweep, not Redis's visibility timeout.
 """
 
 from __future__ import annotations
@@ -33,10 +36,14 @@ from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
+from pipeline.match import state
+from pipeline.match.adults import Person
+from pipeline.match.link import ChildView, DnaIndex, FirstLink, Linker
+from pipeline.match.partition import Partition
 from pipeline.parse import PARSERS
-from pipeline.reconcile import no_gc_pauses, reconcile
+from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare, reconcile
 from pipeline.records import FeedSnapshot, keep_latest
-from pipeline.results import ReviewDecision
+from pipeline.results import ChildResult, ReviewDecision
 from pipeline.settings import FEEDS, Settings
 from pipeline.store import RunInfo, StepInfo, Store
 
@@ -45,7 +52,10 @@ log = get_logger(__name__)
 RUN_LOCK = "reunify-run"
 FEED_ATTR = {"orr": "children", "ice": "adults", "removals": "removals", "dna": "dna"}
 
+# An in-process run reconciles in one stage; through workers the reconciliation is three stages:
+# prepare (global), match (one step per partition, any worker), finish (global).
 FETCH, RECONCILE, PUBLISH = "fetch", "reconcile", "publish"
+PREPARE, MATCH, FINISH = "prepare", "match", "finish"
 # How often a fetch records its counts and the run's heartbeat in the store.
 PROGRESS_SECONDS = 1.0
 # Valid records a fetch gathers before writing them in one transaction.
@@ -57,12 +67,24 @@ def fetch_step(feed: str) -> str:
     return f"{FETCH}:{feed}"
 
 
-STAGE_STEPS: dict[str, tuple[str, ...]] = {
-    FETCH: tuple(fetch_step(feed) for feed in FEEDS),
-    RECONCILE: (RECONCILE,),
-    PUBLISH: (PUBLISH,),
-}
-NEXT_STAGE: dict[str, str] = {FETCH: RECONCILE, RECONCILE: PUBLISH}
+def match_step(number: int) -> str:
+    """The step name of one matching partition (``match:0``)."""
+    return f"{MATCH}:{number}"
+
+
+FETCH_STEPS: tuple[str, ...] = tuple(fetch_step(feed) for feed in FEEDS)
+# the stages of a run through workers, in order
+NEXT_STAGE: dict[str, str] = {FETCH: PREPARE, PREPARE: MATCH, MATCH: FINISH, FINISH: PUBLISH}
+
+
+def stage_steps(stage: str, partitions: int) -> tuple[str, ...]:
+    """The steps of one stage of a run whose matching has ``partitions`` partitions."""
+    if stage == FETCH:
+        return FETCH_STEPS
+    if stage == MATCH:
+        return tuple(match_step(n) for n in range(partitions))
+    return (stage,)
+
 
 # Called with (stage, feed or None, counts or None) as a run moves; the CLI draws progress with it.
 ProgressFn = Callable[[str, str | None, dict[str, int] | None], None]
@@ -204,7 +226,9 @@ def begin_run(
         if stale.id != run_id:
             fail_run(stale.id, store, f"superseded by run {run_id}: its lock expired without progress")
     deadline = store.now() + timedelta(seconds=settings.run_deadline_seconds)
-    store.start_run(trigger, settings.as_of, run_id, deadline=deadline, mode=mode)
+    store.start_run(
+        trigger, settings.as_of, run_id, deadline=deadline, mode=mode, partitions=settings.match_partitions
+    )
     log.info("run.started", run_id=run_id, trigger=trigger, mode=mode)
     return run_id
 
@@ -288,6 +312,23 @@ def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
     return snapshot
 
 
+def _decisions(store: Store) -> list[ReviewDecision]:
+    return [
+        ReviewDecision(
+            d.child_key, d.adult_key, d.decision, who=d.who, decided_on=d.decided_at.date(), why=d.why
+        )
+        for d in store.list_decisions()
+    ]
+
+
+def _stage_results(run_id: str, store: Store, results: Sequence[ChildResult]) -> int:
+    count = store.save_results(run_id, (r.to_export(run_id) for r in results))
+    store.save_candidates(
+        run_id, {r.child_key: [c.to_export() for c in r.candidates] for r in results if r.candidates}
+    )
+    return count
+
+
 def reconcile_run(
     run_id: str,
     store: Store,
@@ -295,7 +336,8 @@ def reconcile_run(
     check: Callable[[], None] | None = None,
     snapshot: FeedSnapshot | None = None,
 ) -> int:
-    """Match and classify over the run's records and stage the results (not yet published).
+    """Match and classify over the run's records, in this process, and stage the results (not
+    yet published); the run's partitions run one after the other.
 
     ``snapshot`` is the run's records when the caller holds them already (an in-process run
     that fetched every feed in full); otherwise they are read from the store.
@@ -310,26 +352,207 @@ def reconcile_run(
         if snapshot is None:
             snapshot = load_snapshot(run_id, store)
         loaded = time.monotonic()
-        decisions = [
-            ReviewDecision(
-                d.child_key, d.adult_key, d.decision, who=d.who, decided_on=d.decided_at.date(), why=d.why
-            )
-            for d in store.list_decisions()
-        ]
-        results = reconcile(snapshot, run.as_of, decisions)
+        results = reconcile(snapshot, run.as_of, _decisions(store), run.partitions)
         matched = time.monotonic()
         if check is not None:
             check()
-        count = store.save_results(run_id, (r.to_export(run_id) for r in results))
-        store.save_candidates(
-            run_id, {r.child_key: [c.to_export() for c in r.candidates] for r in results if r.candidates}
-        )
+        count = _stage_results(run_id, store, results)
         log.info(
             "reconcile.done",
             children=count,
+            partitions=run.partitions,
             load_seconds=round(loaded - started, 2),
             match_seconds=round(matched - loaded, 2),
             write_seconds=round(time.monotonic() - matched, 2),
+        )
+        return count
+
+
+# -- the reconciliation through workers: prepare, match (per partition), finish ------------------
+
+
+def _parsed(store: Store, run_id: str, feed: str, record_ids: Iterable[str]) -> dict[str, Any]:
+    """Some records of a run's feed, parsed, by record id."""
+    parse = PARSERS[feed]
+    return {
+        rid: parse(jsontext.loads(text))
+        for rid, text in store.get_feed_payloads(run_id, feed, record_ids).items()
+    }
+
+
+def _all_parsed(store: Store, run_id: str, feed: str) -> dict[str, Any]:
+    parse = PARSERS[feed]
+    out: dict[str, Any] = {}
+    for text in store.iter_feed_payloads(run_id, feed):
+        record = parse(jsontext.loads(text))
+        out[record.record_id] = record
+    return out
+
+
+def prepare_run(run_id: str, store: Store, check: Callable[[], None] | None = None) -> int:
+    """The global part of a run's reconciliation: read every record, group the children, recognise
+    the people, estimate the model and plan the partitions; hand them on through the store (ids
+    and weights only). Returns the number of children."""
+    with bound(run_id=run_id, stage=PREPARE), no_gc_pauses():
+        run = store.get_run(run_id)
+        if run is None:
+            raise RunFailedError(f"run {run_id} is not in the store")
+        started = time.monotonic()
+        decisions = _decisions(store)
+        prep = prepare(load_snapshot(run_id, store), decisions, run.partitions)
+        if check is not None:
+            check()
+        dna = DnaIndex.of(prep.dna)
+        store.put_artifact(
+            run_id,
+            "model",
+            jsontext.dumps(
+                {
+                    "n_people": len(prep.people),
+                    "model": state.model_to_json(prep.model),
+                    "rejected": sorted(prep.rejected),
+                    "confirmed": prep.confirmed,
+                    "decisions": [state.decision_to_json(d) for d in decisions],
+                }
+            ),
+        )
+        for part in prep.partitions:
+            cviews = [prep.cviews[i] for i in part.children]
+            store.put_artifact(
+                run_id,
+                f"part:{part.number}",
+                jsontext.dumps(
+                    {
+                        "children": part.children,
+                        "groups": [state.group_to_json(c.group) for c in cviews],
+                        "people": [state.person_to_json(prep.people[pid]) for pid in part.people],
+                        "oversized": part.oversized,
+                        "dna": sorted({res.record_id for c in cviews for res in dna.for_child(c)}),
+                    }
+                ),
+            )
+        store.put_artifact(
+            run_id,
+            "whole",
+            jsontext.dumps(
+                {
+                    "groups": [state.group_to_json(g) for g in prep.groups],
+                    "people": [state.person_to_json(p) for p in prep.people],
+                    "partitions": len(prep.partitions),
+                }
+            ),
+        )
+        log.info(
+            "prepare.done",
+            children=len(prep.groups),
+            people=len(prep.people),
+            partitions=[len(p.children) for p in prep.partitions],
+            seconds=round(time.monotonic() - started, 2),
+        )
+        return len(prep.groups)
+
+
+def _linker(head: dict[str, Any], people: dict[int, Person]) -> Linker:
+    return Linker(
+        people,
+        int(head["n_people"]),
+        state.model_from_json(head["model"]),
+        {(str(key), int(pid)) for key, pid in head["rejected"]},
+        {str(key): int(pid) for key, pid in head["confirmed"].items()},
+    )
+
+
+def match_partition(run_id: str, number: int, store: Store, check: Callable[[], None] | None = None) -> int:
+    """The first linking pass over one partition: read its children and the people they can meet
+    from the store, link them, write the links back. Returns the number of children."""
+    with bound(run_id=run_id, step=match_step(number)), no_gc_pauses():
+        started = time.monotonic()
+        head = jsontext.loads(store.get_artifact(run_id, "model"))
+        part = jsontext.loads(store.get_artifact(run_id, f"part:{number}"))
+        orr = _parsed(store, run_id, "orr", (rid for ids in part["groups"] for rid in ids))
+        ice = _parsed(store, run_id, "ice", (rid for person in part["people"] for rid in person[1]))
+        removals = _parsed(store, run_id, "removals", (rid for person in part["people"] for rid in person[2]))
+        dna = list(_parsed(store, run_id, "dna", part["dna"]).values())
+        people = {p.pid: p for p in (state.person_from_json(obj, ice, removals) for obj in part["people"])}
+        cviews = [ChildView.of(state.group_from_json(ids, orr)) for ids in part["groups"]]
+        loaded = time.monotonic()
+        if check is not None:
+            check()
+        partition = Partition(number, part["children"], sorted(people), [tuple(k) for k in part["oversized"]])
+        firsts = link_partition(_linker(head, people), cviews, partition, dna)
+        store.put_artifact(
+            run_id,
+            f"first:{number}",
+            jsontext.dumps(
+                {"children": part["children"], "firsts": [state.first_to_json(f) for f in firsts]}
+            ),
+        )
+        log.info(
+            "match.done",
+            children=len(firsts),
+            people=len(people),
+            load_seconds=round(loaded - started, 2),
+            match_seconds=round(time.monotonic() - loaded, 2),
+        )
+        return len(firsts)
+
+
+def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = None) -> int:
+    """The family pass and classification over every partition's links; stage the results (not
+    yet published). Returns the number of children."""
+    with bound(run_id=run_id, stage=FINISH), no_gc_pauses():
+        run = store.get_run(run_id)
+        if run is None:
+            raise RunFailedError(f"run {run_id} is not in the store")
+        started = time.monotonic()
+        head = jsontext.loads(store.get_artifact(run_id, "model"))
+        whole = jsontext.loads(store.get_artifact(run_id, "whole"))
+        orr = _all_parsed(store, run_id, "orr")
+        groups = [state.group_from_json(ids, orr) for ids in whole["groups"]]
+        cviews = [ChildView.of(group) for group in groups]
+        # people are read only where a link needs them: placeholders first, records later
+        people: dict[int, Person] = {}
+
+        def person(pid: int) -> Person:
+            found = people.get(pid)
+            if found is None:
+                found = people[pid] = Person(pid)
+            return found
+
+        firsts: list[FirstLink | None] = [None] * len(groups)
+        for number in range(int(whole["partitions"])):
+            part = jsontext.loads(store.get_artifact(run_id, f"first:{number}"))
+            for i, obj in zip(part["children"], part["firsts"], strict=True):
+                firsts[i] = state.first_from_json(obj, cviews[i], person)
+        if any(f is None for f in firsts):
+            raise RunFailedError(
+                f"run {run_id}: the partitions' links do not cover every child; start a new run"
+            )
+        done = [f for f in firsts if f is not None]
+        linker = _linker(head, people)
+        revisits = linker.revisits(done)
+        for pid in linker.revisit_people(done, revisits):
+            person(pid)
+        entries = {int(obj[0]): obj for obj in whole["people"]}
+        wanted = [entries[pid] for pid in sorted(people)]
+        ice = _parsed(store, run_id, "ice", (rid for obj in wanted for rid in obj[1]))
+        removals = _parsed(store, run_id, "removals", (rid for obj in wanted for rid in obj[2]))
+        for obj in wanted:
+            full = state.person_from_json(obj, ice, removals)
+            people[full.pid].ice, people[full.pid].removals = full.ice, full.removals
+        if check is not None:
+            check()
+        person_of = {rid: int(obj[0]) for obj in whole["people"] for rid in [*obj[1], *obj[2]]}
+        decisions = [state.decision_from_json(d) for d in head["decisions"]]
+        dna = list(_all_parsed(store, run_id, "dna").values())
+        results = finish(groups, done, linker, revisits, decisions, person_of, dna, run.as_of)
+        count = _stage_results(run_id, store, results)
+        log.info(
+            "finish.done",
+            children=count,
+            revisited=len(revisits),
+            people_read=len(wanted),
+            seconds=round(time.monotonic() - started, 2),
         )
         return count
 
@@ -340,6 +563,7 @@ def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None
         store.set_stage(run_id, "publish")
         progress("publish", None, None)
         store.mark_succeeded(run_id)
+        store.delete_artifacts(run_id)
         store.release_lock(RUN_LOCK, run_id)
         store.prune_runs(keep=5)
         log.info("run.succeeded")
@@ -421,7 +645,7 @@ def start_distributed(
     run_id = begin_run(store, settings, trigger, mode=mode)
     store.set_stage(run_id, FETCH)
     try:
-        dispatch(run_id, STAGE_STEPS[FETCH], store, send)
+        dispatch(run_id, FETCH_STEPS, store, send)
     except Exception as exc:
         reason = f"could not send the run's tasks to the broker: {type(exc).__name__}: {exc}"
         fail_run(run_id, store, reason)
@@ -484,10 +708,10 @@ def advance(run_id: str, store: Store, send: SendFn) -> str | None:
         return None
     stage = run.stage or FETCH
     nxt = NEXT_STAGE.get(stage)
-    if nxt is None or not store.advance_stage(run_id, stage, nxt, STAGE_STEPS[stage]):
+    if nxt is None or not store.advance_stage(run_id, stage, nxt, stage_steps(stage, run.partitions)):
         return None
     log.info("run.advanced", run_id=run_id, stage=nxt)
-    dispatch(run_id, STAGE_STEPS[nxt], store, send)
+    dispatch(run_id, stage_steps(nxt, run.partitions), store, send)
     return nxt
 
 
@@ -506,7 +730,7 @@ class WatchReport:
 def pending_steps(run: RunInfo, steps: Iterable[StepInfo]) -> list[str]:
     """The steps of the run's current stage that are not done."""
     done = {s.step for s in steps if s.done}
-    return [name for name in STAGE_STEPS.get(run.stage or FETCH, ()) if name not in done]
+    return [name for name in stage_steps(run.stage or FETCH, run.partitions) if name not in done]
 
 
 def watch_runs(store: Store, settings: Settings, send: SendFn) -> WatchReport:

@@ -60,6 +60,10 @@ class Settings:
     stall_seconds: float = 60.0
     sweep_seconds: float = 30.0
     step_max_attempts: int = 3
+    # The parent-child linking is split into this many partitions by apprehension date: through
+    # workers each is a step (match:0 ...) that any worker can take; in-process they run in turn.
+    # The results do not depend on it.
+    match_partitions: int = 4
     log_json: bool | None = None
     log_level: str | None = None  # None: INFO, or WARNING on a terminal
     # Monitor
@@ -142,6 +146,7 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_STALL_SECONDS": ("stall_seconds", float),
     "REUNIFY_SWEEP_SECONDS": ("sweep_seconds", float),
     "REUNIFY_STEP_MAX_ATTEMPTS": ("step_max_attempts", int),
+    "REUNIFY_MATCH_PARTITIONS": ("match_partitions", int),
 }
 
 
@@ -192,6 +197,10 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
     if (raw := get("REUNIFY_DEADLINE_5_AND_OVER")) is not None:
         kwargs["deadline_5_and_over"] = _parse_date("REUNIFY_DEADLINE_5_AND_OVER", raw)
     settings = Settings(**kwargs)
+    if not 1 <= settings.match_partitions <= 256:
+        raise ConfigError(
+            f"REUNIFY_MATCH_PARTITIONS must be between 1 and 256, got {settings.match_partitions}"
+        )
     if settings.stall_seconds < 2 * settings.heartbeat_seconds:
         raise ConfigError(
             "REUNIFY_STALL_SECONDS must be at least twice REUNIFY_HEARTBEAT_SECONDS "

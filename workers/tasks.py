@@ -1,9 +1,11 @@
 """Thin Celery tasks over ``pipeline.run``: each takes ids, runs one step, and says what it did.
 
-A run is a set of step messages, not a canvas: ``fetch`` per feed, then ``reconcile``, then
-``publish``. Each step checks the store, takes the step's lease, works, marks it done, and the
-worker that finishes a stage's last step sends the next stage (``pipeline.run.execute_step``).
-Tasks pass the run id and feed name only; records stay in the store. Every task is idempotent
+A run is a set of step messages, not a canvas: ``fetch`` per feed, then ``prepare``, ``match``
+per partition (any worker takes any partition: this is where workers share the matching),
+``finish``, then ``publish``. Each step checks the store, takes the step's lease, works, marks it
+done, and the worker that finishes a stage's last step sends the next stage
+(``pipeline.run.execute_step``). Tasks pass the run id and a feed name or partition number only;
+records and the matching state stay in the store. Every task is idempotent
 (a duplicate or late message is skipped), so ``acks_late`` redelivery and the watchdog's
 re-sends are safe. Task names are a contract, pinned by tests/unit/test_celery_config.py.
 """
@@ -28,11 +30,13 @@ from pipeline.store import Store
 log = get_logger(__name__)
 
 FETCH = "reunify.feed.fetch"
-RECONCILE = "reunify.run.reconcile"
+PREPARE = "reunify.run.prepare"
+MATCH = "reunify.run.match"
+FINISH = "reunify.run.finish"
 PUBLISH = "reunify.run.publish"
 SCHEDULED = "reunify.run.scheduled"
 SWEEP = "reunify.run.sweep"
-TASK_NAMES = (FETCH, RECONCILE, PUBLISH, SCHEDULED, SWEEP)
+TASK_NAMES = (FETCH, PREPARE, MATCH, FINISH, PUBLISH, SCHEDULED, SWEEP)
 
 # Below the broker's visibility timeout (workers/app.py), like every retry's countdown.
 RETRY_BACKOFF_MAX = 120
@@ -49,12 +53,17 @@ def _store() -> Store:
 
 
 def step_signature(run_id: str, step: str) -> Signature:
-    """The message of one step of a run (``fetch:orr``, ``reconcile``, ``publish``)."""
-    stage, _, feed = step.partition(":")
-    if stage == stages.FETCH and feed:
-        return fetch_feed.si(run_id=run_id, feed=feed)
-    if step == stages.RECONCILE:
-        return reconcile_run.si(run_id=run_id)
+    """The message of one step of a run (``fetch:orr``, ``prepare``, ``match:0``, ``finish``,
+    ``publish``)."""
+    stage, _, arg = step.partition(":")
+    if stage == stages.FETCH and arg:
+        return fetch_feed.si(run_id=run_id, feed=arg)
+    if step == stages.PREPARE:
+        return prepare_run.si(run_id=run_id)
+    if stage == stages.MATCH and arg.isdigit():
+        return match_partition.si(run_id=run_id, partition=int(arg))
+    if step == stages.FINISH:
+        return finish_run.si(run_id=run_id)
     if step == stages.PUBLISH:
         return publish_run.si(run_id=run_id)
     raise ValueError(f"unknown step {step!r}")
@@ -127,12 +136,28 @@ def fetch_feed(self: RunTask, run_id: str, feed: str) -> dict[str, Any]:
     return self.run_step(run_id, stages.fetch_step(feed), body)
 
 
-@shared_task(name=RECONCILE, base=RunTask, bind=True)
-def reconcile_run(self: RunTask, run_id: str) -> dict[str, Any]:
-    """Match and classify the run's records; stage the results."""
+@shared_task(name=PREPARE, base=RunTask, bind=True)
+def prepare_run(self: RunTask, run_id: str) -> dict[str, Any]:
+    """Group the children, recognise the people, estimate the model, plan the partitions."""
     return self.run_step(
-        run_id, stages.RECONCILE, lambda beat: stages.reconcile_run(run_id, _store(), check=beat.check)
+        run_id, stages.PREPARE, lambda beat: stages.prepare_run(run_id, _store(), beat.check)
     )
+
+
+@shared_task(name=MATCH, base=RunTask, bind=True)
+def match_partition(self: RunTask, run_id: str, partition: int) -> dict[str, Any]:
+    """Link the children of one partition."""
+    return self.run_step(
+        run_id,
+        stages.match_step(partition),
+        lambda beat: stages.match_partition(run_id, partition, _store(), beat.check),
+    )
+
+
+@shared_task(name=FINISH, base=RunTask, bind=True)
+def finish_run(self: RunTask, run_id: str) -> dict[str, Any]:
+    """The family pass and classification; stage the results."""
+    return self.run_step(run_id, stages.FINISH, lambda beat: stages.finish_run(run_id, _store(), beat.check))
 
 
 @shared_task(name=PUBLISH, base=RunTask, bind=True)

@@ -38,7 +38,7 @@ import heapq
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -648,7 +648,7 @@ def estimate_model(
 # ---------------------------------------------------------------------------------------------
 
 
-class _Index:
+class BlockingIndex:
     """Blocking keys of every person.
 
     Name keys are scoped to the day of the person's apprehension ("on that day, an adult named
@@ -657,8 +657,10 @@ class _Index:
     any date, fall back to unscoped name keys.
     """
 
-    def __init__(self, people: Sequence[Person]) -> None:
-        self.people = people
+    def __init__(self, people: Iterable[Person], oversized: Iterable[tuple[object, ...]] = ()) -> None:
+        #: keys too unspecific to block on although this index may hold only part of their
+        #: bucket (a partition's index holds the people its children can meet, see partition.py)
+        self.oversized = frozenset(oversized)
         self.by_key: dict[tuple[object, ...], list[int]] = defaultdict(list)
         self.by_record: dict[str, int] = {}
         self.by_a_number: dict[str, set[int]] = defaultdict(set)
@@ -687,7 +689,7 @@ class _Index:
                     if g:
                         keys.add(("cl", g, t))
                     if dob:
-                        keys.add(("cd", dob))
+                        keys.add(("cd", dob.toordinal()))
                 day = a.apprehension_date.toordinal() if a.apprehension_date else None
                 if day is None:
                     if dated:
@@ -706,7 +708,7 @@ class _Index:
                     if g:
                         keys.add(("dc", day, g, t))
                     if dob:
-                        keys.add(("dd", day, dob))
+                        keys.add(("dd", day, dob.toordinal()))
             for r in person.removals:
                 self.by_record[r.record_id] = pid
                 if r.a_number:
@@ -716,12 +718,34 @@ class _Index:
 
     def hits(self, key: tuple[object, ...]) -> list[int]:
         found = self.by_key.get(key)
-        if not found or len(found) > MAX_BUCKET:
+        if not found or len(found) > MAX_BUCKET or key in self.oversized:
             return []
         return found
 
+    def oversized_keys(self) -> list[tuple[object, ...]]:
+        """The keys whose buckets are too large to block on."""
+        return [key for key, pids in self.by_key.items() if len(pids) > MAX_BUCKET]
 
-def _candidates(c: ChildView, index: _Index) -> dict[int, float]:
+
+def query_days(c: ChildView) -> dict[int, float]:
+    """The days (ordinals) a child's blocking keys are scoped to, with their closeness: around
+    the apprehension dates, or the days before the first admission."""
+    days: dict[int, float] = {}
+    for cd in c.app_dates:
+        base = cd.toordinal()
+        for k in (-2, -1, 0, 1, 2):
+            d = base - k
+            days[d] = max(days.get(d, 0.0), 1.0 if abs(k) <= 1 else 0.75)
+    lo, hi = ADMIT_WINDOW
+    for ad in c.admits:
+        base = ad.toordinal()
+        for k in range(lo, hi + 1):
+            d = base - k
+            days[d] = max(days.get(d, 0.0), 0.75)
+    return days
+
+
+def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
     """People sharing a blocking key with the child, with a cheap pre-score."""
     score: dict[int, float] = defaultdict(float)
 
@@ -739,19 +763,8 @@ def _candidates(c: ChildView, index: _Index) -> dict[int, float]:
     firsts = {s[0] for s in c.surnames}
     rp_given = {toks[0] for toks, _ in c.parents if toks}
     rp_rest = {t for toks, _ in c.parents for t in toks[1:]}
-    # (day, closeness): around the apprehension date, or the days before the first admission
-    days: dict[int, float] = {}
-    for cd in c.app_dates:
-        base = cd.toordinal()
-        for k in (-2, -1, 0, 1, 2):
-            d = base - k
-            days[d] = max(days.get(d, 0.0), 1.0 if abs(k) <= 1 else 0.75)
-    lo, hi = ADMIT_WINDOW
-    for ad in c.admits:
-        base = ad.toordinal()
-        for k in range(lo, hi + 1):
-            d = base - k
-            days[d] = max(days.get(d, 0.0), 0.75)
+    days = query_days(c)
+    dobs = [dob.toordinal() for dob in c.dobs]
     for d, near in days.items():
         for st in c.stations:
             add(("ds", d, st), 2.0 * near)
@@ -764,7 +777,7 @@ def _candidates(c: ChildView, index: _Index) -> dict[int, float]:
         for g in c.given:
             for t in surname_toks:
                 add(("dc", d, g, t), (5.0 if t in firsts else 3.0) * near)
-        for dob in c.dobs:
+        for dob in dobs:
             add(("dd", d, dob), 2.0 * near)
     for t in surname_toks:
         add(("un", t), 1.0)
@@ -773,7 +786,7 @@ def _candidates(c: ChildView, index: _Index) -> dict[int, float]:
         for g in c.given:
             for t in surname_toks:
                 add(("cl", g, t), 5.0 if t in firsts else 3.0)
-        for dob in c.dobs:
+        for dob in dobs:
             add(("cd", dob), 2.0)
         for toks, _ in c.parents:
             if toks:
@@ -817,11 +830,11 @@ class LinkOutcome:
 
 
 @dataclass(slots=True)
-class _Dna:
+class DnaIndex:
     by_child: dict[str, list[DnaResult]]
 
     @classmethod
-    def of(cls, results: Sequence[DnaResult]) -> _Dna:
+    def of(cls, results: Sequence[DnaResult]) -> DnaIndex:
         latest: dict[str, DnaResult] = {}
         for res in results:
             seen = latest.get(res.record_id)
@@ -846,7 +859,7 @@ class _Dna:
         return sorted(found.values(), key=lambda r: (r.reported_at, r.record_id))
 
 
-def dna_people(results: Sequence[DnaResult], index: _Index) -> dict[int, str]:
+def dna_people(results: Sequence[DnaResult], index: BlockingIndex) -> dict[int, str]:
     """Person -> the latest DNA result of each tested pair, for one child's results."""
     out: dict[int, str] = {}
     for res in results:  # oldest first: a later result for the same person overrides
@@ -883,7 +896,8 @@ SIBLING_WEIGHT_ONE_NAME = 3.0
 OTHER_FAMILY_WEIGHT = -4.0
 
 
-def _confident(outcome: LinkOutcome) -> bool:
+def confident(outcome: LinkOutcome) -> bool:
+    """A link the family pass does not revisit, and whose adult vouches for the child's siblings."""
     link = outcome.link
     return link is not None and not link.dna_exclusion and link.score >= CONFIDENT
 
@@ -973,39 +987,55 @@ class _Families:
 
 
 @dataclass(slots=True)
-class Linker:
-    """Links child groups to people; build once per snapshot, then call :meth:`link_all`."""
+class FirstLink:
+    """The first pass over one child: the people a DNA test names (with the latest result), the
+    (person, comparison vector) pairs compared, and the outcome. The family pass starts here."""
 
-    people: Sequence[Person]
-    dna: Sequence[DnaResult] = ()
+    cview: ChildView
+    tested: dict[int, str]
+    pairs: list[tuple[int, Gamma]]
+    outcome: LinkOutcome
+
+
+@dataclass(slots=True)
+class Linker:
+    """Links child groups to people under one model.
+
+    ``people`` maps pid to person: every person, or only those a partition's children can meet
+    (the first pass), or only those the family pass needs (the second); ``n_people`` is the count
+    of every person of the snapshot, which sets the prior. Linking a child in a partition gives
+    exactly what it gives over the whole snapshot (partition.py says why).
+    """
+
+    people: Mapping[int, Person]
+    n_people: int
+    model: Model
     rejected: set[tuple[str, int]] = field(default_factory=set)
     confirmed: dict[str, int] = field(default_factory=dict)
-    model: Model | None = None
+    pviews: dict[int, PersonView] = field(default_factory=dict)
 
-    def link_all(self, groups: Sequence[ChildGroup]) -> list[LinkOutcome]:
-        """One outcome per group, in the order given."""
-        index = _Index(self.people)
-        dna = _Dna.of(self.dna)
-        pviews: dict[int, PersonView] = {}
+    def pview(self, pid: int) -> PersonView:
+        """The comparison keys of one person (built once)."""
+        view = self.pviews.get(pid)
+        if view is None:
+            view = self.pviews[pid] = PersonView.of(self.people[pid])
+        return view
 
-        def pview(pid: int) -> PersonView:
-            view = pviews.get(pid)
-            if view is None:
-                view = pviews[pid] = PersonView.of(self.people[pid])
-            return view
-
-        cviews = [ChildView.of(group) for group in groups]
-        model = self.model or estimate_model(cviews, pview, self.people)
-        self.model = model
+    def _prior(self) -> tuple[float, float]:
         # each person is a priori equally likely to be the parent of a child whose parent is
         # in the feeds; "none of the compared candidates" keeps the rest of the mass
-        prior = math.log2(PARENT_PRESENT / max(1, len(self.people)))
+        prior = math.log2(PARENT_PRESENT / max(1, self.n_people))
         null = 1.0 - PARENT_PRESENT * BLOCKING_RECALL
-        firsts: list[tuple[ChildView, dict[int, str], list[tuple[int, Gamma]], LinkOutcome]] = []
+        return prior, null
+
+    def first_pass(self, cviews: Sequence[ChildView], index: BlockingIndex, dna: DnaIndex) -> list[FirstLink]:
+        """Block, compare and decide each child on its own evidence, in the order given."""
+        prior, null = self._prior()
+        firsts: list[FirstLink] = []
         for cview in cviews:
             key = cview.group.key
             tested = dna_people(dna.for_child(cview), index)
-            pre = _candidates(cview, index)
+            pre = candidates_of(cview, index)
             for pid in tested:
                 pre[pid] = pre.get(pid, 0.0) + 100.0
             if key in self.confirmed:
@@ -1014,37 +1044,80 @@ class Linker:
             if top:
                 floor = pre[top[0]] - CANDIDATE_MARGIN
                 top = [pid for pid in top if pre[pid] >= floor]
-            pairs = [(pid, compare(cview, pview(pid))) for pid in top if (key, pid) not in self.rejected]
-            outcome = self._decide(cview, tested, pairs, model, prior, null)
-            firsts.append((cview, tested, pairs, outcome))
-        # second pass: a child's siblings that are already linked with confidence vouch for
-        # their parent (and an adult who is clearly the parent of another family is a poor
-        # candidate); only children without a confident link of their own are revisited
+            pairs = [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
+            outcome = self._decide(cview, tested, pairs, self.model, prior, null)
+            firsts.append(FirstLink(cview, tested, pairs, outcome))
+        return firsts
+
+    def revisits(self, firsts: Sequence[FirstLink]) -> dict[int, tuple[dict[int, float], dict[int, str]]]:
+        """The family evidence of each child the second pass revisits (by position in ``firsts``).
+
+        A child's siblings that are already linked with confidence vouch for their parent (and an
+        adult who is clearly the parent of another family is a poor candidate); only children
+        without a confident link of their own are revisited. Needs no person records.
+        """
         families = _Families(
             [
-                (cv, out.link.person.pid)
-                for cv, _, _, out in firsts
-                if out.link is not None and _confident(out)
+                (first.cview, first.outcome.link.person.pid)
+                for first in firsts
+                if first.outcome.link is not None and confident(first.outcome)
             ]
         )
+        out: dict[int, tuple[dict[int, float], dict[int, str]]] = {}
+        if not families.sizes:
+            return out
+        for i, first in enumerate(firsts):
+            if confident(first.outcome):
+                continue
+            bonus, notes = families.evidence(first.cview, [pid for pid, _ in first.pairs])
+            if bonus:
+                out[i] = (bonus, notes)
+        return out
+
+    def revisit_people(
+        self, firsts: Sequence[FirstLink], revisits: Mapping[int, tuple[dict[int, float], dict[int, str]]]
+    ) -> set[int]:
+        """The people the second pass reads for ``revisits``, beyond those already linked."""
+        pids: set[int] = set()
+        for i, (bonus, _) in revisits.items():
+            first = firsts[i]
+            pids.update(pid for pid, _ in first.pairs)
+            pids.update(first.tested)
+            pids.update(pid for pid, w in bonus.items() if w > 0)
+            confirmed = self.confirmed.get(first.cview.group.key)
+            if confirmed is not None:
+                pids.add(confirmed)
+        return pids
+
+    def second_pass(
+        self, firsts: Sequence[FirstLink], revisits: Mapping[int, tuple[dict[int, float], dict[int, str]]]
+    ) -> list[LinkOutcome]:
+        """Decide the revisited children again with their family evidence; one outcome per child."""
+        prior, null = self._prior()
         outcomes: list[LinkOutcome] = []
-        for cview, tested, pairs, outcome in firsts:
-            if _confident(outcome) or not families.sizes:
-                outcomes.append(outcome)
+        for i, first in enumerate(firsts):
+            found = revisits.get(i)
+            if found is None:
+                outcomes.append(first.outcome)
                 continue
+            bonus, notes = found
+            cview = first.cview
             key = cview.group.key
-            bonus, notes = families.evidence(cview, [pid for pid, _ in pairs])
-            if not bonus:
-                outcomes.append(outcome)
-                continue
-            have = {pid for pid, _ in pairs}
+            have = {pid for pid, _ in first.pairs}
             extra = [
-                (pid, compare(cview, pview(pid)))
+                (pid, compare(cview, self.pview(pid)))
                 for pid, w in bonus.items()
                 if w > 0 and pid not in have and (key, pid) not in self.rejected
             ]
-            outcomes.append(self._decide(cview, tested, pairs + extra, model, prior, null, bonus, notes))
+            outcomes.append(
+                self._decide(cview, first.tested, first.pairs + extra, self.model, prior, null, bonus, notes)
+            )
         return outcomes
+
+    def link_all(self, cviews: Sequence[ChildView], dna: DnaIndex) -> list[LinkOutcome]:
+        """Both passes over every child, with an index of ``people``."""
+        firsts = self.first_pass(cviews, BlockingIndex(self.people.values()), dna)
+        return self.second_pass(firsts, self.revisits(firsts))
 
     def _decide(
         self,

@@ -30,6 +30,7 @@ from typing import Any
 from pipeline import normalise
 from pipeline.errors import MalformedRecord
 from pipeline.parse import REMOVAL_COLUMNS, parse_adult, parse_child, parse_dna, parse_removal
+from pipeline.records import FeedSnapshot
 from pipeline.results import RESOLVED_STATES, STATUSES
 from pipeline.sim import names
 
@@ -230,6 +231,28 @@ class World:
         from pipeline.sim.server import WorldPayloads  # imported late: the server is optional here
 
         return WorldPayloads(orr=self.orr, ice=self.ice, removals_csv=self.removals_csv(), dna=self.dna)
+
+    def to_snapshot(self) -> FeedSnapshot:
+        """The world's well-formed records parsed as the pipeline parses them (malformed ones left
+        out): what a run would reconcile, without the HTTP and the store."""
+        snap = FeedSnapshot()
+        feeds: list[tuple[Iterable[Mapping[str, Any]], Any, list[Any]]] = [
+            (self.orr, parse_child, snap.children),
+            (self.ice, parse_adult, snap.adults),
+            (
+                (dict(zip(REMOVAL_COLUMNS, row, strict=False)) for row in self.removals),
+                parse_removal,
+                snap.removals,
+            ),
+            (self.dna, parse_dna, snap.dna),
+        ]
+        for payloads, parse, into in feeds:
+            for raw in payloads:
+                try:
+                    into.append(parse(raw))
+                except MalformedRecord:
+                    continue
+        return snap
 
     def write(self, directory: str | Path) -> Path:
         """Write the sample's files (plus ``world.json``) into ``directory``; returns it."""

@@ -33,6 +33,7 @@ class RunInfo:
     results_count: int | None
     counts: dict[str, FeedCounts] = field(default_factory=dict)
     mode: str = "full"  # full | incremental
+    partitions: int = 1  # matching partitions (steps match:0 ... match:n-1)
 
 
 @dataclass(frozen=True, slots=True)

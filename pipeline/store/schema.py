@@ -65,6 +65,8 @@ runs = sa.Table(
     sa.Column("results_count", sa.Integer(), nullable=True),
     # full: every feed fetched whole; incremental: only what changed since the last good run.
     sa.Column("mode", sa.String(16), nullable=False, server_default="full"),
+    # how many partitions the run's matching is split into (steps match:0 ... match:n-1)
+    sa.Column("partitions", sa.Integer(), nullable=False, server_default="1"),
     sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
     sa.Index(None, "status", "finished_at"),
     sa.Index(None, "started_at"),
@@ -193,4 +195,14 @@ result_candidates = sa.Table(
     sa.Column("child_key", sa.String(255), primary_key=True),
     sa.Column("rank", sa.Integer(), primary_key=True),
     sa.Column("payload", sa.Text(), nullable=False),
+)
+
+# The matching state a run's steps hand to each other (the model, partition plans, first-pass
+# links: JSON of ids and weights, never records), deleted when the run is published or pruned.
+run_artifacts = sa.Table(
+    "run_artifacts",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("body", sa.Text(), nullable=False),
 )

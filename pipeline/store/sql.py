@@ -49,6 +49,7 @@ from pipeline.store.schema import (
     result_candidates,
     result_history,
     review_decisions,
+    run_artifacts,
     run_feed_counts,
     run_steps,
     runs,
@@ -229,13 +230,17 @@ class Store:
         *,
         deadline: datetime | None = None,
         mode: str = "full",
+        partitions: int = 1,
     ) -> str:
         """Record a new running run and return its id; with an existing ``run_id`` nothing changes.
 
-        ``mode`` is ``full`` (fetch every feed whole) or ``incremental`` (fetch what changed).
+        ``mode`` is ``full`` (fetch every feed whole) or ``incremental`` (fetch what changed);
+        ``partitions`` is how many slices its matching is split into.
         """
         if mode not in ("full", "incremental"):
             raise StoreError(f"run mode must be 'full' or 'incremental', got {mode!r}")
+        if partitions < 1:
+            raise StoreError(f"a run needs at least one matching partition, got {partitions}")
         run_id = run_id or str(uuid.uuid4())
         now = self._now()
         stmt = (
@@ -249,6 +254,7 @@ class Store:
                 heartbeat_at=now,
                 deadline=deadline,
                 mode=mode,
+                partitions=partitions,
             )
             .on_conflict_do_nothing(index_elements=[runs.c.id])
         )
@@ -383,6 +389,7 @@ class Store:
                 results_count=row["results_count"],
                 counts=counts[row["id"]],
                 mode=row["mode"],
+                partitions=row["partitions"],
             )
             for row in rows
         ]
@@ -901,7 +908,7 @@ class Store:
         doomed = sa.select(runs.c.id).where(runs.c.status != "running", runs.c.id.not_in(kept))
         deleted = 0
         with self._write("pruning old runs") as conn:
-            for table in (feed_records, quarantine, results_table, result_candidates):
+            for table in (feed_records, quarantine, results_table, result_candidates, run_artifacts):
                 deleted += conn.execute(sa.delete(table).where(table.c.run_id.in_(doomed))).rowcount
         return deleted
 
@@ -1092,3 +1099,32 @@ class Store:
                 )
                 out.update({row.record_id: row.payload for row in conn.execute(stmt)})
         return out
+
+    # -- matching state handed between a run's steps ------------------------------------------
+
+    def put_artifact(self, run_id: str, name: str, body: str) -> None:
+        """Store (or replace) one named piece of a run's matching state."""
+        a = run_artifacts.c
+
+        def write(conn: sa.Connection) -> None:
+            conn.execute(sa.delete(run_artifacts).where(a.run_id == run_id, a.name == name))
+            conn.execute(sa.insert(run_artifacts).values(run_id=run_id, name=name, body=body))
+
+        self._write_retrying(f"saving the run's {name}", write)
+
+    def get_artifact(self, run_id: str, name: str) -> str:
+        """One named piece of a run's matching state; StoreError when it is not there."""
+        a = run_artifacts.c
+        with self._read(f"reading the run's {name}") as conn:
+            body = conn.execute(sa.select(a.body).where(a.run_id == run_id, a.name == name)).scalar()
+        if body is None:
+            raise StoreError(
+                f"run {run_id} has no {name!r} in the store: the step that writes it has not run "
+                "(or the run was pruned); start a new run"
+            )
+        return str(body)
+
+    def delete_artifacts(self, run_id: str) -> int:
+        """Drop a run's matching state (once its results are staged); the rows deleted."""
+        with self._write("deleting the run's matching state") as conn:
+            return conn.execute(sa.delete(run_artifacts).where(run_artifacts.c.run_id == run_id)).rowcount

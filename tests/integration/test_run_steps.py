@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 
 from pipeline import run as stages
-from pipeline.errors import RunInProgressError
+from pipeline.errors import RunInProgressError, StoreError
 from pipeline.settings import Settings, load_settings
 from pipeline.sim.server import FeedSimulator
 from pipeline.store import Store
 
 AS_OF = date(2018, 7, 12)
 T0 = datetime(2018, 7, 12, 12, 0, tzinfo=UTC)
-FETCHES = stages.STAGE_STEPS["fetch"]
+FETCHES = stages.FETCH_STEPS
 
 
 class FakeClock:
@@ -188,8 +188,8 @@ def test_a_step_whose_worker_died_is_resent_once(store: Store, clock: FakeClock,
     assert stages.watch_runs(store, settings, outbox).resent == []  # sent once, not every pass
     # The re-sent message is taken by another worker, which finishes: the run moves on.
     outcome = stages.execute_step(run_id, "fetch:orr", settings, store, lambda _beat: 7, outbox)
-    assert (outcome.ran, outcome.advanced_to, outcome.value) == (True, "reconcile", 7)
-    assert outbox.steps()[-1] == "reconcile"
+    assert (outcome.ran, outcome.advanced_to, outcome.value) == (True, "prepare", 7)
+    assert outbox.steps()[-1] == "prepare"
 
 
 def test_a_lost_message_is_resent_only_when_the_run_is_quiet(
@@ -215,7 +215,7 @@ def test_a_stage_left_unadvanced_is_advanced(store: Store, settings: Settings) -
         store.claim_step(run_id, step, "w", 60)
         store.finish_step(run_id, step, "w")
     assert stages.watch_runs(store, settings, outbox).advanced == [run_id]
-    assert outbox.steps()[-1] == "reconcile"
+    assert outbox.steps()[-1] == "prepare"
     assert stages.watch_runs(store, settings, outbox).advanced == []
 
 
@@ -266,15 +266,15 @@ def test_duplicate_and_late_messages_are_skipped(store: Store, settings: Setting
     for step in FETCHES:
         stages.execute_step(run_id, step, settings, store, lambda _beat, s=step: calls.append(s), outbox)
     late = stages.execute_step(run_id, "fetch:orr", settings, store, lambda _beat: calls.append("x"), outbox)
-    assert (late.ran, late.detail) == (False, "the run is in stage reconcile")
-    assert calls == list(FETCHES) and outbox.steps().count("reconcile") == 1
+    assert (late.ran, late.detail) == (False, "the run is in stage prepare")
+    assert calls == list(FETCHES) and outbox.steps().count("prepare") == 1
 
     def boom(_beat: stages.Heartbeat) -> None:
         raise RuntimeError("bug")
 
     with pytest.raises(RuntimeError):
-        stages.execute_step(run_id, "reconcile", settings, store, boom, outbox)
-    step = {s.step: s for s in store.list_steps(run_id)}["reconcile"]
+        stages.execute_step(run_id, "prepare", settings, store, boom, outbox)
+    step = {s.step: s for s in store.list_steps(run_id)}["prepare"]
     assert step.owner is None and not step.done  # given back: the retry can take it at once
 
 
@@ -298,3 +298,49 @@ def test_a_redelivered_fetch_duplicates_no_rows(
     ids = [json.loads(p)["childId"] for p in payloads["orr"] if "childId" in json.loads(p)]
     assert len(ids) == len(set(ids)) == first["orr"].valid
     store.close()
+
+
+# -- the reconciliation through workers: prepare, match per partition, finish ----------------------
+
+
+def _staged(store: Store, run_id: str) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    results = list(store.iter_results(run_id))
+    keys = [min(r["child_record_ids"]) for r in results]
+    return results, {key: store.list_candidates(run_id, key) for key in keys}
+
+
+def test_the_reconciliation_steps_through_the_store_give_the_in_process_results(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    settings = make_settings(simulator, db_url, REUNIFY_MATCH_PARTITIONS="3")
+    store = Store(db_url)
+    run_id = stages.begin_run(store, settings, "test")
+    for feed in ("orr", "ice", "removals", "dna"):
+        stages.fetch_feed(run_id, feed, settings, store)
+    # a standing review decision travels with the matching state: reject one child's parent
+    stages.reconcile_run(run_id, store)
+    linked = next(r for r in store.iter_results(run_id) if r["parent"] and r["parent"]["ice_record_ids"])
+    key = min(linked["child_record_ids"])
+    store.add_decision(key, linked["parent"]["ice_record_ids"][0], "reject", "ana", "not him")
+    stages.reconcile_run(run_id, store)
+    expected = _staged(store, run_id)
+    changed = next(r for r in expected[0] if r["child_record_ids"] == linked["child_record_ids"])
+    assert changed["parent"] != linked["parent"]
+
+    assert stages.prepare_run(run_id, store) == len(expected[0])
+    sizes = [len(json.loads(store.get_artifact(run_id, f"part:{n}"))["children"]) for n in range(3)]
+    assert sum(sizes) == len(expected[0]) and min(sizes) > 0
+    store.save_results(run_id, [])  # nothing left of the in-process results
+    assert [stages.match_partition(run_id, n, store) for n in range(3)] == sizes
+    assert stages.finish_run(run_id, store) == len(expected[0])
+    assert _staged(store, run_id) == expected
+    stages.publish_run(run_id, store)
+    with pytest.raises(StoreError, match="has no 'model'"):
+        store.get_artifact(run_id, "model")  # the matching state is gone once published
+    store.close()
+
+
+def test_a_match_step_before_prepare_fails_with_a_clear_reason(store: Store, settings: Settings) -> None:
+    run_id = started(store, settings, Outbox())
+    with pytest.raises(StoreError, match=r"has no 'model'.*start a new run"):
+        stages.match_partition(run_id, 0, store)

@@ -33,7 +33,9 @@ def settings(tmp_path: Path, **env: str) -> Settings:
 def test_task_names_are_pinned() -> None:
     assert tasks.TASK_NAMES == (
         "reunify.feed.fetch",
-        "reunify.run.reconcile",
+        "reunify.run.prepare",
+        "reunify.run.match",
+        "reunify.run.finish",
         "reunify.run.publish",
         "reunify.run.scheduled",
         "reunify.run.sweep",
@@ -44,7 +46,7 @@ def test_task_names_are_pinned() -> None:
 
 
 def test_step_tasks_are_late_acked_and_requeued_when_their_worker_dies() -> None:
-    for name in (tasks.FETCH, tasks.RECONCILE, tasks.PUBLISH):
+    for name in (tasks.FETCH, tasks.PREPARE, tasks.MATCH, tasks.FINISH, tasks.PUBLISH):
         task = celery_app.tasks[name]
         assert task.acks_late and task.reject_on_worker_lost, name
         assert task.retry_backoff_max < VISIBILITY_TIMEOUT
@@ -56,10 +58,14 @@ def test_step_tasks_are_late_acked_and_requeued_when_their_worker_dies() -> None
 def test_messages_carry_ids_only() -> None:
     fetch = tasks.step_signature("run-1", "fetch:orr")
     assert (fetch.task, fetch.args, fetch.kwargs) == (tasks.FETCH, (), {"run_id": "run-1", "feed": "orr"})
-    assert tasks.step_signature("run-1", "reconcile").kwargs == {"run_id": "run-1"}
+    assert tasks.step_signature("run-1", "prepare").kwargs == {"run_id": "run-1"}
+    match = tasks.step_signature("run-1", "match:3")
+    assert (match.task, match.kwargs) == (tasks.MATCH, {"run_id": "run-1", "partition": 3})
+    assert tasks.step_signature("run-1", "finish").task == tasks.FINISH
     assert tasks.step_signature("run-1", "publish").task == tasks.PUBLISH
-    with pytest.raises(ValueError):
-        tasks.step_signature("run-1", "nonsense")
+    for nonsense in ("nonsense", "match:x", "match"):
+        with pytest.raises(ValueError):
+            tasks.step_signature("run-1", nonsense)
 
 
 def test_celery_settings_are_deliberate(tmp_path: Path) -> None:

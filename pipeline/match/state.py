@@ -1,0 +1,118 @@
+"""JSON forms of the matching state that workers hand to each other through the store: the model,
+the people and child groups by record id, and the first-pass links of a partition.
+
+Records are never copied here: people and groups are lists of record ids, read back from the
+run's feed records; the model and links are small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from pipeline.match.adults import Person
+from pipeline.match.children import ChildGroup
+from pipeline.match.link import ChildView, FirstLink, Gamma, Link, LinkOutcome, Model, confident
+from pipeline.records import AdultRecord, ChildRecord, RemovalRecord
+from pipeline.results import ReviewDecision
+
+
+def model_to_json(model: Model) -> dict[str, Any]:
+    """The model's weights and name-frequency tables."""
+    return {
+        "raw": model.raw,
+        "shares": {str(f): table for f, table in model.shares.items()},
+        "mean_share": {str(f): mean for f, mean in model.mean_share.items()},
+    }
+
+
+def model_from_json(obj: Mapping[str, Any]) -> Model:
+    """The model again (floats survive JSON exactly)."""
+    return Model(
+        [list(map(float, row)) for row in obj["raw"]],
+        {int(f): dict(table) for f, table in obj["shares"].items()},
+        {int(f): float(mean) for f, mean in obj["mean_share"].items()},
+    )
+
+
+def person_to_json(person: Person) -> list[Any]:
+    """A person as [pid, ICE record ids, removal record ids], in the person's record order."""
+    return [person.pid, [r.record_id for r in person.ice], [r.record_id for r in person.removals]]
+
+
+def person_from_json(
+    obj: Sequence[Any], ice: Mapping[str, AdultRecord], removals: Mapping[str, RemovalRecord]
+) -> Person:
+    """A person from its record ids and the parsed records by id."""
+    pid, ice_ids, removal_ids = obj
+    return Person(int(pid), [ice[i] for i in ice_ids], [removals[i] for i in removal_ids])
+
+
+def group_to_json(group: ChildGroup) -> list[str]:
+    """A child group as its ORR record ids."""
+    return group.record_ids
+
+
+def group_from_json(ids: Sequence[str], orr: Mapping[str, ChildRecord]) -> ChildGroup:
+    """A child group from its record ids and the parsed records by id."""
+    return ChildGroup([orr[i] for i in ids])
+
+
+def decision_to_json(dec: ReviewDecision) -> dict[str, Any]:
+    """A review decision."""
+    return {
+        "child_key": dec.child_key,
+        "adult_record_id": dec.adult_record_id,
+        "decision": dec.decision,
+        "who": dec.who,
+        "decided_on": dec.decided_on.isoformat() if dec.decided_on else None,
+        "why": dec.why,
+    }
+
+
+def decision_from_json(obj: Mapping[str, Any]) -> ReviewDecision:
+    """A review decision again."""
+    decided = obj.get("decided_on")
+    return ReviewDecision(
+        obj["child_key"],
+        obj["adult_record_id"],
+        obj["decision"],
+        who=obj.get("who", ""),
+        decided_on=date.fromisoformat(decided) if decided else None,
+        why=obj.get("why", ""),
+    )
+
+
+def _link_to_json(link: Link) -> list[Any]:
+    return [link.person.pid, link.score, link.evidence, link.dna_exclusion]
+
+
+def first_to_json(first: FirstLink) -> dict[str, Any]:
+    """One child's first-pass link, with people by pid. The compared pairs are kept only for a
+    child without a confident link: the family pass revisits no other (most children)."""
+    out = first.outcome
+    pairs = [] if confident(out) else first.pairs
+    return {
+        "t": [[pid, res] for pid, res in first.tested.items()],
+        "p": [[pid, list(levels), list(terms)] for pid, (levels, terms) in pairs],
+        "l": _link_to_json(out.link) if out.link is not None else None,
+        "r": out.needs_review,
+        "c": [_link_to_json(c) for c in out.candidates],
+    }
+
+
+def first_from_json(obj: Mapping[str, Any], cview: ChildView, person: Callable[[int], Person]) -> FirstLink:
+    """One child's first-pass link again; ``person`` gives the Person of a pid."""
+
+    def link(item: Sequence[Any]) -> Link:
+        pid, score, evidence, exclusion = item
+        return Link(person(int(pid)), float(score), list(evidence), bool(exclusion))
+
+    pairs: list[tuple[int, Gamma]] = [
+        (int(pid), (tuple(levels), tuple(terms))) for pid, levels, terms in obj["p"]
+    ]
+    outcome = LinkOutcome(
+        link(obj["l"]) if obj["l"] is not None else None, bool(obj["r"]), [link(c) for c in obj["c"]]
+    )
+    return FirstLink(cview, {int(pid): str(res) for pid, res in obj["t"]}, pairs, outcome)
