@@ -29,12 +29,14 @@ from pathlib import Path
 from typing import Any
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
-SYSTEMS = ("reunify", "splink", "run")
+SYSTEMS = ("reunify", "splink", "run", "workers")
 SYSTEM_LABELS = {
     "reunify": "reunify engine",
     "splink": "splink 5",
     "run": "reunify run (HTTP)",
     "floor": "fetch floor",
+    "workers-1": "reunify run, 1 worker",
+    "workers-2": "reunify run, 2 workers",
 }
 METRICS = (
     ("link P", "link_precision"),
@@ -183,6 +185,37 @@ def measure_run(world_dir: Path, label: str, truth: list[dict[str, Any]], as_of:
     ]
 
 
+def measure_workers(
+    world_dir: Path, label: str, truth: list[dict[str, Any]], as_of: str
+) -> list[Measurement]:
+    """``reunify run`` through one Celery worker, then two (Redis broker, PostgreSQL store)."""
+    from bench.whole_run import serve_world
+    from bench.workers import run_through_workers
+    from pipeline.sim.score import score
+
+    found: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="reunify-workers-") as tmp, serve_world(world_dir) as env:
+        for count in (1, 2):
+            system = f"workers-{count}"
+            try:
+                run = run_through_workers(env, as_of, count, Path(tmp))
+            except RuntimeError as exc:
+                found.append(Measurement(label, system, ok=False, note=str(exc)[:120]))
+                continue
+            stages = ", ".join(f"{k} {v:.0f}" for k, v in run.stages.items() if k != "publish")
+            found.append(
+                Measurement(
+                    label,
+                    system,
+                    ok=True,
+                    seconds=run.seconds,
+                    scores=score(run.rows, truth).as_dict(),
+                    note=stages,
+                )
+            )
+    return found
+
+
 def table(rows: list[Measurement]) -> str:
     """The results as a Markdown table."""
     head = [
@@ -219,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", default="2300,20000,100000", help="comma-separated child counts, or 'sample'"
     )
     parser.add_argument("--seed", type=int, default=7, help="world generator seed")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: reunify,splink")
+    parser.add_argument(
+        "--systems", default=",".join(SYSTEMS), help="comma-separated: reunify,splink,run,workers"
+    )
     parser.add_argument(
         "--sample-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "samples")
     )
@@ -256,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
             for system in systems:
                 if system == "splink" and size != "sample" and int(size) > args.splink_max:
                     continue
-                if system == "run":
+                if system in ("run", "workers"):
                     as_of = load_world(world_dir).as_of.isoformat() if size == "sample" else "2018-07-12"
-                    found = measure_run(world_dir, label, truth, as_of)
+                    measure_http = measure_run if system == "run" else measure_workers
+                    found = measure_http(world_dir, label, truth, as_of)
                 else:
                     found = [measure(system, world_dir, file_label, truth, args.timeout)]
                 for m in found:
@@ -271,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         "spawned process (world load excluded), peak RSS = that process's VmHWM (loaded world included). "
         "`reunify run (HTTP)`: the whole command, embedded, SQLite, against the feed simulator in its own "
         "process; peak RSS of the command's process. Fetch floor: a bare client fetching and decoding "
-        "every feed (one thread per feed).\n"
+        "every feed (one thread per feed). `reunify run, N workers`: the same command through N Celery "
+        "workers of one process each (Redis broker, PostgreSQL store), with each stage's seconds.\n"
     )
     Path(args.out).write_text("# Reunify vs Splink 5 baseline\n\n" + text + meta, encoding="utf-8")
     print(text)

@@ -80,7 +80,7 @@ def worker(env: Mapping[str, str], log_path: Path, name: str) -> Iterator[None]:
                 "-A",
                 "workers",
                 "worker",
-                "--loglevel=WARNING",
+                "--loglevel=INFO",
                 "--concurrency=1",
                 "-n",
                 f"{name}@%h",
@@ -135,7 +135,6 @@ def run_through_workers(feeds: Mapping[str, str], as_of: str, count: int, scratc
             "REUNIFY_AS_OF": as_of,
             "REUNIFY_DATABASE_URL": db_url,
             "REUNIFY_BROKER_URL": REDIS_URL,
-            "REUNIFY_LOG_LEVEL": "WARNING",
             "REUNIFY_RUN_DEADLINE_SECONDS": "7200",
         }
         subprocess.run(

@@ -398,6 +398,8 @@ def prepare_run(run_id: str, store: Store, check: Callable[[], None] | None = No
         if run is None:
             raise RunFailedError(f"run {run_id} is not in the store")
         started = time.monotonic()
+        # the match steps read records by id: the planner must know the freshly loaded table
+        store.refresh_statistics()
         decisions = _decisions(store)
         prep = prepare(load_snapshot(run_id, store), decisions, run.partitions)
         if check is not None:

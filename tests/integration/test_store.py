@@ -567,3 +567,20 @@ def test_bulk_sizes_of_a_20000_child_world_are_fast(store: Store) -> None:
     print(f"\n{store.backend}: add_feed_records 300k {loaded:.2f} s, publish_results 20k {publish:.2f} s")
     assert store.count_feed_records(run_id, "ice") == 300_000
     assert loaded < 15 and publish < 4
+
+
+def test_records_looked_up_by_id_after_a_bulk_load_and_fresh_statistics(store: Store) -> None:
+    run_id = store.start_run("test", AS_OF)
+    rows = [(f"ICE-{i:08d}", "2018-07-01T00:00:00Z", json.dumps({"id": i})) for i in range(20_000)]
+    store.add_feed_records(run_id, "ice", rows)
+    store.refresh_statistics()  # the planner learns the new rows (PostgreSQL); a no-op on SQLite
+    wanted = [f"ICE-{i:08d}" for i in range(0, 20_000, 7)] + ["ICE-missing"]
+    found = store.get_feed_payloads(run_id, "ice", wanted)
+    assert sorted(found) == wanted[:-1]
+    assert json.loads(found["ICE-00000007"]) == {"id": 7}
+    if store.backend == "postgresql":
+        with store._read("checking") as conn:
+            analysed = conn.exec_driver_sql(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'feed_records'"
+            ).scalar()
+        assert analysed is not None
