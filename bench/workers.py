@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,8 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parent.parent
+from pipeline.sim.processes import BIN, celery_worker, process_env
+
 PG_ADMIN_URL = os.environ.get(
     "REUNIFY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -65,52 +64,6 @@ def fresh_database() -> Iterator[str]:
         admin.dispose()
 
 
-def _env(extra: Mapping[str, str]) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")}
-    return base | {"PYTHONUNBUFFERED": "1"} | dict(extra)
-
-
-@contextmanager
-def worker(env: Mapping[str, str], log_path: Path, name: str) -> Iterator[None]:
-    """One ``celery worker`` process with one pool process; waits until it is ready."""
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "workers",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=1",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=REPO,
-            env=_env(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in log_path.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {name} did not start: {log_path.read_text()[-1500:]}")
-            time.sleep(0.2)
-        yield
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 def _stage_seconds(db_url: str) -> dict[str, float]:
     from pipeline.store import Store
 
@@ -138,15 +91,15 @@ def run_through_workers(feeds: Mapping[str, str], as_of: str, count: int, scratc
             "REUNIFY_RUN_DEADLINE_SECONDS": "7200",
         }
         subprocess.run(
-            [str(BIN / "reunify"), "db", "upgrade"], env=_env(env), check=True, capture_output=True
+            [str(BIN / "reunify"), "db", "upgrade"], env=process_env(env), check=True, capture_output=True
         )
         for n in range(count):
-            stack.enter_context(worker(env, scratch / f"worker-{count}-{n}.log", f"bench{n}"))
+            stack.enter_context(celery_worker(env, scratch / f"worker-{count}-{n}.log", f"bench{n}", 1))
         started = time.perf_counter()
         done = subprocess.run(
             [str(BIN / "reunify"), "run", "--full"],
             cwd=scratch,
-            env=_env(env),
+            env=process_env(env),
             capture_output=True,
             text=True,
         )
@@ -156,7 +109,7 @@ def run_through_workers(feeds: Mapping[str, str], as_of: str, count: int, scratc
         out = scratch / f"export-{count}.jsonl"
         subprocess.run(
             [str(BIN / "reunify"), "export", "--format", "jsonl", "--out", str(out)],
-            env=_env(env),
+            env=process_env(env),
             check=True,
             capture_output=True,
         )

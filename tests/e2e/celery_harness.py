@@ -17,6 +17,11 @@ from typing import TypeVar
 
 import redis
 
+# the worker processes themselves are shared with the bench
+from pipeline.sim.processes import celery_worker as celery_worker
+from pipeline.sim.processes import process_env as process_env
+from pipeline.sim.processes import stop, wait_ready
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 REDIS_URL = os.environ.get("REUNIFY_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -38,59 +43,6 @@ def free_redis_db(base_url: str) -> str:
 def release_redis_db(url: str) -> None:
     """Empty the database again."""
     redis.Redis.from_url(url).flushdb()
-
-
-def process_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The test's REUNIFY_* settings on top of this environment, minus any stray REUNIFY_*."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")}
-    base["PYTHONUNBUFFERED"] = "1"
-    return base | dict(env)
-
-
-@contextmanager
-def celery_worker(
-    env: Mapping[str, str], log_path: Path, name: str = "w1", concurrency: int = 2
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A ``celery -A workers worker`` process; waits until it answers a ping."""
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "workers",
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=REPO,
-            env=process_env(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_ready(proc, log_path)
-            yield proc
-        finally:
-            stop(proc)
-
-
-def wait_ready(
-    proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60, marker: bytes = b"ready."
-) -> None:
-    """Block until the process logs ``marker`` (a worker says ``ready.``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-        if marker in log_path.read_bytes():
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"process not ready after {timeout} s: {log_path.read_text()[-2000:]}")
 
 
 def pool_pids(proc: subprocess.Popen[bytes]) -> set[int]:
@@ -211,18 +163,6 @@ def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: fl
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
-
-
-def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    """Stop a worker and all its pool processes."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def start_reunify(args: list[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:

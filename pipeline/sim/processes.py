@@ -1,0 +1,82 @@
+"""Local Celery worker processes for the tests and the bench (dev tool): ``celery -A workers
+worker`` started as an operator would, with the given REUNIFY_* settings, and stopped with its
+pool processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def process_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The test's REUNIFY_* settings on top of this environment, minus any stray REUNIFY_*."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")}
+    base["PYTHONUNBUFFERED"] = "1"
+    return base | dict(env)
+
+
+@contextmanager
+def celery_worker(
+    env: Mapping[str, str], log_path: Path, name: str = "w1", concurrency: int = 2
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``celery -A workers worker`` process; waits until it answers a ping."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "workers",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=REPO,
+            env=process_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_ready(proc, log_path)
+            yield proc
+        finally:
+            stop(proc)
+
+
+def wait_ready(
+    proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 60, marker: bytes = b"ready."
+) -> None:
+    """Block until the process logs ``marker`` (a worker says ``ready.``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        if marker in log_path.read_bytes():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"process not ready after {timeout} s: {log_path.read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop a worker and all its pool processes."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
