@@ -72,6 +72,9 @@ class Prepared:
     partitions: list[Partition]
     #: the blocking index of every person
     index: BlockingIndex
+    #: the DNA results by child, and record id (ICE or removal) -> pid
+    dna_index: DnaIndex
+    person_of: dict[str, int]
 
     def linker(self, people: Mapping[int, Person] | None = None) -> Linker:
         """A linker under this model over ``people`` (default: every person)."""
@@ -122,22 +125,24 @@ def prepare(
     """Group the children, recognise the people, estimate the model and plan the partitions."""
     groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
     people = build_people(snapshot.adults, snapshot.removals)
-    rejected, confirmed = resolve_decisions(decisions, person_of(people))
+    owners = person_of(people)
+    rejected, confirmed = resolve_decisions(decisions, owners)
     dna = _latest_dna(snapshot.dna)
+    dna_index = DnaIndex.of(dna)
     cviews = [ChildView.of(group) for group in groups]
     everyone = _by_pid(people)
     scratch = Linker(everyone, len(people), prior_model())
     model = estimate_model(cviews, scratch.pview, people)
     index = BlockingIndex(people)
-    parts = plan_partitions(cviews, people, index, DnaIndex.of(dna), confirmed, partitions)
-    return Prepared(groups, cviews, people, model, rejected, confirmed, dna, parts, index)
+    parts = plan_partitions(cviews, people, index, dna_index, confirmed, partitions)
+    return Prepared(groups, cviews, people, model, rejected, confirmed, dna, parts, index, dna_index, owners)
 
 
 def link_partition(
     linker: Linker,
     cviews: Sequence[ChildView],
     partition: Partition,
-    dna: Sequence[DnaResult],
+    dna: DnaIndex,
     index: BlockingIndex | None = None,
 ) -> list[FirstLink]:
     """The first pass over one partition's children (``cviews``, in the partition's order), with
@@ -145,7 +150,7 @@ def link_partition(
     when the caller has one that gives the same buckets (the whole snapshot's)."""
     if index is None:
         index = BlockingIndex((linker.people[pid] for pid in partition.people), partition.oversized)
-    return linker.first_pass(cviews, index, DnaIndex.of(dna))
+    return linker.first_pass(cviews, index, dna)
 
 
 def finish(
@@ -187,7 +192,7 @@ def reconcile(
         for part in prep.partitions:
             cviews = [prep.cviews[i] for i in part.children]
             for i, first in zip(
-                part.children, link_partition(linker, cviews, part, prep.dna, whole), strict=True
+                part.children, link_partition(linker, cviews, part, prep.dna_index, whole), strict=True
             ):
                 firsts[i] = first
         done = [f for f in firsts if f is not None]
@@ -197,7 +202,7 @@ def reconcile(
             linker,
             linker.revisits(done),
             decisions,
-            person_of(prep.people),
+            prep.person_of,
             prep.dna,
             as_of,
         )

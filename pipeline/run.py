@@ -404,7 +404,7 @@ def prepare_run(run_id: str, store: Store, check: Callable[[], None] | None = No
         prep = prepare(load_snapshot(run_id, store), decisions, run.partitions)
         if check is not None:
             check()
-        dna = DnaIndex.of(prep.dna)
+        dna = prep.dna_index
         store.put_artifact(
             run_id,
             "model",
@@ -474,7 +474,7 @@ def match_partition(run_id: str, number: int, store: Store, check: Callable[[], 
         orr = _parsed(store, run_id, "orr", (rid for ids in part["groups"] for rid in ids))
         ice = _parsed(store, run_id, "ice", (rid for person in part["people"] for rid in person[1]))
         removals = _parsed(store, run_id, "removals", (rid for person in part["people"] for rid in person[2]))
-        dna = list(_parsed(store, run_id, "dna", part["dna"]).values())
+        dna = DnaIndex.of(list(_parsed(store, run_id, "dna", part["dna"]).values()))
         people = {p.pid: p for p in (state.person_from_json(obj, ice, removals) for obj in part["people"])}
         cviews = [ChildView.of(state.group_from_json(ids, orr)) for ids in part["groups"]]
         loaded = time.monotonic()
