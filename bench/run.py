@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
-SYSTEMS = ("reunify", "splink", "run", "workers")
+SYSTEMS = ("reunify", "splink", "run", "workers", "incremental")
 SYSTEM_LABELS = {
     "reunify": "reunify engine",
     "splink": "splink 5",
@@ -37,6 +37,8 @@ SYSTEM_LABELS = {
     "floor": "fetch floor",
     "workers-1": "reunify run, 1 worker",
     "workers-2": "reunify run, 2 workers",
+    "full-after-change": "reunify run --full, after a 1% change",
+    "incremental": "reunify run --incremental, after a 1% change",
 }
 METRICS = (
     ("link P", "link_precision"),
@@ -209,11 +211,47 @@ def measure_workers(
                     system,
                     ok=True,
                     seconds=run.seconds,
+                    peak_mib=run.peak_mib,
                     scores=score(run.rows, truth).as_dict(),
                     note=stages,
                 )
             )
     return found
+
+
+def measure_incremental(world_dir: Path, label: str) -> list[Measurement]:
+    """After a 1% change of the world: a full run on a fresh store, an incremental run on the
+    store of the first run; both scored against the changed world's truth, their exports compared."""
+    from bench.whole_run import incremental_vs_full
+    from pipeline.sim.score import score
+
+    try:
+        found = incremental_vs_full(world_dir)
+    except RuntimeError as exc:
+        return [Measurement(label, "incremental", ok=False, note=str(exc)[:120])]
+    full_s, full_peak, full_rows = found.full
+    inc_s, inc_peak, inc_rows = found.incremental
+    fetched = sum(c["fetched"] for c in found.fetched.values())
+    same = "same export as the full run" if found.same_export else "EXPORT DIFFERS from the full run"
+    return [
+        Measurement(
+            label,
+            "full-after-change",
+            ok=True,
+            seconds=full_s,
+            peak_mib=full_peak,
+            scores=score(full_rows, found.truth).as_dict(),
+        ),
+        Measurement(
+            label,
+            "incremental",
+            ok=True,
+            seconds=inc_s,
+            peak_mib=inc_peak,
+            scores=score(inc_rows, found.truth).as_dict(),
+            note=f"{same}; {inc_s / full_s:.2f}x its time; {fetched:,} records fetched",
+        ),
+    ]
 
 
 def table(rows: list[Measurement]) -> str:
@@ -252,14 +290,18 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes", default="2300,20000,100000", help="comma-separated child counts, or 'sample'"
     )
     parser.add_argument("--seed", type=int, default=7, help="world generator seed")
-    parser.add_argument(
-        "--systems", default=",".join(SYSTEMS), help="comma-separated: reunify,splink,run,workers"
-    )
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated: " + ",".join(SYSTEMS))
     parser.add_argument(
         "--sample-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "samples")
     )
     parser.add_argument(
         "--splink-max", type=int, default=20000, help="largest world Splink runs on (it needs ~6 GB at 20k)"
+    )
+    parser.add_argument(
+        "--incremental-max",
+        type=int,
+        default=20000,
+        help="largest world the incremental comparison runs on (it takes three whole runs)",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per system and world")
     parser.add_argument("--out", default=str(OUT_DIR / "results.md"))
@@ -291,7 +333,11 @@ def main(argv: list[str] | None = None) -> int:
             for system in systems:
                 if system == "splink" and size != "sample" and int(size) > args.splink_max:
                     continue
-                if system in ("run", "workers"):
+                if system == "incremental" and size != "sample" and int(size) > args.incremental_max:
+                    continue
+                if system == "incremental":
+                    found = measure_incremental(world_dir, label)
+                elif system in ("run", "workers"):
                     as_of = load_world(world_dir).as_of.isoformat() if size == "sample" else "2018-07-12"
                     measure_http = measure_run if system == "run" else measure_workers
                     found = measure_http(world_dir, label, truth, as_of)
@@ -308,7 +354,11 @@ def main(argv: list[str] | None = None) -> int:
         "`reunify run (HTTP)`: the whole command, embedded, SQLite, against the feed simulator in its own "
         "process; peak RSS of the command's process. Fetch floor: a bare client fetching and decoding "
         "every feed (one thread per feed). `reunify run, N workers`: the same command through N Celery "
-        "workers of one process each (Redis broker, PostgreSQL store), with each stage's seconds.\n"
+        "workers of one process each (Redis broker, PostgreSQL store), with each stage's seconds; "
+        "peak RSS = the largest of any worker process. "
+        "`--full` / `--incremental` after a 1% change: a day later about 1% of the world's records "
+        "change (`mutate_world`); the incremental run continues the store of a full run of the world "
+        "before, the full run starts from an empty store; both scored against the changed world.\n"
     )
     Path(args.out).write_text("# Reunify vs Splink 5 baseline\n\n" + text + meta, encoding="utf-8")
     print(text)

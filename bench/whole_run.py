@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,15 +111,25 @@ def fetch_floor(env: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - started, sum(counts)
 
 
-def whole_run(env: dict[str, str], as_of: str) -> tuple[float, float, list[dict[str, Any]]]:
-    """``reunify run`` then ``reunify export``: (seconds, peak RSS MiB of the run, export objects)."""
+def whole_run(
+    env: dict[str, str],
+    as_of: str,
+    database: Path | None = None,
+    mode: str = "full",
+) -> tuple[float, float, list[dict[str, Any]]]:
+    """``reunify run`` then ``reunify export``: (seconds, peak RSS MiB of the run, export objects).
+
+    The run goes to a fresh SQLite database unless ``database`` names one (a later run on a store
+    that already holds runs); ``mode`` is ``full`` or ``incremental``.
+    """
     with tempfile.TemporaryDirectory(prefix="reunify-run-") as tmp:
+        db = database or Path(tmp) / "bench.sqlite3"
         run_env = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")} | env
-        run_env |= {"REUNIFY_AS_OF": as_of, "REUNIFY_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
+        run_env |= {"REUNIFY_AS_OF": as_of, "REUNIFY_DATABASE_URL": f"sqlite:///{db}"}
         run_env |= {"REUNIFY_LOG_LEVEL": "WARNING"}
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [str(BIN / "reunify"), "run"],
+            [str(BIN / "reunify"), "run", f"--{mode}"],
             cwd=tmp,
             env=run_env,
             stdout=subprocess.DEVNULL,
@@ -140,3 +151,55 @@ def whole_run(env: dict[str, str], as_of: str) -> tuple[float, float, list[dict[
         )
         rows = [json.loads(line) for line in out.read_text().splitlines() if line]
     return seconds, usage.ru_maxrss / 1024, rows
+
+
+@dataclass
+class IncrementalRuns:
+    """A full and an incremental run over the same changed world (see :func:`incremental_vs_full`)."""
+
+    changed: float
+    full: tuple[float, float, list[dict[str, Any]]]
+    incremental: tuple[float, float, list[dict[str, Any]]]
+    fetched: dict[str, dict[str, int]]
+    truth: list[dict[str, Any]]
+
+    @property
+    def same_export(self) -> bool:
+        return without_run_id(self.full[2]) == without_run_id(self.incremental[2])
+
+
+def without_run_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Export objects without the run id, for comparing two runs."""
+    return [{k: v for k, v in row.items() if k != "run_id"} for row in rows]
+
+
+def _fetched(database: Path) -> dict[str, dict[str, int]]:
+    from pipeline.store import Store
+
+    with Store(f"sqlite:///{database}", auto_upgrade=False) as store:
+        [run] = store.list_runs(limit=1)
+        return {feed: {"fetched": c.fetched, "valid": c.valid} for feed, c in run.counts.items()}
+
+
+def incremental_vs_full(world_dir: Path, fraction: float = 0.01, seed: int = 11) -> IncrementalRuns:
+    """A full run on the world, then a day later ``fraction`` of its records change
+    (``pipeline.sim.world.mutate_world``): an incremental run on the same store against a full run
+    on a fresh one, both timed, over the changed world served by a new simulator process."""
+    from pipeline.sim.world import load_world, mutate_world
+
+    world = load_world(world_dir)
+    changed = mutate_world(world, fraction, seed=seed)
+    as_of, later = world.as_of.isoformat(), changed.as_of.isoformat()
+    del world
+    with tempfile.TemporaryDirectory(prefix="reunify-incremental-") as tmp:
+        changed_dir = changed.write(Path(tmp) / "changed")
+        truth = changed.truth
+        del changed
+        kept = Path(tmp) / "kept.sqlite3"
+        with serve_world(world_dir) as env:
+            whole_run(env, as_of, database=kept)
+        with serve_world(changed_dir) as env:
+            incremental = whole_run(env, later, database=kept, mode="incremental")
+            fetched = _fetched(kept)
+            full = whole_run(env, later)
+    return IncrementalRuns(fraction, full, incremental, fetched, truth)

@@ -47,6 +47,27 @@ class WorkersRun:
     seconds: float
     stages: dict[str, float]
     rows: list[dict[str, Any]]
+    #: the largest peak resident memory of any worker process (pool processes included), MiB
+    peak_mib: float = 0.0
+
+
+def group_peak_mib(leader: int) -> float:
+    """The largest peak RSS (VmHWM) among the live processes of a process group, in MiB."""
+    peak = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # the process group is the fifth field, after the parenthesised command name
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != leader:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+    return peak / 1024
 
 
 @contextmanager
@@ -93,8 +114,10 @@ def run_through_workers(feeds: Mapping[str, str], as_of: str, count: int, scratc
         subprocess.run(
             [str(BIN / "reunify"), "db", "upgrade"], env=process_env(env), check=True, capture_output=True
         )
-        for n in range(count):
+        workers = [
             stack.enter_context(celery_worker(env, scratch / f"worker-{count}-{n}.log", f"bench{n}", 1))
+            for n in range(count)
+        ]
         started = time.perf_counter()
         done = subprocess.run(
             [str(BIN / "reunify"), "run", "--full"],
@@ -114,12 +137,8 @@ def run_through_workers(feeds: Mapping[str, str], as_of: str, count: int, scratc
             capture_output=True,
         )
         rows = [json.loads(line) for line in out.read_text().splitlines() if line]
-        return WorkersRun(count, seconds, _stage_seconds(db_url), rows)
-
-
-def without_run_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Export objects without the run id, for comparing two runs."""
-    return [{k: v for k, v in row.items() if k != "run_id"} for row in rows]
+        peak = max(group_peak_mib(w.pid) for w in workers)
+        return WorkersRun(count, seconds, _stage_seconds(db_url), rows, peak)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--as-of", default="2018-07-12")
     args = parser.parse_args(argv)
-    from bench.whole_run import serve_world
+    from bench.whole_run import serve_world, without_run_id
 
     runs: list[WorkersRun] = []
     with (
@@ -141,11 +160,13 @@ def main(argv: list[str] | None = None) -> int:
             stages = ", ".join(f"{k} {v:.1f}" for k, v in found.stages.items())
             print(f"{count} worker(s): {found.seconds:.1f} s ({stages})", file=sys.stderr)
     same = all(without_run_id(r.rows) == without_run_id(runs[0].rows) for r in runs)
-    print("| workers | whole run s | " + " | ".join(f"{s} s" for s in STAGES) + " |")
-    print("|---|---|" + "---|" * len(STAGES))
+    print(
+        "| workers | whole run s | peak RSS of a worker MiB | " + " | ".join(f"{s} s" for s in STAGES) + " |"
+    )
+    print("|---|---|---|" + "---|" * len(STAGES))
     for r in runs:
         cells = [f"{r.stages[s]:.1f}" if s in r.stages else "" for s in STAGES]
-        print(f"| {r.workers} | {r.seconds:.1f} | " + " | ".join(cells) + " |")
+        print(f"| {r.workers} | {r.seconds:.1f} | {r.peak_mib:.0f} | " + " | ".join(cells) + " |")
     print(f"\nexports identical: {same} ({len(runs[0].rows):,} children)")
     return 0 if same else 1
 

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -190,7 +190,8 @@ class FetchedRecords:
 
     def records(self) -> list[Any]:
         """The kept records, in record id order."""
-        return [record for _, (_, record) in sorted(self._by_id.items())]
+        by_id = self._by_id
+        return [by_id[rid][1] for rid in sorted(by_id)]
 
 
 def new_run_id() -> str:
@@ -302,12 +303,16 @@ def fetch_feed(
         return counts
 
 
-def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
-    """Every valid record the run fetched, parsed into typed records."""
+def load_snapshot(run_id: str, store: Store, held: Mapping[str, list[Any]] | None = None) -> FeedSnapshot:
+    """Every valid record the run holds, as typed records: the feeds in ``held`` as given (the
+    typed records of a whole fetch in this process), the others read from the store and parsed."""
     snapshot = FeedSnapshot()
     for feed in FEEDS:
-        parse = PARSERS[feed]
         target: list[Any] = getattr(snapshot, FEED_ATTR[feed])
+        if held is not None and feed in held:
+            target.extend(held[feed])
+            continue
+        parse = PARSERS[feed]
         target.extend(parse(jsontext.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
     return snapshot
 
@@ -334,13 +339,14 @@ def reconcile_run(
     store: Store,
     progress: ProgressFn = _noop,
     check: Callable[[], None] | None = None,
-    snapshot: FeedSnapshot | None = None,
+    held: Mapping[str, list[Any]] | None = None,
 ) -> int:
     """Match and classify over the run's records, in this process, and stage the results (not
     yet published); the run's partitions run one after the other.
 
-    ``snapshot`` is the run's records when the caller holds them already (an in-process run
-    that fetched every feed in full); otherwise they are read from the store.
+    ``held`` are the typed records of the feeds the caller fetched whole in this process; the
+    other feeds' records (all of them, or those an incremental run carried forward) are read
+    from the store.
     """
     with bound(run_id=run_id, stage="reconcile"):
         run = store.get_run(run_id)
@@ -349,8 +355,7 @@ def reconcile_run(
         store.set_stage(run_id, "reconcile")
         progress("reconcile", None, None)
         started = time.monotonic()
-        if snapshot is None:
-            snapshot = load_snapshot(run_id, store)
+        snapshot = load_snapshot(run_id, store, held)
         loaded = time.monotonic()
         results = reconcile(snapshot, run.as_of, _decisions(store), run.partitions)
         matched = time.monotonic()
@@ -601,11 +606,9 @@ def run_embedded(
                     ]
                     for future in futures:
                         future.result()
-                snapshot = None
-                if all(k.complete for k in kept.values()):
-                    snapshot = FeedSnapshot(**{FEED_ATTR[feed]: kept[feed].records() for feed in FEEDS})
+                held = {feed: k.records() for feed, k in kept.items() if k.complete}
                 kept.clear()
-                reconcile_run(run_id, store, progress, beat.check, snapshot)
+                reconcile_run(run_id, store, progress, beat.check, held)
                 publish_run(run_id, store, progress)
         except ReunifyError as exc:
             fail_run(run_id, store, str(exc))

@@ -300,6 +300,25 @@ def test_a_redelivered_fetch_duplicates_no_rows(
     store.close()
 
 
+def test_a_snapshot_takes_the_feeds_held_in_memory_and_reads_the_others_from_the_store(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    settings = make_settings(simulator, db_url)
+    store = Store(db_url)
+    run_id = stages.begin_run(store, settings, "test")
+    kept = {feed: stages.FetchedRecords() for feed in ("orr", "ice", "removals", "dna")}
+    for feed, keep in kept.items():
+        stages.fetch_feed(run_id, feed, settings, store, keep=keep)
+    stored = stages.load_snapshot(run_id, store)
+    # what a whole fetch kept is what the store gives back, record for record
+    assert kept["removals"].records() == stored.removals and kept["orr"].records() == stored.children
+    held = {"removals": kept["removals"].records()[:3]}  # a few, so the source shows
+    mixed = stages.load_snapshot(run_id, store, held)
+    assert mixed.removals == held["removals"]
+    assert mixed.children == stored.children and mixed.adults == stored.adults and mixed.dna == stored.dna
+    store.close()
+
+
 # -- the reconciliation through workers: prepare, match per partition, finish ----------------------
 
 
