@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing as mp
 import resource
 import sys
@@ -254,6 +255,42 @@ def measure_incremental(world_dir: Path, label: str) -> list[Measurement]:
     ]
 
 
+def _slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ``ys`` against ``xs``."""
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def growth(rows: list[Measurement]) -> list[str]:
+    """How each system's time grows with the world's feed records: the fitted exponent ``b`` of
+    ``seconds ~ records^b`` over the generated worlds (the sample left out), beside the exponent
+    that ``records * log(records)`` itself has over the same sizes (time per record growing
+    like ``log records``)."""
+    records = {
+        m.world: int(m.note.split()[0].replace(",", ""))
+        for m in rows
+        if m.system == "floor" and m.ok and m.world != "sample"
+    }
+    lines = []
+    for system in dict.fromkeys(m.system for m in rows):
+        points = [
+            (records[m.world], m.seconds)
+            for m in rows
+            if m.system == system and m.ok and m.seconds and m.world in records
+        ]
+        if len(points) < 2:
+            continue
+        xs = [math.log(n) for n, _ in points]
+        b = _slope(xs, [math.log(sec) for _, sec in points])
+        ref = _slope(xs, [math.log(n * math.log(n)) for n, _ in points])
+        lines.append(
+            f"- {SYSTEM_LABELS.get(system, system)}: seconds ~ records^{b:.2f} over "
+            f"{min(n for n, _ in points):,}-{max(n for n, _ in points):,} records "
+            f"(n log n would be records^{ref:.2f}; time per record ~ records^{b - 1:.2f})"
+        )
+    return lines
+
+
 def table(rows: list[Measurement]) -> str:
     """The results as a Markdown table."""
     head = [
@@ -348,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
                     shown = f"{m.seconds:.1f}s" if m.ok else "unavailable"
                     print(f"[{label}] {SYSTEM_LABELS.get(m.system, m.system)}: {shown}", file=sys.stderr)
     text = table(rows)
+    fitted = growth(rows)
+    if fitted:
+        text += "\n\nGrowth with the feed records (least squares on the logarithms):\n\n" + "\n".join(fitted)
     meta = (
         f"\n\nseed {args.seed}. Engine rows (reunify engine, splink 5): wall time = parse + reconcile in a "
         "spawned process (world load excluded), peak RSS = that process's VmHWM (loaded world included). "

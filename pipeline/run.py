@@ -348,7 +348,7 @@ def reconcile_run(
     other feeds' records (all of them, or those an incremental run carried forward) are read
     from the store.
     """
-    with bound(run_id=run_id, stage="reconcile"):
+    with bound(run_id=run_id, stage="reconcile"), no_gc_pauses():
         run = store.get_run(run_id)
         if run is None:
             raise RunFailedError(f"run {run_id} is not in the store")
