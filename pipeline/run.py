@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -176,8 +176,9 @@ def _noop(_stage: str, _feed: str | None, _counts: dict[str, int] | None) -> Non
 class FetchedRecords:
     """The typed records one fetch stored, kept in memory so that an in-process run need not
     read and parse them back: the latest copy of each record id (the store's rule, the later
-    copy on a tie), in record id order (the store's order). ``complete`` is False when the
-    fetch was incremental: the records carried forward are only in the store."""
+    copy on a tie), in record id order (the store's order). ``complete`` is True once the fetch
+    has ended and these are the feed's whole current state (after an incremental fetch, read
+    back with the records carried forward)."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, tuple[str, Any]] = {}
@@ -187,6 +188,10 @@ class FetchedRecords:
         """Keep the typed ``records`` of the stored ``valid`` ones (same order)."""
         pairs = zip(valid, records, strict=True)
         keep_latest(((v.record_id, v.updated_at, record) for v, record in pairs), self._by_id)
+
+    def replace(self, records: Iterable[Any]) -> None:
+        """Hold exactly ``records`` (a feed's whole current state, read back from the store)."""
+        self._by_id = {record.record_id: ("", record) for record in records}
 
     def records(self) -> list[Any]:
         """The kept records, in record id order."""
@@ -289,7 +294,12 @@ def fetch_feed(
             store.add_feed_records(run_id, feed, pending)
         carried = complete_fetch(store, run_id, feed, plan)
         if keep is not None:
-            keep.complete = not plan.incremental
+            if plan.incremental:
+                # the feed's whole current state is the fetched records and those carried
+                # forward: read it back here, while the other feeds' fetches still wait on the
+                # network, rather than after every fetch has ended
+                keep.replace(read_feed(run_id, feed, store))
+            keep.complete = True
         counts = FeedCounts(fetched, store.count_feed_records(run_id, feed), quarantined)
         store.record_feed_counts(run_id, feed, counts.fetched, counts.valid, counts.quarantined)
         log.info(
@@ -303,6 +313,12 @@ def fetch_feed(
         return counts
 
 
+def read_feed(run_id: str, feed: str, store: Store) -> Iterator[Any]:
+    """A run's records of one feed read back from the store and parsed, in record id order."""
+    parse = PARSERS[feed]
+    return (parse(jsontext.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
+
+
 def load_snapshot(run_id: str, store: Store, held: Mapping[str, list[Any]] | None = None) -> FeedSnapshot:
     """Every valid record the run holds, as typed records: the feeds in ``held`` as given (the
     typed records of a whole fetch in this process), the others read from the store and parsed."""
@@ -312,8 +328,7 @@ def load_snapshot(run_id: str, store: Store, held: Mapping[str, list[Any]] | Non
         if held is not None and feed in held:
             target.extend(held[feed])
             continue
-        parse = PARSERS[feed]
-        target.extend(parse(jsontext.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
+        target.extend(read_feed(run_id, feed, store))
     return snapshot
 
 
