@@ -176,13 +176,12 @@ def _noop(_stage: str, _feed: str | None, _counts: dict[str, int] | None) -> Non
 class FetchedRecords:
     """The typed records one fetch stored, kept in memory so that an in-process run need not
     read and parse them back: the latest copy of each record id (the store's rule, the later
-    copy on a tie), in record id order (the store's order). ``complete`` is True once the fetch
-    has ended and these are the feed's whole current state (after an incremental fetch, read
-    back with the records carried forward)."""
+    copy on a tie), in record id order (the store's order). Once the fetch has ended they are the
+    feed's whole current state (after an incremental fetch, read back with the records carried
+    forward)."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, tuple[str, Any]] = {}
-        self.complete = False
 
     def add(self, valid: Sequence[ValidRecord], records: Sequence[Any]) -> None:
         """Keep the typed ``records`` of the stored ``valid`` ones (same order)."""
@@ -255,11 +254,11 @@ def fetch_feed(
     """
     with bound(run_id=run_id, feed=feed):
         store.clear_feed(run_id, feed)
+        if keep is not None:
+            keep.replace(())  # afresh, as in the store
         if settings.feed(feed) is None:
             log.info("feed.not_configured")
             store.record_feed_counts(run_id, feed, 0, 0, 0)
-            if keep is not None:
-                keep.complete = True
             return FeedCounts(0, 0, 0)
         started = time.monotonic()
         fetched = quarantined = 0
@@ -293,13 +292,11 @@ def fetch_feed(
         if pending:
             store.add_feed_records(run_id, feed, pending)
         carried = complete_fetch(store, run_id, feed, plan)
-        if keep is not None:
-            if plan.incremental:
-                # the feed's whole current state is the fetched records and those carried
-                # forward: read it back here, while the other feeds' fetches still wait on the
-                # network, rather than after every fetch has ended
-                keep.replace(read_feed(run_id, feed, store))
-            keep.complete = True
+        if keep is not None and plan.incremental:
+            # the feed's whole current state is the fetched records and those carried forward:
+            # read it back here, while the other feeds' fetches still wait on the network,
+            # rather than after every fetch has ended
+            keep.replace(read_feed(run_id, feed, store))
         counts = FeedCounts(fetched, store.count_feed_records(run_id, feed), quarantined)
         store.record_feed_counts(run_id, feed, counts.fetched, counts.valid, counts.quarantined)
         log.info(
@@ -359,9 +356,9 @@ def reconcile_run(
     """Match and classify over the run's records, in this process, and stage the results (not
     yet published); the run's partitions run one after the other.
 
-    ``held`` are the typed records of the feeds the caller fetched whole in this process; the
-    other feeds' records (all of them, or those an incremental run carried forward) are read
-    from the store.
+    ``held`` are the typed records, by feed, that the caller holds already (an in-process run
+    holds every feed's current state after its fetches); the feeds not in it are read from the
+    store.
     """
     with bound(run_id=run_id, stage="reconcile"), no_gc_pauses():
         run = store.get_run(run_id)
@@ -621,7 +618,7 @@ def run_embedded(
                     ]
                     for future in futures:
                         future.result()
-                held = {feed: k.records() for feed, k in kept.items() if k.complete}
+                held = {feed: k.records() for feed, k in kept.items()}
                 kept.clear()
                 reconcile_run(run_id, store, progress, beat.check, held)
                 publish_run(run_id, store, progress)
