@@ -62,6 +62,8 @@ class Measurement:
     seconds: float | None = None
     peak_mib: float | None = None
     loaded_mib: float | None = None
+    #: the world's feed records (the fetch floor's count)
+    records: int | None = None
     scores: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
@@ -171,11 +173,13 @@ def measure_run(world_dir: Path, label: str, truth: list[dict[str, Any]], as_of:
             seconds, peak, rows = whole_run(env, as_of)
         except RuntimeError as exc:
             return [
-                Measurement(label, "floor", ok=True, seconds=floor, note=f"{records:,} records"),
+                Measurement(
+                    label, "floor", ok=True, seconds=floor, records=records, note=f"{records:,} records"
+                ),
                 Measurement(label, "run", ok=False, note=str(exc)[:120]),
             ]
     return [
-        Measurement(label, "floor", ok=True, seconds=floor, note=f"{records:,} records"),
+        Measurement(label, "floor", ok=True, seconds=floor, records=records, note=f"{records:,} records"),
         Measurement(
             label,
             "run",
@@ -230,28 +234,27 @@ def measure_incremental(world_dir: Path, label: str) -> list[Measurement]:
         found = incremental_vs_full(world_dir)
     except RuntimeError as exc:
         return [Measurement(label, "incremental", ok=False, note=str(exc)[:120])]
-    full_s, full_peak, full_rows = found.full
-    inc_s, inc_peak, inc_rows = found.incremental
-    fetched = sum(c["fetched"] for c in found.fetched.values())
     same = "same export as the full run" if found.same_export else "EXPORT DIFFERS from the full run"
+    full_seconds = found.full[0]
+    notes = {
+        "full-after-change": "",
+        "incremental": f"{same}; {found.incremental[0] / full_seconds:.2f}x its time; "
+        f"{found.fetched:,} records fetched",
+    }
     return [
         Measurement(
             label,
-            "full-after-change",
+            system,
             ok=True,
-            seconds=full_s,
-            peak_mib=full_peak,
-            scores=score(full_rows, found.truth).as_dict(),
-        ),
-        Measurement(
-            label,
-            "incremental",
-            ok=True,
-            seconds=inc_s,
-            peak_mib=inc_peak,
-            scores=score(inc_rows, found.truth).as_dict(),
-            note=f"{same}; {inc_s / full_s:.2f}x its time; {fetched:,} records fetched",
-        ),
+            seconds=seconds,
+            peak_mib=peak,
+            scores=score(rows, found.truth).as_dict(),
+            note=notes[system],
+        )
+        for system, (seconds, peak, rows) in (
+            ("full-after-change", found.full),
+            ("incremental", found.incremental),
+        )
     ]
 
 
@@ -266,11 +269,7 @@ def growth(rows: list[Measurement]) -> list[str]:
     ``seconds ~ records^b`` over the generated worlds (the sample left out), beside the exponent
     that ``records * log(records)`` itself has over the same sizes (time per record growing
     like ``log records``)."""
-    records = {
-        m.world: int(m.note.split()[0].replace(",", ""))
-        for m in rows
-        if m.system == "floor" and m.ok and m.world != "sample"
-    }
+    records = {m.world: m.records for m in rows if m.system == "floor" and m.records and m.world != "sample"}
     lines = []
     for system in dict.fromkeys(m.system for m in rows):
         points = [

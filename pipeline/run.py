@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -316,17 +316,9 @@ def read_feed(run_id: str, feed: str, store: Store) -> Iterator[Any]:
     return (parse(jsontext.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
 
 
-def load_snapshot(run_id: str, store: Store, held: Mapping[str, list[Any]] | None = None) -> FeedSnapshot:
-    """Every valid record the run holds, as typed records: the feeds in ``held`` as given (the
-    typed records of a whole fetch in this process), the others read from the store and parsed."""
-    snapshot = FeedSnapshot()
-    for feed in FEEDS:
-        target: list[Any] = getattr(snapshot, FEED_ATTR[feed])
-        if held is not None and feed in held:
-            target.extend(held[feed])
-            continue
-        target.extend(read_feed(run_id, feed, store))
-    return snapshot
+def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
+    """Every valid record the run holds, read back from the store as typed records."""
+    return FeedSnapshot(**{FEED_ATTR[feed]: list(read_feed(run_id, feed, store)) for feed in FEEDS})
 
 
 def _decisions(store: Store) -> list[ReviewDecision]:
@@ -351,14 +343,13 @@ def reconcile_run(
     store: Store,
     progress: ProgressFn = _noop,
     check: Callable[[], None] | None = None,
-    held: Mapping[str, list[Any]] | None = None,
+    snapshot: FeedSnapshot | None = None,
 ) -> int:
     """Match and classify over the run's records, in this process, and stage the results (not
     yet published); the run's partitions run one after the other.
 
-    ``held`` are the typed records, by feed, that the caller holds already (an in-process run
-    holds every feed's current state after its fetches); the feeds not in it are read from the
-    store.
+    ``snapshot`` is the run's records when the caller holds them already (an in-process run
+    keeps every feed's current state from its fetches); otherwise they are read from the store.
     """
     with bound(run_id=run_id, stage="reconcile"), no_gc_pauses():
         run = store.get_run(run_id)
@@ -367,7 +358,8 @@ def reconcile_run(
         store.set_stage(run_id, "reconcile")
         progress("reconcile", None, None)
         started = time.monotonic()
-        snapshot = load_snapshot(run_id, store, held)
+        if snapshot is None:
+            snapshot = load_snapshot(run_id, store)
         loaded = time.monotonic()
         results = reconcile(snapshot, run.as_of, _decisions(store), run.partitions)
         matched = time.monotonic()
@@ -618,9 +610,9 @@ def run_embedded(
                     ]
                     for future in futures:
                         future.result()
-                held = {feed: k.records() for feed, k in kept.items()}
+                snapshot = FeedSnapshot(**{FEED_ATTR[feed]: kept[feed].records() for feed in FEEDS})
                 kept.clear()
-                reconcile_run(run_id, store, progress, beat.check, held)
+                reconcile_run(run_id, store, progress, beat.check, snapshot)
                 publish_run(run_id, store, progress)
         except ReunifyError as exc:
             fail_run(run_id, store, str(exc))

@@ -16,8 +16,10 @@ import pytest
 
 from pipeline import run as stages
 from pipeline.errors import RunInProgressError, StoreError
+from pipeline.records import FeedSnapshot
 from pipeline.settings import Settings, load_settings
 from pipeline.sim.server import FeedSimulator
+from pipeline.sim.world import World, mutate_world
 from pipeline.store import Store
 
 AS_OF = date(2018, 7, 12)
@@ -300,22 +302,34 @@ def test_a_redelivered_fetch_duplicates_no_rows(
     store.close()
 
 
-def test_a_snapshot_takes_the_feeds_held_in_memory_and_reads_the_others_from_the_store(
-    simulator: FeedSimulator, make_settings: Callable[..., Settings], db_url: str
+def test_the_records_a_fetch_keeps_are_its_feeds_current_state_in_the_store_incremental_too(
+    small_world: World, simulator: FeedSimulator, make_settings: Callable[..., Settings], db_url: str
 ) -> None:
     settings = make_settings(simulator, db_url)
     store = Store(db_url)
-    run_id = stages.begin_run(store, settings, "test")
-    kept = {feed: stages.FetchedRecords() for feed in ("orr", "ice", "removals", "dna")}
-    for feed, keep in kept.items():
-        stages.fetch_feed(run_id, feed, settings, store, keep=keep)
-    stored = stages.load_snapshot(run_id, store)
-    # what a whole fetch kept is what the store gives back, record for record
-    assert kept["removals"].records() == stored.removals and kept["orr"].records() == stored.children
-    held = {"removals": kept["removals"].records()[:3]}  # a few, so the source shows
-    mixed = stages.load_snapshot(run_id, store, held)
-    assert mixed.removals == held["removals"]
-    assert mixed.children == stored.children and mixed.adults == stored.adults and mixed.dna == stored.dna
+
+    def fetched(mode: str) -> tuple[dict[str, list[Any]], FeedSnapshot]:
+        run_id = stages.begin_run(store, settings, "test", mode=mode)
+        kept = {feed: stages.FetchedRecords() for feed in stages.FEEDS}
+        for feed, keep in kept.items():
+            stages.fetch_feed(run_id, feed, settings, store, keep=keep)
+        return {feed: keep.records() for feed, keep in kept.items()}, stages.load_snapshot(run_id, store)
+
+    def by_feed(snap: FeedSnapshot) -> dict[str, list[Any]]:
+        return {feed: getattr(snap, stages.FEED_ATTR[feed]) for feed in stages.FEEDS}
+
+    kept, stored = fetched("full")
+    assert kept == by_feed(stored) and stored.adults, "a whole fetch keeps what the store holds"
+    run_id = store.list_runs(limit=1)[0].id
+    stages.reconcile_run(run_id, store, snapshot=stored)
+    stages.publish_run(run_id, store)
+
+    simulator.set_payloads(mutate_world(small_world, 0.05, seed=3).to_payloads())
+    kept, stored = fetched("incremental")
+    run = store.list_runs(limit=1)[0]
+    assert run.mode == "incremental" and run.counts["ice"].fetched < len(stored.adults) / 4
+    # what was fetched and what was carried forward, together, as the store holds them
+    assert kept == by_feed(stored)
     store.close()
 
 
