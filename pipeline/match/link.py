@@ -884,7 +884,7 @@ def _evidence(model: Model, gamma: Gamma) -> list[str]:
 
 
 #: how many runner-up candidates a child keeps, and the smallest posterior worth showing
-MAX_CANDIDATES = 3
+MAX_RUNNERS_UP = 3
 CANDIDATE_FLOOR = 0.001
 #: a kept link with this posterior (or a decisive DNA result or review) vouches for its adult
 CONFIDENT = 0.95
@@ -1172,7 +1172,7 @@ class Linker:
         # `reunify show`; only those with a real share of the probability.
         candidates = [
             Link(self.people[pid], odds[pid] / denom, _evidence(model, gammas[pid]))
-            for pid in ranked[1 if linked else 0 : MAX_CANDIDATES + (1 if linked else 0)]
+            for pid in ranked[1 if linked else 0 : MAX_RUNNERS_UP + (1 if linked else 0)]
             if odds[pid] / denom >= CANDIDATE_FLOOR
         ]
         if not linked:

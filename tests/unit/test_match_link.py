@@ -7,8 +7,8 @@ from datetime import date
 
 from factories import AS_OF, adult, child, dna
 
-from pipeline.match.link import _best
-from pipeline.reconcile import reconcile
+from pipeline.match.link import MAX_CANDIDATES, MAX_RUNNERS_UP, _best
+from pipeline.reconcile import prepare, reconcile
 from pipeline.records import FeedSnapshot
 from pipeline.results import ReviewDecision
 
@@ -236,3 +236,13 @@ def test_best_candidates_equal_a_full_sort_ties_by_pid() -> None:
         pre = {pid: float(rng.randint(0, 6)) for pid in rng.sample(range(500), rng.randint(0, 60))}
         want = sorted(pre, key=lambda pid: (-pre[pid], pid))[:18]
         assert _best(pre, 18) == want
+
+
+def test_first_pass_compares_every_close_candidate_not_only_the_runners_up_it_keeps() -> None:
+    # ten namesakes of the child's parents on its day and station, alike before comparison:
+    # each is compared in full, though a child keeps only a few runner-ups for review
+    kid = child(first_name="Lucía", last_name="Ramos Cruz")
+    prep = prepare(FeedSnapshot([kid], _decoys(10)))
+    [first] = prep.linker().first_pass(prep.cviews, prep.index, prep.dna_index)
+    assert len(first.pairs) == 10
+    assert MAX_RUNNERS_UP < 10 <= MAX_CANDIDATES
