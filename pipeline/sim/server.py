@@ -40,6 +40,8 @@ from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from pipeline.sim import hostile as hostile_modes
+
 FEED_NAMES: tuple[str, ...] = ("orr", "ice", "removals", "dna")
 PAYLOAD_FILES: dict[str, str] = {
     "orr": "orr_children.json",
@@ -218,9 +220,12 @@ class FeedSimulator:
         tokens: dict[str, str] | None = None,
         dna_page_size: int = 100,
         csv_chunk_bytes: int = 16 * 1024,
+        hostile: Sequence[str] = (),
     ) -> None:
         self._lock = threading.Lock()
-        self._prepared = _prepare(payloads)
+        self._hostile = hostile_modes.check_modes(hostile)
+        self._payloads = payloads
+        self._prepared = _prepare(hostile_modes.apply_data_modes(payloads, self._hostile))
         self._faults = faults or FaultConfig()
         self._seen: Counter[str] = Counter()
         self._counts: Counter[tuple[str, str]] = Counter()
@@ -309,10 +314,26 @@ class FeedSimulator:
             return self._faults
 
     def set_payloads(self, payloads: WorldPayloads) -> None:
-        """Serve other data from the next request on (pagination in flight sees the new data)."""
-        prepared = _prepare(payloads)
+        """Serve other data from the next request on (pagination in flight sees the new data);
+        the hostile data modes that are on apply to it."""
+        prepared = _prepare(hostile_modes.apply_data_modes(payloads, self._hostile))
         with self._lock:
-            self._prepared = prepared
+            self._payloads, self._prepared = payloads, prepared
+
+    @property
+    def hostile(self) -> frozenset[str]:
+        """The hostile modes that are on (see :mod:`pipeline.sim.hostile`)."""
+        return self._hostile
+
+    def set_hostile(self, names: Sequence[str]) -> frozenset[str]:
+        """Switch exactly these hostile modes on (and every other off) from the next request on;
+        the data modes are re-applied to the world's own payloads."""
+        chosen = hostile_modes.check_modes(names)
+        prepared = _prepare(hostile_modes.apply_data_modes(self._payloads, chosen))
+        with self._lock:
+            self._hostile, self._prepared = chosen, prepared
+            self._seen.clear()
+        return chosen
 
     def counts(self, feed: str | None = None) -> Counter[str]:
         """Requests answered so far by outcome (``ok``, ``401``, ``503``, ``drop`` ...), one feed or all."""
@@ -619,6 +640,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dna-page-size", type=int, default=100)
     parser.add_argument("--stable-tokens", action="store_true", help="use sim-<feed>-token instead of random")
+    parser.add_argument(
+        "--hostile",
+        default="",
+        help="comma-separated hostile modes: " + ", ".join(sorted(hostile_modes.MODES)),
+    )
     args = parser.parse_args(argv)
 
     faults = FaultConfig(
@@ -636,6 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         tokens=tokens,
         dna_page_size=args.dna_page_size,
+        hostile=[m.strip() for m in args.hostile.split(",") if m.strip()],
     )
     sim.start()
     print("# Reunify feed simulator (dev tool). These are the simulator's own fake tokens.")

@@ -1,0 +1,94 @@
+"""Hostile upstream behaviours for the feed simulator, as named, switchable modes.
+
+A real agency feed will sooner or later do by accident what a hostile one does on purpose:
+stop paging early, cap the page size, cut a CSV inside a quote, send a record id with a NUL
+byte, date a record 9999-12-31, redirect to another origin. Each such behaviour is one
+:class:`HostileMode` registered here, so that tests (``FeedSimulator(..., hostile=[...])``), the
+simulator's CLI (``--hostile NAME,NAME``) and the hostile-world checks all name the same modes.
+
+Two kinds of mode:
+
+* **data** modes have a ``transform``: a pure function from a world's payloads to hostile
+  payloads (records injected or altered), applied whenever the simulator is given payloads;
+* **serving** modes have no transform: the simulator's request handler changes how it answers
+  while the mode is on (``FeedSimulator.hostile`` holds the names that are on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.sim.server import WorldPayloads
+
+Transform = Callable[["WorldPayloads"], "WorldPayloads"]
+
+
+@dataclass(frozen=True)
+class HostileMode:
+    """One hostile behaviour: its name, the feed it concerns, what it does, and for a data mode
+    the transform of the payloads."""
+
+    name: str
+    feed: str
+    description: str
+    transform: Transform | None = None
+
+    @property
+    def serving(self) -> bool:
+        """True when the mode changes how requests are answered rather than what data is served."""
+        return self.transform is None
+
+
+MODES: dict[str, HostileMode] = {}
+
+
+def register(mode: HostileMode) -> HostileMode:
+    """Add a mode to the registry (names are unique)."""
+    if mode.name in MODES:
+        raise ValueError(f"hostile mode {mode.name!r} is registered twice")
+    MODES[mode.name] = mode
+    return mode
+
+
+def check_modes(names: Iterable[str]) -> frozenset[str]:
+    """The names as a set; ValueError naming any that is not a registered mode."""
+    chosen = frozenset(names)
+    unknown = sorted(chosen - MODES.keys())
+    if unknown:
+        raise ValueError(
+            f"unknown hostile mode(s) {', '.join(unknown)} (known: {', '.join(sorted(MODES)) or 'none'})"
+        )
+    return chosen
+
+
+def apply_data_modes(payloads: WorldPayloads, names: Iterable[str]) -> WorldPayloads:
+    """The payloads after every chosen data mode's transform, in name order (serving modes skip)."""
+    for name in sorted(check_modes(names)):
+        transform = MODES[name].transform
+        if transform is not None:
+            payloads = transform(payloads)
+    return payloads
+
+
+# --------------------------------------------------------------------------- the modes
+# Each group of modes below is registered with ``register(HostileMode(...))``; serving modes are
+# implemented in ``pipeline.sim.server._Handler`` where the request is answered.
+
+
+# ---- feeds: paging, the removals CSV, sizes and time, redirects ---------------------------------
+# (modes of the feed adapters' completeness and limits)
+
+
+# ---- records: ids, nesting, names ----------------------------------------------------------------
+# (modes of single records that must be quarantined or capped)
+
+
+# ---- dates: future update times, impossible dates ------------------------------------------------
+# (modes of dates that are not evidence)
+
+
+# ---- gates: shrunk feeds, quarantine floods ------------------------------------------------------
+# (modes that the publish gates must stop)
