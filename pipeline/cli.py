@@ -16,7 +16,7 @@ from pipeline.errors import ReunifyError, RunFailedError
 from pipeline.logging import configure_logging
 from pipeline.ops.commands import register as register_ops_commands
 from pipeline.results import COHORTS, STATUSES
-from pipeline.settings import FEEDS, Settings, get_settings
+from pipeline.settings import FEEDS, Settings, get_settings, warn_unknown_keys
 from pipeline.store import RunInfo, Store
 
 # the stages after fetching, shown as they start (in-process: reconcile; through workers:
@@ -327,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)
+        warn_unknown_keys(settings)
         return int(args.func(args, settings))
     except ReunifyError as exc:
         sys.stderr.write(f"reunify: error: {exc}\n")

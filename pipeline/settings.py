@@ -16,11 +16,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import structlog
+
+from pipeline.cron import Schedule, parse_schedule
 from pipeline.errors import ConfigError
 
 FEEDS: tuple[str, ...] = ("orr", "ice", "removals", "dna")
 REQUIRED_FEEDS: tuple[str, ...] = ("orr", "ice", "removals")
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "reunify.toml"
+DEFAULT_SCHEDULE = "0 */6 * * *"  # every 6 hours on the hour, UTC
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class Settings:
     # Runs
     run_lock_seconds: int = 3600
     run_deadline_seconds: int = 3600  # a run not finished this long after it started is failed
-    schedule_hours: float = 6.0
+    # When scheduled runs happen (pipeline/cron.py): five cron fields in UTC, or "@every N[s|m|h]".
+    schedule_cron: str = DEFAULT_SCHEDULE
     # Scheduled runs fetch only what changed (incremental) unless set to full.
     scheduled_mode: str = "incremental"
     # Workers and their watchdog (see pipeline/run.py): a worker renews the lease of the step it
@@ -72,6 +77,13 @@ class Settings:
     # Court deadlines per cohort (report)
     deadline_under_5: date = date(2018, 7, 10)
     deadline_5_and_over: date = date(2018, 7, 26)
+    # REUNIFY_* keys given (environment or file) that no setting reads: a typo to warn about
+    unknown_keys: tuple[str, ...] = ()
+
+    @property
+    def schedule(self) -> Schedule:
+        """The parsed schedule of scheduled runs (checked when the settings were read)."""
+        return parse_schedule(self.schedule_cron)
 
     def feed(self, name: str) -> FeedSettings | None:
         """The settings of one feed, or None when it is not configured (DNA is optional)."""
@@ -141,7 +153,6 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_ICE_PAGE_SIZE": ("ice_page_size", int),
     "REUNIFY_RUN_LOCK_SECONDS": ("run_lock_seconds", int),
     "REUNIFY_RUN_DEADLINE_SECONDS": ("run_deadline_seconds", int),
-    "REUNIFY_SCHEDULE_HOURS": ("schedule_hours", float),
     "REUNIFY_HEARTBEAT_SECONDS": ("heartbeat_seconds", float),
     "REUNIFY_STALL_SECONDS": ("stall_seconds", float),
     "REUNIFY_SWEEP_SECONDS": ("sweep_seconds", float),
@@ -150,12 +161,49 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
 }
 
 
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Keys read by load_settings besides the feeds' and _NUMBERS' (REUNIFY_CONFIG names the file).
+_OTHER_KEYS: tuple[str, ...] = (
+    "REUNIFY_CONFIG",
+    "REUNIFY_AS_OF",
+    "REUNIFY_DATABASE_URL",
+    "REUNIFY_BROKER_URL",
+    "REUNIFY_LOG_JSON",
+    "REUNIFY_LOG_LEVEL",
+    "REUNIFY_SCHEDULED_MODE",
+    "REUNIFY_SCHEDULE_CRON",
+    "REUNIFY_FLOWER_USER",
+    "REUNIFY_FLOWER_PASSWORD",
+    "REUNIFY_DEADLINE_UNDER_5",
+    "REUNIFY_DEADLINE_5_AND_OVER",
+)
+
+
+def known_keys() -> frozenset[str]:
+    """Every ``REUNIFY_*`` key some setting reads."""
+    feeds = {f"REUNIFY_{name.upper()}_{part}" for name in FEEDS for part in ("URL", "TOKEN")}
+    return frozenset({*feeds, *_NUMBERS, *_OTHER_KEYS})
+
+
+def _unknown(values: Mapping[str, str]) -> tuple[str, ...]:
+    known = known_keys()
+    # REUNIFY_TEST_* belong to the test suite (its service URLs), not to the pipeline
+    return tuple(sorted(k for k in values if k not in known and not k.startswith("REUNIFY_TEST_")))
+
+
 def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
     """Build Settings from a config file and an environment mapping (``os.environ`` by default)."""
     env = dict(os.environ if environ is None else environ)
     path = config_file
     if path is None:
-        path = Path(env["REUNIFY_CONFIG"]) if env.get("REUNIFY_CONFIG") else DEFAULT_CONFIG
+        named = env.get("REUNIFY_CONFIG")
+        if named:
+            path = Path(named)
+            # a file named on purpose and missing is a deployment mistake, not "no settings"
+            if not path.is_file():
+                raise ConfigError(f"REUNIFY_CONFIG names {path}, which is not a readable file")
+        else:
+            path = DEFAULT_CONFIG
     values = _read_file(path)
     values.update({k: v for k, v in env.items() if k.startswith("REUNIFY_")})
 
@@ -185,18 +233,22 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
     if (raw := get("REUNIFY_LOG_JSON")) is not None:
         kwargs["log_json"] = _parse_bool("REUNIFY_LOG_JSON", raw)
     if (raw := get("REUNIFY_LOG_LEVEL")) is not None:
+        if raw.upper() not in LOG_LEVELS:
+            raise ConfigError(f"REUNIFY_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
         kwargs["log_level"] = raw.upper()
     if (raw := get("REUNIFY_SCHEDULED_MODE")) is not None:
         if raw not in ("full", "incremental"):
             raise ConfigError(f"REUNIFY_SCHEDULED_MODE must be full or incremental, got {raw!r}")
         kwargs["scheduled_mode"] = raw
+    if (raw := get("REUNIFY_SCHEDULE_CRON")) is not None:
+        kwargs["schedule_cron"] = parse_schedule(raw).expression
     kwargs["flower_user"] = get("REUNIFY_FLOWER_USER")
     kwargs["flower_password"] = get("REUNIFY_FLOWER_PASSWORD")
     if (raw := get("REUNIFY_DEADLINE_UNDER_5")) is not None:
         kwargs["deadline_under_5"] = _parse_date("REUNIFY_DEADLINE_UNDER_5", raw)
     if (raw := get("REUNIFY_DEADLINE_5_AND_OVER")) is not None:
         kwargs["deadline_5_and_over"] = _parse_date("REUNIFY_DEADLINE_5_AND_OVER", raw)
-    settings = Settings(**kwargs)
+    settings = Settings(**kwargs, unknown_keys=_unknown(values))
     if not 1 <= settings.match_partitions <= 256:
         raise ConfigError(
             f"REUNIFY_MATCH_PARTITIONS must be between 1 and 256, got {settings.match_partitions}"
@@ -207,6 +259,17 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
             f"(got {settings.stall_seconds} and {settings.heartbeat_seconds}): a live worker would look lost"
         )
     return settings
+
+
+def warn_unknown_keys(settings: Settings) -> None:
+    """Log one warning naming the REUNIFY_* keys that no setting reads (names only, never values);
+    called once logging is set up, since settings are read before it."""
+    if settings.unknown_keys:
+        structlog.get_logger(__name__).warning(
+            "settings.unknown_keys",
+            keys=list(settings.unknown_keys),
+            hint="no setting reads these REUNIFY_* variables: check their spelling (config/.env.example)",
+        )
 
 
 @lru_cache(maxsize=1)

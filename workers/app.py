@@ -8,7 +8,7 @@ from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger
 
 from pipeline.logging import configure_logging
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings, get_settings, warn_unknown_keys
 from workers import broker as broker_transport
 from workers import monitor
 from workers.schedule import beat_schedule
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Celery:
 def _setup_logging(**_kwargs: Any) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    warn_unknown_keys(settings)
 
 
 app = create_app()

@@ -1,8 +1,12 @@
 """The beat schedule: when scheduled runs and the watchdog happen.
 
-Its timing lives in config/ (``config/reunify.toml``: ``REUNIFY_SCHEDULE_HOURS``, default every
-6 hours, and ``REUNIFY_SWEEP_SECONDS``; the environment may override either). Beat runs in UTC
-(workers/app.py). Run exactly one ``celery -A workers beat``.
+Scheduled runs follow ``REUNIFY_SCHEDULE_CRON`` (``config/reunify.toml``, default every 6 hours on
+the hour, UTC; parsed once by ``pipeline/cron.py``), handed to Celery's ``crontab``: a beat that
+is restarted or recreated fires at the next slot, where a fixed interval would restart its clock
+and push every later run back. Beat keeps its schedule state in the file given by ``--schedule``
+(a volume in docker-compose.yml), so a slot missed while beat was down runs when it is back. The
+watchdog runs every ``REUNIFY_SWEEP_SECONDS``. Beat runs in UTC (workers/app.py). Run exactly one
+``celery -A workers beat``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from celery.schedules import crontab
+
+from pipeline.cron import Schedule
 from pipeline.settings import Settings
 
 # The task names are defined in workers.tasks; repeated here so that the schedule can be built
@@ -18,16 +25,31 @@ SCHEDULED_RUN = "reunify.run.scheduled"
 SWEEP = "reunify.run.sweep"
 
 
+def run_schedule(schedule: Schedule) -> crontab | timedelta:
+    """Celery's form of the run schedule: a crontab, or a plain interval for ``@every``."""
+    if schedule.every is not None:
+        return schedule.every
+    assert schedule.cron is not None
+    minute, hour, day_of_month, month_of_year, day_of_week = schedule.cron
+    return crontab(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+    )
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
-    """A scheduled run every ``schedule_hours`` and the watchdog every ``sweep_seconds``."""
-    interval = timedelta(hours=settings.schedule_hours)
+    """Scheduled runs by the configured schedule and the watchdog every ``sweep_seconds``."""
+    schedule = settings.schedule
     sweep = timedelta(seconds=settings.sweep_seconds)
     return {
         "scheduled-run": {
             "task": SCHEDULED_RUN,
-            "schedule": interval,
-            # A tick that could not start before the next one is pointless: drop it.
-            "options": {"expires": max(30.0, interval.total_seconds() * 0.9)},
+            "schedule": run_schedule(schedule),
+            # A tick that could not start before the next slot is pointless: drop it.
+            "options": {"expires": max(30.0, schedule.interval.total_seconds() * 0.9)},
         },
         "watchdog": {
             "task": SWEEP,

@@ -255,7 +255,7 @@ def test_beat_fires_runs_and_a_tick_during_a_run_skips(
 ) -> None:
     simulator.set_faults(FaultConfig(latency=LATENCY))
     # A scheduled run every 2 seconds: a run lasts longer, so the next ticks find it in progress.
-    env = _env(simulator, shared_broker, pg_url, REUNIFY_SCHEDULE_HOURS=str(2 / 3600))
+    env = _env(simulator, shared_broker, pg_url, REUNIFY_SCHEDULE_CRON="@every 2s")
     assert reunify(["db", "upgrade"], env).returncode == 0
     store = Store(pg_url)
     log = tmp_path / "w1.log"

@@ -5,11 +5,13 @@ These pin what the deployment relies on; changing one is a decision, not an acci
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from celery.schedules import crontab
 
+from pipeline.cron import parse_schedule
 from pipeline.errors import ConfigError
 from pipeline.settings import DEFAULT_CONFIG, Settings, load_settings
 from workers import app as celery_app
@@ -92,20 +94,33 @@ def test_beat_schedule_comes_from_config(tmp_path: Path) -> None:
     default = load_settings(FEEDS_ENV, config_file=DEFAULT_CONFIG)
     beat = celery_config(default)["beat_schedule"]
     assert beat["scheduled-run"]["task"] == tasks.SCHEDULED
-    assert beat["scheduled-run"]["schedule"] == timedelta(hours=6)
+    assert beat["scheduled-run"]["schedule"] == crontab(minute="0", hour="*/6")
     assert beat["watchdog"]["task"] == tasks.SWEEP
     assert beat["watchdog"]["schedule"] == timedelta(seconds=30)
     assert beat["watchdog"]["options"]["expires"] <= 30
 
     config = tmp_path / "reunify.toml"
-    config.write_text("REUNIFY_SCHEDULE_HOURS = 1.5\nREUNIFY_SWEEP_SECONDS = 10\n")
+    config.write_text('REUNIFY_SCHEDULE_CRON = "30 2 * * *"\nREUNIFY_SWEEP_SECONDS = 10\n')
     custom = load_settings(FEEDS_ENV, config_file=config)
     beat = schedule.beat_schedule(custom)
-    assert beat["scheduled-run"]["schedule"] == timedelta(hours=1.5)
+    assert beat["scheduled-run"]["schedule"] == crontab(minute="30", hour="2")
     assert beat["watchdog"]["schedule"] == timedelta(seconds=10)
-    # The environment wins over the file.
-    env = load_settings(FEEDS_ENV | {"REUNIFY_SCHEDULE_HOURS": "12"}, config_file=config)
-    assert schedule.beat_schedule(env)["scheduled-run"]["schedule"] == timedelta(hours=12)
+    # The environment wins over the file; an @every interval stays an interval (tests, demos).
+    env = load_settings(FEEDS_ENV | {"REUNIFY_SCHEDULE_CRON": "@every 2s"}, config_file=config)
+    assert schedule.beat_schedule(env)["scheduled-run"]["schedule"] == timedelta(seconds=2)
+
+
+@pytest.mark.parametrize("expression", ["0 */6 * * *", "15 1,13 * * *", "*/20 8-17 * * 1-5", "0 0 1 * *"])
+def test_our_schedule_and_celerys_crontab_agree_on_the_next_slots(expression: str) -> None:
+    ours = parse_schedule(expression)
+    assert ours.cron is not None
+    minute, hour, dom, month, dow = ours.cron
+    when = datetime(2026, 12, 2, 10, 28, tzinfo=UTC)
+    for _ in range(8):
+        theirs = crontab(minute, hour, dow, dom, month, nowfun=lambda now=when: now)
+        nxt = ours.next_after(when)
+        assert when + theirs.remaining_estimate(when) == nxt, (expression, when)
+        when = nxt
 
 
 def test_watchdog_timings_are_validated(tmp_path: Path) -> None:
