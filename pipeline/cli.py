@@ -266,6 +266,14 @@ def _print_runs(runs: Sequence[Any], out: TextIO) -> None:
         )
 
 
+def cmd_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.run import unlock
+
+    store = Store(settings.database_url)
+    sys.stdout.write(unlock(store, settings, force=args.force) + "\n")
+    return 0
+
+
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.database_url)
     store.upgrade()
@@ -308,6 +316,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
     status = sub.add_parser("status", help="the current run and the last runs")
     status.set_defaults(func=cmd_status)
+    unlock = sub.add_parser(
+        "unlock",
+        help="free the run lock a killed `reunify run` left behind (fails that run)",
+        description="Free the run lock when `reunify run` says a run is in progress but its process is "
+        "gone (killed, crashed, host lost). An in-process run that beat no heartbeat for "
+        "REUNIFY_STALL_SECONDS is failed and its lock freed (the next run does this by itself too); "
+        "a run that looks alive, or one through workers, is left alone unless --force.",
+    )
+    unlock.add_argument(
+        "--force",
+        action="store_true",
+        help="fail the holding run even though it looks alive, and free the lock",
+    )
+    unlock.set_defaults(func=cmd_unlock)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db)

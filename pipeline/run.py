@@ -25,11 +25,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline import feeds, jsontext
 from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
@@ -48,6 +48,7 @@ from pipeline.settings import FEEDS, Settings
 from pipeline.store import RunInfo, StepInfo, Store
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 RUN_LOCK = "reunify-run"
 FEED_ATTR = {"orr": "children", "ice": "adults", "removals": "removals", "dna": "dna"}
@@ -148,6 +149,10 @@ class Heartbeat:
         if self.lost:
             raise StepAbandoned(self.lost)
 
+    def abandon(self, reason: str) -> None:
+        """Make every later ``check()`` raise: the threads still working stop at their next page."""
+        self.lost = self.lost or reason
+
     def _loop(self) -> None:
         with bound(run_id=self.run_id, step=self.step):
             while not self._stop.wait(self._settings.heartbeat_seconds):
@@ -209,8 +214,9 @@ def begin_run(
     """Take the run lock and record a new run; RunInProgressError if another run holds the lock.
 
     A lock left behind by a run that already ended (its worker died between publishing and
-    releasing) is taken over; a run still marked running whose lock expired is failed, so that
-    at most one run is ever running.
+    releasing) is taken over, and so is the lock of an in-process run whose heartbeat stopped for
+    ``stall_seconds`` (its process was killed: it is failed saying so, see ``stale_for``); a run
+    still marked running whose lock expired is failed, so that at most one run is ever running.
     """
     settings.require_feeds()
     run_id = run_id or new_run_id()
@@ -221,6 +227,17 @@ def begin_run(
         if holder is not None and (other is None or other.status != "running"):
             store.release_lock(RUN_LOCK, holder.owner)
             acquired = store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds)
+        elif holder is not None and other is not None and (quiet := stale_for(store, other, settings)):
+            # an in-process run whose process died (kill -9, OOM, a lost host) beats no more: fail
+            # it, only if it is still that quiet (a live one beat meanwhile), and take its lock
+            reason = (
+                f"its process stopped: no heartbeat for {quiet:.0f} s (REUNIFY_STALL_SECONDS "
+                f"{settings.stall_seconds:g} s); lock taken over by run {run_id}"
+            )
+            if store.fail_quiet_run(other.id, timedelta(seconds=settings.stall_seconds), reason):
+                log.warning("run.taken_over", stale_run=other.id, quiet_seconds=round(quiet, 1))
+                store.release_lock(RUN_LOCK, other.id)
+                acquired = store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds)
     if not acquired:
         holder = store.lock_holder(RUN_LOCK)
         other_id = holder[0] if holder else "another run"
@@ -236,6 +253,61 @@ def begin_run(
     )
     log.info("run.started", run_id=run_id, trigger=trigger, mode=mode)
     return run_id
+
+
+def stale_for(store: Store, run: RunInfo, settings: Settings) -> float | None:
+    """Seconds since a running in-process run last beat its heartbeat, when that is more than
+    ``stall_seconds`` (its process is gone); None when it may be alive.
+
+    A run through workers never counts as stale here: its heartbeat is renewed only while a
+    worker holds one of its steps, so between steps (queued, or re-sent after a lost worker) it
+    is quiet yet alive; the watchdog (``watch_runs``) recovers or fails it.
+    """
+    if run.status != "running" or store.list_steps(run.id):
+        return None
+    quiet = (store.now() - run.heartbeat_at).total_seconds()
+    return quiet if quiet >= settings.stall_seconds else None
+
+
+def unlock(store: Store, settings: Settings, force: bool = False) -> str:
+    """Free the run lock for an operator (``reunify unlock``); what was done, in one sentence.
+
+    A lock held by an ended run, or by an in-process run that stopped beating its heartbeat for
+    ``stall_seconds``, is freed (the dead run is failed with the reason). A holder that may be
+    alive is left alone (RunInProgressError) unless ``force``: then it is failed, and its
+    threads or workers stop at their next check, writing nothing more.
+    """
+    holder = store.lock_holder(RUN_LOCK)
+    if holder is None:
+        return "the run lock is free: nothing to do"
+    run = store.get_run(holder.owner)
+    if run is None or run.status != "running":
+        store.release_lock(RUN_LOCK, holder.owner)
+        ended = "is not in the store" if run is None else f"had {run.status}"
+        return f"freed the run lock left by run {holder.owner}, which {ended}"
+    quiet = stale_for(store, run, settings)
+    age = (store.now() - run.heartbeat_at).total_seconds()
+    if quiet is not None:
+        reason = (
+            f"its process stopped: no heartbeat for {quiet:.0f} s; unlocked by an operator (`reunify unlock`)"
+        )
+        if not store.fail_quiet_run(run.id, timedelta(seconds=settings.stall_seconds), reason):
+            raise RunInProgressError(f"run {run.id} beat its heartbeat just now: it is alive; not unlocked")
+    elif not force:
+        through = "workers" if store.list_steps(run.id) else "an in-process run"
+        raise RunInProgressError(
+            f"run {run.id} ({through}, stage {run.stage or FETCH}) looks alive: last heartbeat "
+            f"{age:.0f} s ago "
+            f"(REUNIFY_STALL_SECONDS {settings.stall_seconds:g} s); not unlocked. If you are sure its "
+            "process is gone, `reunify unlock --force` fails it and frees the lock"
+        )
+    else:
+        reason = f"failed by an operator (`reunify unlock --force`); last heartbeat {age:.0f} s before"
+        store.fail_run(run.id, reason)
+    store.release_lock(RUN_LOCK, run.id)
+    log.warning("run.unlocked", run_id=run.id, forced=force and quiet is None)
+    why = "forced" if quiet is None else f"no heartbeat for {quiet:.0f} s"
+    return f"failed run {run.id} ({why}) and freed the run lock"
 
 
 def fetch_feed(
@@ -266,15 +338,20 @@ def fetch_feed(
         noted = 0.0
         # pages are small (hundreds of records); the store writes best in thousands per commit
         pending: list[ValidRecord] = []
-        for page in feeds.fetch_feed(feed, settings, since=plan.since):
+
+        def checked() -> None:
             if check is not None:
                 check()
+
+        for page in feeds.fetch_feed(feed, settings, since=plan.since):
+            checked()
             typed: list[Any] = []
             valid, bad = validate_page(feed, page, typed)
             if keep is not None:
                 keep.add(valid, typed)
             pending.extend(valid)
             if len(pending) >= WRITE_BATCH:
+                checked()  # a page can take long to arrive: the run may have ended meanwhile
                 store.add_feed_records(run_id, feed, pending)
                 pending = []
             if bad:
@@ -289,6 +366,7 @@ def fetch_feed(
                 if not store.heartbeat(run_id):
                     raise StepAbandoned("the run is no longer running")
             progress("fetch", feed, {"fetched": fetched, "quarantined": quarantined})
+        checked()  # the last page may have come after the run ended (its deadline, a takeover)
         if pending:
             store.add_feed_records(run_id, feed, pending)
         carried = complete_fetch(store, run_id, feed, plan)
@@ -588,39 +666,107 @@ def fail_run(run_id: str, store: Store, error: str) -> None:
         log.error("run.failed", error=error)
 
 
+def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> Future[T]:
+    """``fn(*args)`` in a daemon thread; its future. Unlike a ThreadPoolExecutor's threads, one left
+    blocked in a read after its run ended (past the deadline) does not hold the process at exit."""
+    future: Future[T] = Future()
+    future.set_running_or_notify_cancel()
+
+    def body() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the waiting thread
+            future.set_exception(exc)
+
+    threading.Thread(target=body, name=name, daemon=True).start()
+    return future
+
+
+class RunDeadlinePassed(ReunifyError):
+    """An in-process run did not finish within ``run_deadline_seconds``."""
+
+
 def run_embedded(
     settings: Settings, store: Store, trigger: str = "cli", progress: ProgressFn = _noop, mode: str = "full"
 ) -> str:
     """One whole run in this process: the four fetches in parallel threads, then reconcile, publish.
 
-    Raises RunFailedError (after recording the failure) when any stage fails.
+    Bounded by ``run_deadline_seconds``: past it the run is failed with the stage and the feeds
+    not yet fetched, and the threads still working stop at their next check without writing
+    (they are daemon threads: one stuck in a read does not keep the process alive). Raises
+    RunFailedError (after recording the failure) when any stage fails.
     """
     run_id = begin_run(store, settings, trigger, mode=mode)
+    limit = settings.run_deadline_seconds
+    ends = time.monotonic() + limit
+
+    def past_deadline(stage: str, detail: str) -> RunDeadlinePassed:
+        return RunDeadlinePassed(
+            f"the run did not finish within REUNIFY_RUN_DEADLINE_SECONDS ({limit} s): stage {stage}, "
+            f"{detail}; the last good results stay published. Check the feeds' speed (`reunify status` "
+            "shows what each fetched) or raise the deadline"
+        )
+
     with bound(run_id=run_id):
+        beat: Heartbeat | None = None
         try:
             with Heartbeat(store, settings, run_id) as beat:
                 store.set_stage(run_id, FETCH)
                 kept = {feed: FetchedRecords() for feed in FEEDS}
-                pool = ThreadPoolExecutor(max_workers=len(FEEDS), thread_name_prefix="fetch")
                 # the kept records are many small acyclic objects: see reconcile.no_gc_pauses
-                with no_gc_pauses(), pool:
-                    futures = [
-                        pool.submit(fetch_feed, run_id, feed, settings, store, progress, beat.check, keep)
+                with no_gc_pauses():
+                    futures = {
+                        feed: _in_thread(
+                            f"fetch-{feed}",
+                            fetch_feed,
+                            run_id,
+                            feed,
+                            settings,
+                            store,
+                            progress,
+                            beat.check,
+                            keep,
+                        )
                         for feed, keep in kept.items()
-                    ]
-                    for future in futures:
-                        future.result()
+                    }
+                    wait(
+                        futures.values(),
+                        timeout=max(0.0, ends - time.monotonic()),
+                        return_when=FIRST_EXCEPTION,
+                    )
+                    for future in futures.values():
+                        if future.done():
+                            future.result()  # the first failure, in feed order
+                    unfinished = [feed for feed, future in futures.items() if not future.done()]
+                    if unfinished:
+                        raise past_deadline(FETCH, f"feeds not fetched yet: {', '.join(unfinished)}")
                 snapshot = FeedSnapshot(**{FEED_ATTR[feed]: kept[feed].records() for feed in FEEDS})
                 kept.clear()
-                reconcile_run(run_id, store, progress, beat.check, snapshot)
+                reconciled = _in_thread(
+                    "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot
+                )
+                del snapshot
+                try:
+                    reconciled.result(timeout=max(0.0, ends - time.monotonic()))
+                except TimeoutError:
+                    raise past_deadline(RECONCILE, "every feed fetched") from None
+                if time.monotonic() >= ends:
+                    raise past_deadline(PUBLISH, "every feed fetched and reconciled")
                 publish_run(run_id, store, progress)
         except ReunifyError as exc:
-            fail_run(run_id, store, str(exc))
+            _abandon(beat, run_id, store, str(exc))
             raise RunFailedError(f"run {run_id} failed: {exc}") from exc
         except Exception as exc:
-            fail_run(run_id, store, f"unexpected {type(exc).__name__}: {exc}")
+            _abandon(beat, run_id, store, f"unexpected {type(exc).__name__}: {exc}")
             raise RunFailedError(f"run {run_id} failed: unexpected {type(exc).__name__}: {exc}") from exc
     return run_id
+
+
+def _abandon(beat: Heartbeat | None, run_id: str, store: Store, error: str) -> None:
+    """Fail an in-process run and stop its threads still working at their next check."""
+    if beat is not None:
+        beat.abandon(f"the run failed: {error}")
+    fail_run(run_id, store, error)
 
 
 # -- runs through workers -------------------------------------------------------------------------

@@ -308,6 +308,18 @@ class Store:
         with self._write("failing a run") as conn:
             return conn.execute(stmt).rowcount == 1
 
+    def fail_quiet_run(self, run_id: str, older_than: timedelta, reason: str) -> bool:
+        """Fail a running run only if its heartbeat is older than ``older_than`` (one statement, so a
+        run that beat meanwhile is left alone); True if it was failed."""
+        now = self._now()
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running", runs.c.heartbeat_at < now - older_than)
+            .values(status="failed", error=reason, finished_at=now)
+        )
+        with self._write("failing a quiet run") as conn:
+            return conn.execute(stmt).rowcount == 1
+
     def fail_stale_runs(self, older_than: timedelta, reason: str) -> list[str]:
         """Fail running runs with no heartbeat for ``older_than`` or past their deadline; their ids."""
         now = self._now()
