@@ -22,7 +22,7 @@ import codecs
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -392,7 +392,9 @@ class FeedClient:
             log.error(
                 "feed.gave_up", feed=self.name, request=what, attempts=attempts, elapsed_s=round(elapsed, 2)
             )
-            budget = " (the fetch budget, REUNIFY_FETCH_BUDGET_SECONDS, ran out)" if state["past_budget"] else ""
+            budget = ""
+            if state["past_budget"]:
+                budget = " (the fetch budget, REUNIFY_FETCH_BUDGET_SECONDS, ran out)"
             raise FeedUnavailableError(
                 self.name,
                 f"{what}: gave up after {attempts} attempts in {elapsed:.1f}s{budget}; "
@@ -471,7 +473,9 @@ class FeedClient:
         return target
 
     # ------------------------------------------------------------------ bodies
-    def iter_body(self, response: requests.Response, what: str, *, max_seconds: float | None) -> Iterator[bytes]:
+    def iter_body(
+        self, response: requests.Response, what: str, *, max_seconds: float | None
+    ) -> Iterator[bytes]:
         """The body's bytes as they arrive (never waiting for a full chunk, so a trickle is seen),
         within ``max_seconds`` (raises SlowResponse) and the fetch budget (FeedLimitError)."""
         started = time.monotonic()
@@ -563,7 +567,7 @@ class FeedClient:
         *,
         check_first_line: Callable[[str], None] | None = None,
         what: str = "stream",
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """The body's lines (newline kept), streamed; after a drop the request restarts and skips
         the lines already given, so a caller sees every line exactly once. Each stretch between
         two successful reads gets the full retry budget.
