@@ -38,6 +38,16 @@ class FeedProtocolError(FeedError):
     """The feed answered with something that is not the contract's shape (a whole page, not a record)."""
 
 
+class FeedIncompleteError(FeedError):
+    """The feed ended short of what it announced (fewer records than its total): nothing it gave
+    may be published as the feed's whole state."""
+
+
+class FeedLimitError(FeedError):
+    """A fetch went past one of its limits (time budget, pages, response size); the message names
+    the limit and the setting that raises it."""
+
+
 class MalformedRecord(ReunifyError):
     """One record breaks the contract; it is quarantined with this reason and the run goes on."""
 

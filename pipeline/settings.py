@@ -50,6 +50,13 @@ class Settings:
     retry_max_attempts: int = 8
     orr_page_size: int = 1000
     ice_page_size: int = 500
+    # Limits of one feed's fetch: wall-clock seconds for the whole fetch (retries included), for one
+    # JSON page's response, pages followed by cursor or link (ICE's come from its total), and bytes
+    # of one JSON page. A feed past any of them fails the run rather than hanging it.
+    fetch_budget_seconds: float = 1800.0
+    page_max_seconds: float = 300.0
+    max_pages: int = 100_000  # 1,000,000 records at ten a page
+    max_response_bytes: int = 64 * 1024 * 1024
     # Runs
     run_lock_seconds: int = 3600
     run_deadline_seconds: int = 3600  # a run not finished this long after it started is failed
@@ -151,6 +158,10 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_RETRY_MAX_ATTEMPTS": ("retry_max_attempts", int),
     "REUNIFY_ORR_PAGE_SIZE": ("orr_page_size", int),
     "REUNIFY_ICE_PAGE_SIZE": ("ice_page_size", int),
+    "REUNIFY_FETCH_BUDGET_SECONDS": ("fetch_budget_seconds", float),
+    "REUNIFY_PAGE_MAX_SECONDS": ("page_max_seconds", float),
+    "REUNIFY_MAX_PAGES": ("max_pages", int),
+    "REUNIFY_MAX_RESPONSE_BYTES": ("max_response_bytes", int),
     "REUNIFY_RUN_LOCK_SECONDS": ("run_lock_seconds", int),
     "REUNIFY_RUN_DEADLINE_SECONDS": ("run_deadline_seconds", int),
     "REUNIFY_HEARTBEAT_SECONDS": ("heartbeat_seconds", float),

@@ -38,6 +38,8 @@ def fetch(client: FeedClient, since: datetime | date | None = None) -> Iterator[
         link = page.links.get("next")
         if not link:
             break
+        if pages >= client.max_pages:
+            raise client.page_limit_error(pages, f"results page {pages}")
         target, params = client.resolve(page, link), None  # the link carries the query
         if target in seen:
             raise client.protocol_error("the feed sent a next link it had sent before (pagination loop)")

@@ -7,6 +7,13 @@ after the server's ``Retry-After``, within ``retry_max_attempts`` attempts and
 :mod:`pipeline.errors`: 401/403 -> :class:`FeedAuthError`, retries exhausted ->
 :class:`FeedUnavailableError`, a page that stays wrong -> :class:`FeedProtocolError`.
 The token lives only in the session's headers: it is never logged nor put in an error.
+
+Limits: a client's whole fetch has a wall-clock budget (``budget_seconds``, retries included), one
+JSON page's response a wall-clock limit (``page_max_seconds``) and a size cap
+(``max_response_bytes``); bodies are read in chunks as they arrive, since ``requests``' timeout
+only bounds each socket read and a trickling server would never time out. Past the budget or the
+size cap the fetch fails with :class:`FeedLimitError`; a page slower than its limit is retried
+like a timeout. Redirects are followed only on the feed's own origin, a few hops at most.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import codecs
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -25,12 +32,20 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import structlog
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from pipeline import jsontext
-from pipeline.errors import ConfigError, FeedAuthError, FeedError, FeedProtocolError, FeedUnavailableError
+from pipeline.errors import (
+    ConfigError,
+    FeedAuthError,
+    FeedError,
+    FeedLimitError,
+    FeedProtocolError,
+    FeedUnavailableError,
+)
 from pipeline.settings import FeedSettings, Settings
 
 log = structlog.get_logger(__name__)
@@ -41,12 +56,22 @@ Params = Mapping[str, str | int | None]
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses worth another try (any other 5xx is retried too); 400/401/403/404 never are."""
 AUTH_STATUSES = frozenset({401, 403})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+"""Same-origin redirects followed for one request; more is a loop, not a move."""
+READ_CHUNK_BYTES = 64 * 1024
+DEFAULT_MAX_PAGES = 100_000
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.ConnectionError,  # refused, reset, dropped before a response, connect timeouts
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,  # connection dropped in the middle of a body
     requests.exceptions.ContentDecodingError,
 )
+
+
+class SlowResponse(requests.Timeout):
+    """One page's response took longer than its wall-clock limit (a trickle): retried as a timeout."""
 
 
 class RetryableStatus(Exception):
@@ -101,6 +126,8 @@ def failure_kind(exc: BaseException) -> str:
         return f"HTTP {exc.status}"
     if isinstance(exc, BadPage):
         return f"bad page ({exc})"
+    if isinstance(exc, SlowResponse):
+        return f"slow response ({exc})"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "connection dropped mid-body"
     if isinstance(exc, requests.Timeout):
@@ -150,6 +177,12 @@ class RetryPolicy:
         return self.backoff(attempt, rng)
 
 
+def _origin(url: str) -> tuple[str, str]:
+    """A URL's scheme and host:port, compared case-insensitively."""
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
 class _BearerAuth(AuthBase):
     """Bearer token auth whose repr never shows the token."""
 
@@ -186,6 +219,10 @@ class FeedClient:
         page_size: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        budget_seconds: float | None = None,
+        page_max_seconds: float | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.name = feed.name
         self.root = feed.url.rstrip("/")
@@ -198,7 +235,12 @@ class FeedClient:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.auth = _BearerAuth(feed.token)  # also keeps ~/.netrc from overriding it
-        self._origin = urlsplit(self.root)[:2]
+        self._origin = _origin(self.root)
+        self.budget_seconds = budget_seconds
+        self.page_max_seconds = page_max_seconds
+        self.max_pages = max_pages
+        self.max_response_bytes = max_response_bytes
+        self._budget_deadline: float | None = None  # set by the first request
 
     @classmethod
     def from_settings(cls, settings: Settings, name: str, **kwargs: Any) -> FeedClient:
@@ -210,6 +252,10 @@ class FeedClient:
         kwargs.setdefault("timeout", settings.request_timeout)
         kwargs.setdefault("policy", RetryPolicy.from_settings(settings))
         kwargs.setdefault("page_size", sizes.get(name))
+        kwargs.setdefault("budget_seconds", settings.fetch_budget_seconds)
+        kwargs.setdefault("page_max_seconds", settings.page_max_seconds)
+        kwargs.setdefault("max_pages", settings.max_pages)
+        kwargs.setdefault("max_response_bytes", settings.max_response_bytes)
         return cls(feed, **kwargs)
 
     def __repr__(self) -> str:
@@ -231,9 +277,51 @@ class FeedClient:
         """An absolute URL under the feed's root; absolute URLs must stay on the feed's origin."""
         if "://" not in path_or_url:
             return self.root + "/" + path_or_url.lstrip("/")
-        if urlsplit(path_or_url)[:2] != self._origin:
+        if _origin(path_or_url) != self._origin:
             raise FeedProtocolError(self.name, "a next-page link points outside the feed's origin")
         return path_or_url
+
+    def setting(self, suffix: str) -> str:
+        """The name of this feed's ``REUNIFY_<FEED>_<suffix>`` variable (for error messages)."""
+        return f"REUNIFY_{self.name.upper()}_{suffix}"
+
+    # ------------------------------------------------------------------ limits
+    def budget_left(self) -> float | None:
+        """Seconds left of this fetch's wall-clock budget (None: no budget); starts at the first request."""
+        if self.budget_seconds is None:
+            return None
+        if self._budget_deadline is None:
+            self._budget_deadline = time.monotonic() + self.budget_seconds
+        return self._budget_deadline - time.monotonic()
+
+    def check_budget(self, what: str) -> None:
+        """Raise FeedLimitError once the fetch has used up its wall-clock budget."""
+        left = self.budget_left()
+        if left is not None and left <= 0:
+            log.error("feed.budget_exceeded", feed=self.name, request=what, budget_s=self.budget_seconds)
+            raise FeedLimitError(
+                self.name,
+                f"{what}: the fetch ran past its budget of {self.budget_seconds:g}s (retries included); "
+                "the feed is too slow or never ends. Raise REUNIFY_FETCH_BUDGET_SECONDS if it is "
+                "legitimately this slow",
+            )
+
+    def page_limit_error(self, pages: int, what: str) -> FeedLimitError:
+        """The error for a feed that wants more pages than REUNIFY_MAX_PAGES allows."""
+        log.error("feed.too_many_pages", feed=self.name, pages=pages, max_pages=self.max_pages)
+        return FeedLimitError(
+            self.name,
+            f"{what}: more than {self.max_pages:,} pages (REUNIFY_MAX_PAGES) and the feed still "
+            "announces more; it is paging forever, or REUNIFY_MAX_PAGES is too low for it",
+        )
+
+    def pause(self, seconds: float, what: str) -> None:
+        """Sleep between two tries of a request, within the budget."""
+        left = self.budget_left()
+        if left is not None and seconds >= left:
+            self._sleep(max(0.0, left))
+            self.check_budget(what)
+        self._sleep(seconds)
 
     def protocol_error(self, message: str) -> FeedProtocolError:
         """A FeedProtocolError for this feed (adapters raise it on a broken pagination)."""
@@ -246,7 +334,7 @@ class FeedClient:
         policy = self.policy
         failures: Counter[str] = Counter()
         started = time.monotonic()
-        state = {"bad_pages": 0}
+        state = {"bad_pages": 0, "past_budget": 0}
 
         def after(rs: RetryCallState) -> None:
             exc = rs.outcome.exception() if rs.outcome else None
@@ -264,6 +352,10 @@ class FeedClient:
                 return True
             # idle_for (the sleeps so far) keeps the bound honest when ``sleep`` is injected.
             elapsed = max(rs.seconds_since_start or 0.0, rs.idle_for)
+            left = self.budget_left()
+            if left is not None and rs.upcoming_sleep >= left:
+                state["past_budget"] = 1
+                return True
             return elapsed + rs.upcoming_sleep >= policy.max_seconds
 
         def before_sleep(rs: RetryCallState) -> None:
@@ -300,25 +392,47 @@ class FeedClient:
             log.error(
                 "feed.gave_up", feed=self.name, request=what, attempts=attempts, elapsed_s=round(elapsed, 2)
             )
+            budget = ""
+            if state["past_budget"]:
+                budget = " (the fetch budget, REUNIFY_FETCH_BUDGET_SECONDS, ran out)"
             raise FeedUnavailableError(
                 self.name,
-                f"{what}: gave up after {attempts} attempts in {elapsed:.1f}s; "
+                f"{what}: gave up after {attempts} attempts in {elapsed:.1f}s{budget}; "
                 f"kept failing with {summary}; last: {failure_kind(exc)}",
             ) from exc
 
     # ------------------------------------------------------------------ one request
-    def _send(self, url: str, params: Params | None, *, stream: bool) -> requests.Response:
-        """One request; raises RetryableStatus / FeedAuthError / FeedProtocolError on a bad status."""
-        clean = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = self._session.get(url, params=clean, timeout=self.timeout, stream=stream)
-        except TRANSIENT_EXCEPTIONS:
-            raise
-        except requests.RequestException as exc:
-            raise FeedError(
-                self.name,
-                f"request could not be sent ({type(exc).__name__}); check REUNIFY_{self.name.upper()}_URL",
-            ) from None
+    def _send(self, url: str, params: Params | None, *, what: str = "request") -> requests.Response:
+        """One request, its body not read yet; same-origin redirects followed (a few), others refused.
+
+        Raises RetryableStatus / FeedAuthError / FeedProtocolError on a bad status, FeedLimitError
+        past the fetch budget.
+        """
+        clean: Params | None = {k: v for k, v in (params or {}).items() if v is not None}
+        for _hop in range(MAX_REDIRECTS + 1):
+            self.check_budget(what)
+            left = self.budget_left()
+            # a socket read never waits past the budget either
+            timeout = self.timeout if left is None else max(0.001, min(self.timeout, left))
+            try:
+                response = self._session.get(
+                    url, params=clean, timeout=timeout, stream=True, allow_redirects=False
+                )
+            except TRANSIENT_EXCEPTIONS:
+                raise
+            except requests.RequestException as exc:
+                raise FeedError(
+                    self.name,
+                    f"request could not be sent ({type(exc).__name__}); check {self.setting('URL')}",
+                ) from None
+            if response.status_code not in REDIRECT_STATUSES:
+                break
+            url, clean = self._redirect_target(response), None  # the target carries its own query
+        else:
+            raise self.protocol_error(
+                f"{urlsplit(url).path}: more than {MAX_REDIRECTS} redirects (a redirect loop); "
+                f"check {self.setting('URL')}"
+            )
         status = response.status_code
         if status < 300:
             return response
@@ -335,6 +449,83 @@ class FeedClient:
             f"check REUNIFY_{self.name.upper()}_URL",
         )
 
+    def _redirect_target(self, response: requests.Response) -> str:
+        """Where a redirect points, when that is on the feed's origin; FeedProtocolError otherwise.
+
+        Off the origin the body would come from someone else (requests would only drop the
+        token), so it is refused; the error names the other origin but never the target's query.
+        """
+        response.close()
+        status, source = response.status_code, urlsplit(response.url).path
+        location = response.headers.get("Location")
+        if not location:
+            raise self.protocol_error(f"{source} answered HTTP {status} without a Location")
+        target = urljoin(response.url, location)
+        if _origin(target) != self._origin:
+            parts = urlsplit(target)
+            other = f"{parts.scheme}://{parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
+            log.error("feed.redirect_refused", feed=self.name, status=status)
+            raise FeedProtocolError(
+                self.name,
+                f"{source} answered HTTP {status} redirecting to another origin ({other}); a feed is "
+                f"only read from the origin of {self.setting('URL')}, so the redirect was not followed",
+            )
+        return target
+
+    # ------------------------------------------------------------------ bodies
+    def iter_body(
+        self, response: requests.Response, what: str, *, max_seconds: float | None
+    ) -> Iterator[bytes]:
+        """The body's bytes as they arrive (never waiting for a full chunk, so a trickle is seen),
+        within ``max_seconds`` (raises SlowResponse) and the fetch budget (FeedLimitError)."""
+        started = time.monotonic()
+        raw = response.raw
+        while True:
+            try:
+                chunk = raw.read1(READ_CHUNK_BYTES)
+            except urllib3.exceptions.ReadTimeoutError as exc:
+                raise requests.ReadTimeout(str(exc)) from None
+            except urllib3.exceptions.DecodeError as exc:
+                raise requests.exceptions.ContentDecodingError(str(exc)) from None
+            except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError) as exc:
+                raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+            if not chunk:
+                return
+            yield chunk
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                raise SlowResponse(f"over {max_seconds:g}s, REUNIFY_PAGE_MAX_SECONDS")
+            self.check_budget(what)
+
+    def size_limit_error(self, what: str) -> FeedLimitError:
+        """The error for a response larger than REUNIFY_MAX_RESPONSE_BYTES."""
+        log.error("feed.response_too_large", feed=self.name, request=what, limit=self.max_response_bytes)
+        return FeedLimitError(
+            self.name,
+            f"{what}: the response is larger than {self.max_response_bytes:,} bytes "
+            "(REUNIFY_MAX_RESPONSE_BYTES); ask for smaller pages or raise the limit",
+        )
+
+    def _read_page_body(self, response: requests.Response, what: str) -> bytes:
+        """A JSON page's whole body, read within the page's time limit and the size cap."""
+        limit = self.max_response_bytes
+        try:
+            length = int(response.headers.get("Content-Length", ""))
+        except ValueError:
+            length = -1
+        try:
+            if length > limit:
+                raise self.size_limit_error(what)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in self.iter_body(response, what, max_seconds=self.page_max_seconds):
+                size += len(chunk)
+                if size > limit:
+                    raise self.size_limit_error(what)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)
+
     # ------------------------------------------------------------------ JSON pages
     def get_page(
         self,
@@ -348,7 +539,8 @@ class FeedClient:
         url = self.url(path_or_url)
 
         def attempt() -> Page:
-            response = self._send(url, params, stream=False)
+            response = self._send(url, params, what=what)
+            response._content = self._read_page_body(response, what)  # what .json() and .text read
             try:
                 body = jsontext.loads(response.content)
             except ValueError:
@@ -374,13 +566,17 @@ class FeedClient:
         params: Params | None = None,
         *,
         check_first_line: Callable[[str], None] | None = None,
-        chunk_bytes: int = 64 * 1024,
         what: str = "stream",
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """The body's lines (newline kept), streamed; after a drop the request restarts and skips
         the lines already given, so a caller sees every line exactly once. Each stretch between
-        two successful reads gets the full retry budget."""
-        stream = _ResumableLines(self, self.url(path), params, check_first_line, chunk_bytes)
+        two successful reads gets the full retry budget.
+
+        ``check_first_line`` sees the first line of every attempt, or ``""`` for an empty body.
+        A stream has no size cap and no per-request time limit (a long list is legitimately
+        long; only the fetch budget bounds it), but one line longer than ``max_response_bytes``
+        is not a CSV line and fails the fetch."""
+        stream = _ResumableLines(self, self.url(path), params, check_first_line, what)
         max_restarts = self.policy.max_attempts * 4  # progress each time, but not forever
         try:
             while not stream.done:
@@ -402,11 +598,11 @@ class _ResumableLines:
         url: str,
         params: Params | None,
         check_first_line: Callable[[str], None] | None,
-        chunk_bytes: int,
+        what: str,
     ) -> None:
         self.client, self.url, self.params = client, url, params
         self.check_first_line = check_first_line
-        self.chunk_bytes = chunk_bytes
+        self.what = what
         self.delivered = 0
         self.done = False
         self.restarts = 0
@@ -421,8 +617,8 @@ class _ResumableLines:
         if self.delivered:
             self.restarts += 1
             log.info("feed.stream_resume", feed=self.client.name, skip_lines=self.delivered)
-        self._response = self.client._send(self.url, self.params, stream=True)
-        self._chunks = self._response.iter_content(chunk_size=self.chunk_bytes)
+        self._response = self.client._send(self.url, self.params, what=self.what)
+        self._chunks = self.client.iter_body(self._response, self.what, max_seconds=None)
         self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._partial = ""
         self._to_skip = self.delivered
@@ -450,8 +646,14 @@ class _ResumableLines:
                     parts = (self._partial + self._decoder.decode(chunk)).split("\n")
                     self._partial = parts.pop()
                     lines = [part + "\n" for part in parts]
-                if lines and self._seen == 0 and self.check_first_line:
-                    self.check_first_line(lines[0])
+                    if len(self._partial) > self.client.max_response_bytes:
+                        raise FeedLimitError(
+                            self.client.name,
+                            f"{self.what}: a line longer than {self.client.max_response_bytes:,} "
+                            "characters (REUNIFY_MAX_RESPONSE_BYTES): the body is not a CSV of rows",
+                        )
+                if self._seen == 0 and self.check_first_line and (lines or self.done):
+                    self.check_first_line(lines[0] if lines else "")
                 self._seen += len(lines)
                 if self._to_skip:
                     skipped = min(self._to_skip, len(lines))

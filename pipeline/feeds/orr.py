@@ -50,5 +50,7 @@ def fetch(
             break
         if cursor in seen:
             raise client.protocol_error("the feed sent a cursor it had sent before (pagination loop)")
+        if pages >= client.max_pages:
+            raise client.page_limit_error(pages, f"children page {pages}")
         seen.add(cursor)
     log.info("feed.fetched", feed=NAME, pages=pages, records=records)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import structlog
 
+from pipeline.errors import FeedProtocolError
 from pipeline.feeds.http import BadPage, FeedClient
 from pipeline.parse import REMOVAL_COLUMNS
 
@@ -18,11 +19,26 @@ PATH = "/v1/removals.csv"
 BATCH_SIZE = 5000
 
 
+def header_columns(columns: list[str]) -> tuple[str, ...]:
+    """Header names as compared with the contract's: surrounding whitespace and a BOM dropped."""
+    return tuple(c.strip().lstrip("\ufeff").strip() for c in columns)
+
+
 def check_header(line: str) -> None:
-    """Raise BadPage unless the first line is a CSV header naming REMOVAL_ID (not, say, an HTML page)."""
-    columns = next(csv.reader([line]), [])
-    if "REMOVAL_ID" not in [c.strip() for c in columns]:
-        raise BadPage("the CSV does not start with the removal list's header")
+    """Raise BadPage unless the first line is exactly the contract's header (``""``: an empty body).
+
+    Rows read under other column names would all be quarantined and the run would publish "no
+    removals"; an HTML error page or an empty body likewise. The message never echoes the line:
+    a missing header means the first line is a person's row.
+    """
+    if not line.strip():
+        raise BadPage("the body is empty: no header row, so no removal list")
+    columns = header_columns(next(csv.reader([line]), []))
+    if columns != REMOVAL_COLUMNS:
+        raise BadPage(
+            f"the first line is not the removal list's header {','.join(REMOVAL_COLUMNS)} "
+            f"(it has {len(columns)} columns, {len(set(columns) - set(REMOVAL_COLUMNS))} of them unknown)"
+        )
 
 
 def since_date(since: datetime | date | None) -> str | None:
@@ -37,26 +53,54 @@ def since_date(since: datetime | date | None) -> str | None:
 def fetch(
     client: FeedClient, since: datetime | date | None = None, *, batch_size: int = BATCH_SIZE
 ) -> Iterator[list[object]]:
-    """Every row as a dict keyed by the header (``csv.DictReader``: extra cells under the key None,
-    missing cells None, so the parser quarantines them), in batches of ``batch_size``. A dropped
-    connection restarts the stream and skips the lines already read: each row comes once."""
+    """Every row as a dict keyed by the contract's columns (``csv.DictReader``: extra cells under
+    the key None, missing cells None, so the parser quarantines them), in batches of
+    ``batch_size``. A dropped connection restarts the stream and skips the lines already read:
+    each row comes once, and the CSV reader sees the whole logical file (a quoted field may hold
+    newlines). A body with no header or another header fails the feed; a header alone is an
+    empty list. Quotes are read strictly: a CSV that ends inside a quoted field (an unterminated
+    quote swallows every row after it) or with a stray quote fails the feed, since which rows it
+    ate cannot be known."""
     lines = client.iter_lines(
         PATH, {"since": since_date(since)}, check_first_line=check_header, what="removals.csv"
     )
-    reader = csv.DictReader(lines)
+    reader = csv.DictReader(lines, strict=True)
     batch: list[object] = []
     batches = rows = 0
-    for row in reader:
-        batch.append(row)
-        if len(batch) >= batch_size:
-            batches, rows = batches + 1, rows + len(batch)
-            log.debug("feed.page", feed=NAME, page=batches, records=len(batch))
-            yield batch
-            batch = []
+    try:
+        if reader.fieldnames is None:  # iter_lines checked the header; the stream ended before it
+            raise FeedProtocolError(NAME, "removals.csv: the body is empty: no header row")
+        reader.fieldnames = list(REMOVAL_COLUMNS)  # the checked header, without its whitespace
+        for row in reader:
+            batch.append(row)
+            if len(batch) >= batch_size:
+                batches, rows = batches + 1, rows + len(batch)
+                log.debug("feed.page", feed=NAME, page=batches, records=len(batch))
+                yield batch
+                batch = []
+    except csv.Error as exc:
+        log.error("feed.broken_csv", feed=NAME, line=reader.line_num)
+        raise FeedProtocolError(NAME, _csv_failure(exc, reader.line_num, rows + len(batch))) from None
+    finally:
+        lines.close()
     if batch:
         batches, rows = batches + 1, rows + len(batch)
         log.debug("feed.page", feed=NAME, page=batches, records=len(batch))
         yield batch
-    if reader.fieldnames is not None and tuple(f.strip() for f in reader.fieldnames) != REMOVAL_COLUMNS:
-        log.warning("feed.unexpected_columns", feed=NAME, columns=len(reader.fieldnames))
     log.info("feed.fetched", feed=NAME, pages=batches, records=rows)
+
+
+def _csv_failure(exc: csv.Error, line: int, rows: int) -> str:
+    """What broke in the CSV, by line number and never by content."""
+    text = str(exc)
+    if "end of data" in text:
+        what = "the CSV ends inside a quoted field (an unterminated quote swallowed the rest of the file)"
+    elif "field limit" in text:
+        what = (
+            "a quoted field runs past csv's field limit (an unterminated quote swallowing the rows after it)"
+        )
+    elif "expected after" in text:
+        what = "a quote is followed by something other than a comma or the end of the line (a stray quote)"
+    else:
+        what = f"the CSV cannot be read ({text})"
+    return f"removals.csv: {what}, at line {line:,} after {rows:,} rows; nothing from this list is used"

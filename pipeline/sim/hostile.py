@@ -80,6 +80,52 @@ def apply_data_modes(payloads: WorldPayloads, names: Iterable[str]) -> WorldPayl
 
 # ---- feeds: paging, the removals CSV, sizes and time, redirects ---------------------------------
 # (modes of the feed adapters' completeness and limits)
+# All serving modes: ``_Handler`` in pipeline/sim/server.py implements them; the knobs they use
+# (``ice_page_cap``, ``trickle_bytes``, ``oversized_page_bytes`` ...) are FeedSimulator attributes.
+
+_FEED_MODES: tuple[tuple[str, str, str], ...] = (
+    ("ice_empty_page", "ice", "the middle page of the listing comes back empty, every time it is asked"),
+    ("ice_empty_page_once", "ice", "the middle page comes back empty the first time only: a retry heals it"),
+    (
+        "ice_caps_per_page",
+        "ice",
+        "serves at most ice_page_cap (100) detainees a page and says so in per_page",
+    ),
+    (
+        "ice_caps_per_page_late",
+        "ice",
+        "serves pages 1 and 2 at the size asked, then caps per_page at ice_page_cap from page 3 on",
+    ),
+    ("removals_empty_body", "removals", "the CSV comes back as a 200 with an empty body"),
+    ("removals_header_only", "removals", "the CSV holds its header row and no rows"),
+    ("removals_wrong_header", "removals", "the CSV's header names other columns (lower case)"),
+    (
+        "removals_unterminated_quote",
+        "removals",
+        "a quote opens a field in the middle row and is never closed: it swallows the rest of the file",
+    ),
+    ("trickle", "any", "every body is sent a few bytes at a time (trickle_bytes every trickle_interval s)"),
+    ("orr_endless_cursors", "orr", "every children page has a new next_cursor and records, forever"),
+    ("dna_endless_links", "dna", "every results page has a new next link and records, forever"),
+    (
+        "oversized_page",
+        "any",
+        "JSON pages are padded to oversized_page_bytes and sent chunked, without a Content-Length",
+    ),
+    (
+        "dna_redirect_off_origin",
+        "dna",
+        "results pages answer 302 to a second server on another port that serves a valid-looking page",
+    ),
+    ("dna_redirect_same_origin", "dna", "results pages answer 307 to the same page on the same origin"),
+    (
+        "dna_redirect_loop",
+        "dna",
+        "results pages redirect on the same origin, each time somewhere new, forever",
+    ),
+)
+for _name, _feed, _description in _FEED_MODES:
+    register(HostileMode(_name, _feed, _description))
 
 
 # ---- records: ids, nesting, names ----------------------------------------------------------------

@@ -235,6 +235,13 @@ class FeedSimulator:
         self.csv_chunk_bytes = csv_chunk_bytes
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # knobs of the hostile serving modes (see pipeline.sim.hostile, section feeds)
+        self.ice_page_cap = 100
+        self.trickle_bytes = 4
+        self.trickle_interval = 0.5
+        self.oversized_page_bytes = 65 * 1024 * 1024
+        self._hostile_seen: Counter[str] = Counter()
+        self._decoy: _DecoyServer | None = None
 
     # lifecycle
     def start(self) -> FeedSimulator:
@@ -258,6 +265,9 @@ class FeedSimulator:
         if server is not None:
             server.shutdown()
             server.server_close()
+        decoy, self._decoy = self._decoy, None
+        if decoy is not None:
+            decoy.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -333,7 +343,21 @@ class FeedSimulator:
         with self._lock:
             self._hostile, self._prepared = chosen, prepared
             self._seen.clear()
+            self._hostile_seen.clear()
         return chosen
+
+    def decoy_url(self) -> str:
+        """The root of a second server, on another port (another origin), that answers every GET
+        with a valid-looking DNA page; started on first use (``dna_redirect_off_origin``)."""
+        with self._lock:
+            if self._decoy is None:
+                self._decoy = _DecoyServer(self._host).start()
+            return self._decoy.base_url
+
+    @property
+    def decoy_requests(self) -> int:
+        """Requests the decoy server has answered (0 when it never started)."""
+        return self._decoy.requests if self._decoy is not None else 0
 
     def counts(self, feed: str | None = None) -> Counter[str]:
         """Requests answered so far by outcome (``ok``, ``401``, ``503``, ``drop`` ...), one feed or all."""
@@ -355,6 +379,12 @@ class FeedSimulator:
         with self._lock:
             self._counts[(feed, outcome)] += 1
 
+    def _hostile_first(self, key: str) -> bool:
+        """True the first time a hostile mode sees this key since it was switched on."""
+        with self._lock:
+            self._hostile_seen[key] += 1
+            return self._hostile_seen[key] == 1
+
     def _pick_fault(self, feed: str, request_key: str) -> tuple[FaultConfig, str | None, float]:
         """The fault config, the fault for this request (or None), and a draw for where to cut a body."""
         with self._lock:
@@ -366,6 +396,55 @@ class FeedSimulator:
             return cfg, None, 0.0
         kind = cfg.kinds[int(_unit(cfg.seed, request_key, n, "k") * len(cfg.kinds))]
         return cfg, kind, _unit(cfg.seed, request_key, n, "cut")
+
+
+DECOY_RESULT: dict[str, Any] = {
+    "case_id": "DNA-9999999",
+    "adult_a_number": "999999999",
+    "child_a_number": None,
+    "adult_subject_id": "ICE-99999999",
+    "child_id": "ORR-9999999",
+    "result": "exclusion",
+    "reported_at": "2018-07-03T12:00:00Z",
+}
+"""What the decoy origin serves: one result that would turn a child into 'not_a_parent'."""
+
+
+class _DecoyServer:
+    """A second small HTTP server (another port: another origin) serving one valid-looking DNA page."""
+
+    def __init__(self, host: str) -> None:
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def do_GET(self) -> None:
+                outer.requests += 1
+                data = json.dumps({"results": [DECOY_RESULT]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://{host}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    def start(self) -> _DecoyServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
 
 def _encode_cursor(state: dict[str, Any]) -> str:
@@ -437,6 +516,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "bad_body":
             self._send_bytes(200, b"<html>upstream proxy error</html>", "text/html", feed, "bad_body")
             return
+        if feed == "dna" and self._redirect(split.path, query):
+            return
         prepared = self.sim._prepared
         try:
             if feed == "removals":
@@ -453,7 +534,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data[: int(len(data) * cut)])
             self._drop()
             return
+        if "oversized_page" in self.sim.hostile:
+            self._send_chunked(status, data.ljust(self.sim.oversized_page_bytes), feed, headers)
+            return
         self._send_bytes(status, data, "application/json", feed, "ok", headers)
+
+    def _redirect(self, path: str, query: dict[str, str]) -> bool:
+        """Answer a DNA request with a redirect when a redirect mode is on; True when it did."""
+        hostile = self.sim.hostile
+        if "dna_redirect_off_origin" in hostile:
+            # the query is the kind of thing an error must not echo
+            location = f"{self.sim.decoy_url()}{path}?case=DNA-0000001&sig=decoy-signature-value"
+            status = 302
+        elif "dna_redirect_same_origin" in hostile and "redirected" not in query:
+            location = f"{path}?{urlencode({**query, 'redirected': '1'})}"
+            status = 307
+        elif "dna_redirect_loop" in hostile:
+            hop = int(query.get("hop", "0") or 0) + 1
+            location = f"{path}?{urlencode({**query, 'hop': str(hop)})}"
+            status = 302
+        else:
+            return False
+        self._send_bytes(status, b"", "text/plain", "dna", str(status), {"Location": location})
+        return True
 
     # feeds -----------------------------------------------------------------
     @staticmethod
@@ -502,6 +605,15 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             offset, since = 0, self._since(query, "updated_since")
         selected = self._selected(prepared, "orr", since)
+        if "orr_endless_cursors" in self.sim.hostile and selected:
+            # the listing again and again, under ever new cursors
+            start = offset % len(selected)
+            page = (selected[start:] + selected)[:limit]
+            return (
+                200,
+                {"children": page, "next_cursor": _encode_cursor({"o": offset + limit, "s": since})},
+                {},
+            )
         page = selected[offset : offset + limit]
         end = offset + len(page)
         next_cursor = _encode_cursor({"o": end, "s": since}) if end < len(selected) else None
@@ -511,13 +623,19 @@ class _Handler(BaseHTTPRequestHandler):
         page = self._int(query, "page", 1, 1, 10**9)
         per_page = self._int(query, "per_page", 500, 1, 500)
         selected = self._selected(prepared, "ice", self._since(query, "updated_since"))
+        hostile = self.sim.hostile
+        if "ice_caps_per_page" in hostile or ("ice_caps_per_page_late" in hostile and page >= 3):
+            per_page = min(per_page, max(1, self.sim.ice_page_cap))
         start = (page - 1) * per_page
-        body = {
-            "page": page,
-            "per_page": per_page,
-            "total": len(selected),
-            "detainees": selected[start : start + per_page],
-        }
+        detainees = selected[start : start + per_page]
+        last = -(-len(selected) // per_page)
+        if last >= 2 and page == last // 2 + 1:
+            key = f"ice-middle|{page}|{per_page}|{query.get('updated_since')}"
+            if "ice_empty_page" in hostile or (
+                "ice_empty_page_once" in hostile and self.sim._hostile_first(key)
+            ):
+                detainees = []
+        body = {"page": page, "per_page": per_page, "total": len(selected), "detainees": detainees}
         return 200, body, {}
 
     def _dna(self, prepared: _Prepared, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
@@ -527,7 +645,11 @@ class _Handler(BaseHTTPRequestHandler):
         size = max(1, self.sim.dna_page_size)
         page = selected[offset : offset + size]
         headers: dict[str, str] = {}
-        if offset + len(page) < len(selected):
+        endless = "dna_endless_links" in self.sim.hostile and bool(selected)
+        if endless:
+            start = offset % len(selected)
+            page = (selected[start:] + selected)[:size]
+        if endless or offset + len(page) < len(selected):
             params = {"since": since} if since else {}
             params["cursor"] = _encode_cursor({"o": offset + len(page)})
             host = self.headers.get("Host") or f"{self.sim._host}:{self.sim.port}"
@@ -547,17 +669,27 @@ class _Handler(BaseHTTPRequestHandler):
             if floor is None
             else [r for r, d in zip(prepared.csv_rows, prepared.csv_dates, strict=True) if d and d >= floor]
         )
+        header = prepared.csv_header
+        hostile = self.sim.hostile
+        if "removals_empty_body" in hostile:
+            header, rows = "", []
+        elif "removals_header_only" in hostile:
+            rows = []
+        elif "removals_wrong_header" in hostile:
+            header = header.lower()
+        elif "removals_unterminated_quote" in hostile:
+            rows = _unterminated_quote(rows)
         self.send_response(200)
         self.send_header("Content-Type", "text/csv; charset=utf-8")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         cut_at: int | None = None  # where a mid-body drop cuts the body, in bytes
         if cut is not None:
-            total = sum(len(r.encode("utf-8")) for r in rows) + len(prepared.csv_header.encode("utf-8"))
+            total = sum(len(r.encode("utf-8")) for r in rows) + len(header.encode("utf-8"))
             cut_at = int(total * cut)
         sent = 0
-        buffer: list[str] = [prepared.csv_header]
-        size = len(prepared.csv_header)
+        buffer: list[str] = [header]
+        size = len(header)
 
         def flush(final: bool) -> bool:
             nonlocal sent, buffer, size
@@ -570,7 +702,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop()
                 return False
             if data:
-                self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+                self._write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
                 sent += len(data)
             if final:
                 self.sim._count("removals", "ok")
@@ -604,7 +736,32 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         self.sim._count(feed, outcome)  # before answering, so a test sees it once the client has
         self._send_head(status, content_type, len(data), headers or {})
-        self.wfile.write(data)
+        self._write(data)
+
+    def _send_chunked(self, status: int, data: bytes, feed: str, headers: dict[str, str]) -> None:
+        """A JSON body in chunks, without a Content-Length (so only counting it shows its size)."""
+        self.sim._count(feed, "oversized")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        step = 256 * 1024
+        for i in range(0, len(data), step):
+            piece = data[i : i + step]
+            self._write(f"{len(piece):X}\r\n".encode() + piece + b"\r\n")
+        self._write(b"0\r\n\r\n")
+
+    def _write(self, data: bytes) -> None:
+        """Send bytes: at once, or a few at a time under the ``trickle`` mode."""
+        if "trickle" not in self.sim.hostile:
+            self.wfile.write(data)
+            return
+        step = max(1, self.sim.trickle_bytes)
+        for i in range(0, len(data), step):
+            self.wfile.write(data[i : i + step])
+            time.sleep(self.sim.trickle_interval)
 
     def _send_json(
         self, status: int, body: Any, *, feed: str, outcome: str, extra: dict[str, str] | None = None
@@ -619,6 +776,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _unterminated_quote(rows: list[str]) -> list[str]:
+    """The CSV rows with a quote opened in the middle row and never closed: the rows after it
+    that hold a quote (which would close it) are left out, so it swallows the rest of the file."""
+    middle = next((i for i in range(len(rows) // 2, len(rows)) if '"' not in rows[i]), None)
+    if middle is None:
+        return rows
+    broken = rows[middle].replace(",", ',"', 1)
+    return [*rows[:middle], broken, *(r for r in rows[middle + 1 :] if '"' not in r)]
 
 
 # --------------------------------------------------------------------------- CLI
