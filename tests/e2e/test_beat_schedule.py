@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import redis
-
 from celery_harness import REDIS_URL, celery_beat, free_redis_db, release_redis_db, wait_for
 
 SENT = b"Sending due task scheduled-run"

@@ -95,7 +95,7 @@ def test_an_ice_total_needing_more_pages_than_allowed_fails_before_paging(sim: F
 
 def test_a_removals_csv_with_an_empty_body_fails_the_feed(sim: FeedSimulator) -> None:
     sim.set_hostile(["removals_empty_body"])
-    with pytest.raises(FeedProtocolError, match="removals feed: .*the body is empty: no header row"):
+    with pytest.raises(FeedProtocolError, match=r"removals feed: .*the body is empty: no header row"):
         fetch_all(sim, "removals")
 
 
@@ -156,7 +156,7 @@ def test_a_trickled_json_page_is_cut_at_its_time_limit(sim: FeedSimulator) -> No
     sim.set_hostile(["trickle"])
     sim.trickle_interval = 0.05
     started = time.monotonic()
-    with pytest.raises(FeedUnavailableError, match="slow response \\(over 0.3s, REUNIFY_PAGE_MAX_SECONDS\\)"):
+    with pytest.raises(FeedUnavailableError, match=r"slow response \(over 0\.3s, REUNIFY_PAGE_MAX_SECONDS\)"):
         fetch_all(
             sim,
             "orr",
@@ -170,7 +170,7 @@ def test_a_trickled_csv_stream_fails_at_the_fetch_budget(sim: FeedSimulator) -> 
     sim.set_hostile(["trickle"])
     sim.trickle_interval = 0.05
     started = time.monotonic()
-    with pytest.raises(FeedLimitError, match="past its budget of 1s.*REUNIFY_FETCH_BUDGET_SECONDS"):
+    with pytest.raises(FeedLimitError, match=r"past its budget of 1s.*REUNIFY_FETCH_BUDGET_SECONDS"):
         fetch_all(sim, "removals", budget_seconds=1.0)
     assert time.monotonic() - started < 3.0
 
