@@ -183,7 +183,7 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
         if run.status == "succeeded":
             return run_id
         if run.status == "failed":
-            raise RunFailedError(f"run {run_id} failed: {run.error}")
+            raise RunFailedError(f"run {run_id} failed: {run.error}", run_id)
         quiet = (store.now() - run.heartbeat_at).total_seconds()
         if not warned and quiet > 2 * settings.stall_seconds + settings.sweep_seconds:
             warned = True
@@ -194,19 +194,49 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
         time.sleep(0.5)
 
 
+def _run_json(store: Store, run_id: str | None, error: str | None = None) -> str:
+    """``reunify run --json``: the run's id, outcome, counts, and its results' totals."""
+    from pipeline.ops.check import run_dict
+
+    run = store.get_run(run_id) if run_id else None
+    if run is None:
+        return json.dumps({"run_id": None, "outcome": "not_started", "error": error}) + "\n"
+    body = run_dict(run)
+    if run.status == "succeeded":
+        totals = store.result_totals(run.id)
+        body.update(
+            by_status=totals.by_status,
+            by_cohort=totals.by_cohort,
+            unresolved_parent_locations=totals.unresolved,
+            links_needing_review=totals.needs_review,
+        )
+    return json.dumps(body, sort_keys=True) + "\n"
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.run import run_embedded
 
     store = Store(settings.database_url)
-    out = sys.stdout
+    # with --json stdout holds the JSON alone: the progress goes to stderr
+    out = sys.stderr if args.json else sys.stdout
     mode = "workers at the configured broker" if settings.broker_url else "in-process (embedded)"
     out.write(f"reunify run ({args.mode}): as of {settings.as_of}, {mode}\n")
     progress = Progress(out)
     started = time.monotonic()
-    if settings.broker_url:
-        run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode)
-    else:
-        run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode)
+    try:
+        if settings.broker_url:
+            run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode)
+        else:
+            run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode)
+    except ReunifyError as exc:
+        if not args.json:
+            raise
+        sys.stdout.write(_run_json(store, getattr(exc, "run_id", None), str(exc)))
+        sys.stderr.write(f"reunify: error: {exc}\n")
+        return 1
+    if args.json:
+        sys.stdout.write(_run_json(store, run_id))
+        return 0
     run = store.get_run(run_id)
     out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n\n")
     out.write(summary_table(store.iter_results(run_id), quarantined_counts(run)) + "\n")
@@ -229,8 +259,54 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_status(_args: argparse.Namespace, settings: Settings) -> int:
+def _status_check(args: argparse.Namespace, settings: Settings) -> int:
+    """``reunify status --check``: one Nagios-style line (or JSON) and its exit code."""
+    from pipeline.ops.check import UNKNOWN, CheckResult, check_status, thresholds
+
+    try:
+        warning, critical = thresholds(settings, args.warning, args.critical)
+        # read-only: a monitoring check never migrates the store
+        result = check_status(Store(settings.database_url, auto_upgrade=False), warning, critical)
+    except Exception as exc:  # a plugin that breaks is UNKNOWN, never a false OK or CRITICAL
+        result = CheckResult(UNKNOWN, f"the check itself failed: {type(exc).__name__}: {exc}")
+    if args.json:
+        sys.stdout.write(json.dumps(result.as_dict(), sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(result.line() + "\n")
+    return result.code
+
+
+def _status_json(store: Store) -> int:
+    from pipeline.ops.check import run_dict
+
+    runs = store.list_runs(limit=10)
+    current = next((r for r in runs if r.status == "running"), None)
+    success = store.latest_succeeded_run()
+    now = store.now()
+    body: dict[str, Any] = {
+        "current": run_dict(current) if current else None,
+        "steps": [
+            {
+                "step": s.step,
+                "state": "done" if s.done else "running" if s.leased(now) else "queued",
+                "sends": s.sends,
+                "attempts": s.attempts,
+            }
+            for s in (store.list_steps(current.id) if current else [])
+        ],
+        "last_success": run_dict(success) if success else None,
+        "runs": [run_dict(r) for r in runs],
+    }
+    sys.stdout.write(json.dumps(body, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    if args.check:
+        return _status_check(args, settings)
     store = Store(settings.database_url)
+    if args.json:
+        return _status_json(store)
     runs = store.list_runs(limit=10)
     current = [r for r in runs if r.status == "running"]
     out = sys.stdout
@@ -274,6 +350,24 @@ def cmd_unlock(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_metrics_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.metrics import make_metrics_server
+
+    store = Store(settings.database_url, auto_upgrade=False)
+    server = make_metrics_server(store, settings, args.host, args.port, settings.metrics_token)
+    host, port = args.host, server.server_port
+    auth = "bearer token required" if settings.metrics_token else "no token (REUNIFY_METRICS_TOKEN unset)"
+    sys.stderr.write(f"reunify: serving metrics of {store.url} at http://{host}:{port}/metrics ({auth})\n")
+    if not settings.metrics_token and args.host not in ("127.0.0.1", "localhost", "::1"):
+        sys.stderr.write("reunify: warning: metrics served beyond loopback without a token\n")
+    sys.stderr.flush()
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+    return 0
+
+
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.database_url)
     store.upgrade()
@@ -309,12 +403,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(mode="full")
     run.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print only the run's outcome and counts as JSON (progress: stderr)",
+    )
     run.set_defaults(func=cmd_run)
     export = sub.add_parser("export", help="the latest successful run's results")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--out", required=True, help="file path, or - for stdout")
     export.set_defaults(func=cmd_export)
-    status = sub.add_parser("status", help="the current run and the last runs")
+    status = sub.add_parser(
+        "status",
+        help="the current run and the last runs; --check for monitoring",
+        description="Without options: the current run and the last runs. --check: one line in the Nagios "
+        "plugin convention, exit 0 OK, 1 WARNING, 2 CRITICAL (the last run failed, none succeeded, or "
+        "the last success is older than --critical), 3 UNKNOWN (store unreadable or empty).",
+    )
+    status.add_argument("--check", action="store_true", help="monitoring check: one line and its exit code")
+    status.add_argument(
+        "--warning",
+        type=float,
+        metavar="HOURS",
+        help="warn when the last success is older than this (default 1.5x REUNIFY_SCHEDULE_HOURS)",
+    )
+    status.add_argument(
+        "--critical",
+        type=float,
+        metavar="HOURS",
+        help="critical when the last success is older than this (default 2x REUNIFY_SCHEDULE_HOURS)",
+    )
+    status.add_argument("--json", action="store_true", help="JSON for scripts (with --check: the check's)")
     status.set_defaults(func=cmd_status)
     unlock = sub.add_parser(
         "unlock",
@@ -330,6 +449,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail the holding run even though it looks alive, and free the lock",
     )
     unlock.set_defaults(func=cmd_unlock)
+    metrics = sub.add_parser("metrics", help="Prometheus metrics read from the store")
+    metrics_sub = metrics.add_subparsers(dest="metrics_command", required=True)
+    serve = metrics_sub.add_parser(
+        "serve",
+        help="serve /metrics over HTTP (bearer token: REUNIFY_METRICS_TOKEN)",
+        description="Serve the store's metrics in the Prometheus text format at /metrics. Every scrape "
+        "reads the store. With REUNIFY_METRICS_TOKEN set, a scrape needs Authorization: Bearer <token>.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=9464, help="port (default 9464)")
+    serve.set_defaults(func=cmd_metrics_serve)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db)
@@ -352,6 +482,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn_unknown_keys(settings)
         return int(args.func(args, settings))
     except ReunifyError as exc:
+        if getattr(args, "check", False):  # a check that cannot even read its settings is UNKNOWN
+            sys.stdout.write(f"REUNIFY UNKNOWN - {exc}\n")
+            return 3
         sys.stderr.write(f"reunify: error: {exc}\n")
         return 1
     except KeyboardInterrupt:

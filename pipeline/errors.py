@@ -66,7 +66,13 @@ class RunInProgressError(ReunifyError):
 
 
 class RunFailedError(ReunifyError):
-    """A run ended in failure; the message says why. The last good results are untouched."""
+    """A run ended in failure; the message says why. The last good results are untouched.
+
+    ``run_id`` names the failed run where one was recorded (``reunify run --json`` reports it)."""
+
+    def __init__(self, message: str, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class NotFoundError(ReunifyError):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from pipeline import feeds, jsontext
+from pipeline import feeds, jsontext, notify
 from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
@@ -246,7 +246,9 @@ def begin_run(
         )
     for stale in store.running_runs():
         if stale.id != run_id:
-            fail_run(stale.id, store, f"superseded by run {run_id}: its lock expired without progress")
+            fail_run(
+                stale.id, store, f"superseded by run {run_id}: its lock expired without progress", settings
+            )
     deadline = store.now() + timedelta(seconds=settings.run_deadline_seconds)
     store.start_run(
         trigger, settings.as_of, run_id, deadline=deadline, mode=mode, partitions=settings.match_partitions
@@ -355,6 +357,7 @@ def fetch_feed(
                 store.add_feed_records(run_id, feed, pending)
                 pending = []
             if bad:
+                checked()
                 store.add_quarantine(run_id, feed, bad)
             fetched += len(page)
             quarantined += len(bad)
@@ -362,9 +365,9 @@ def fetch_feed(
             # commit per page for each would cost more than writing the pages themselves
             if time.monotonic() - noted >= PROGRESS_SECONDS:
                 noted = time.monotonic()
-                store.record_feed_counts(run_id, feed, fetched, fetched - quarantined, quarantined)
-                if not store.heartbeat(run_id):
+                if not store.record_feed_counts(run_id, feed, fetched, fetched - quarantined, quarantined):
                     raise StepAbandoned("the run is no longer running")
+                store.heartbeat(run_id)
             progress("fetch", feed, {"fetched": fetched, "quarantined": quarantined})
         checked()  # the last page may have come after the run ended (its deadline, a takeover)
         if pending:
@@ -658,12 +661,18 @@ def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None
         log.info("run.succeeded")
 
 
-def fail_run(run_id: str, store: Store, error: str) -> None:
-    """Record why a run failed and free the lock; the last good results stay as they are."""
+def fail_run(run_id: str, store: Store, error: str, settings: Settings | None = None) -> None:
+    """Record why a run failed and free the lock; the last good results stay as they are.
+
+    With ``settings``, the operators' webhook (``REUNIFY_NOTIFY_URL``) is told, once: only by the
+    call that failed the run (a run failed already is not announced again).
+    """
     with bound(run_id=run_id):
-        store.fail_run(run_id, error)
+        failed_now = store.fail_run(run_id, error)
         store.release_lock(RUN_LOCK, run_id)
         log.error("run.failed", error=error)
+        if failed_now:
+            notify.notify_run(settings, store, run_id, notify.RUN_FAILED)
 
 
 def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -754,19 +763,23 @@ def run_embedded(
                     raise past_deadline(PUBLISH, "every feed fetched and reconciled")
                 publish_run(run_id, store, progress)
         except ReunifyError as exc:
-            _abandon(beat, run_id, store, str(exc))
-            raise RunFailedError(f"run {run_id} failed: {exc}") from exc
+            _abandon(beat, run_id, store, str(exc), settings)
+            raise RunFailedError(f"run {run_id} failed: {exc}", run_id) from exc
         except Exception as exc:
-            _abandon(beat, run_id, store, f"unexpected {type(exc).__name__}: {exc}")
-            raise RunFailedError(f"run {run_id} failed: unexpected {type(exc).__name__}: {exc}") from exc
+            _abandon(beat, run_id, store, f"unexpected {type(exc).__name__}: {exc}", settings)
+            raise RunFailedError(
+                f"run {run_id} failed: unexpected {type(exc).__name__}: {exc}", run_id
+            ) from exc
     return run_id
 
 
-def _abandon(beat: Heartbeat | None, run_id: str, store: Store, error: str) -> None:
+def _abandon(
+    beat: Heartbeat | None, run_id: str, store: Store, error: str, settings: Settings | None = None
+) -> None:
     """Fail an in-process run and stop its threads still working at their next check."""
     if beat is not None:
         beat.abandon(f"the run failed: {error}")
-    fail_run(run_id, store, error)
+    fail_run(run_id, store, error, settings)
 
 
 # -- runs through workers -------------------------------------------------------------------------
@@ -803,8 +816,8 @@ def start_distributed(
         dispatch(run_id, FETCH_STEPS, store, send)
     except Exception as exc:
         reason = f"could not send the run's tasks to the broker: {type(exc).__name__}: {exc}"
-        fail_run(run_id, store, reason)
-        raise RunFailedError(f"run {run_id} failed: {reason}") from exc
+        fail_run(run_id, store, reason, settings)
+        raise RunFailedError(f"run {run_id} failed: {reason}", run_id) from exc
     return run_id
 
 
@@ -912,6 +925,7 @@ def watch_runs(store: Store, settings: Settings, send: SendFn) -> WatchReport:
                     f"the run did not finish within REUNIFY_RUN_DEADLINE_SECONDS "
                     f"({settings.run_deadline_seconds} s): stage {run.stage or FETCH}, unfinished steps: "
                     f"{', '.join(pending) or 'none'}; check the workers (`celery -A workers inspect ping`)",
+                    settings,
                 )
                 report.failed.append(run.id)
                 continue
@@ -934,6 +948,7 @@ def watch_runs(store: Store, settings: Settings, send: SendFn) -> WatchReport:
                         store,
                         f"step {name} was lost {info.attempts} times (REUNIFY_STEP_MAX_ATTEMPTS): "
                         "the worker running it died each time; see the worker logs",
+                        settings,
                     )
                     report.failed.append(run.id)
                     break
@@ -948,6 +963,7 @@ def watch_runs(store: Store, settings: Settings, send: SendFn) -> WatchReport:
     ):
         store.release_lock(RUN_LOCK, run_id)
         log.warning("run.swept", run_id=run_id)
+        notify.notify_run(settings, store, run_id, notify.RUN_FAILED)
         report.failed.append(run_id)
     return report
 

@@ -84,6 +84,12 @@ class Settings:
     # Court deadlines per cohort (report)
     deadline_under_5: date = date(2018, 7, 10)
     deadline_5_and_over: date = date(2018, 7, 26)
+    # Monitoring: the bearer token `reunify metrics serve` requires (none: open, loopback only by
+    # default), and the webhook told when a run fails or a scheduled tick is skipped
+    # (pipeline/notify.py); its timeout per attempt, in seconds.
+    metrics_token: str | None = field(default=None, repr=False)
+    notify_url: str | None = field(default=None, repr=False)
+    notify_timeout: float = 3.0
     # REUNIFY_* keys given (environment or file) that no setting reads: a typo to warn about
     unknown_keys: tuple[str, ...] = ()
 
@@ -169,6 +175,7 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_SWEEP_SECONDS": ("sweep_seconds", float),
     "REUNIFY_STEP_MAX_ATTEMPTS": ("step_max_attempts", int),
     "REUNIFY_MATCH_PARTITIONS": ("match_partitions", int),
+    "REUNIFY_NOTIFY_TIMEOUT": ("notify_timeout", float),
 }
 
 
@@ -183,6 +190,8 @@ _OTHER_KEYS: tuple[str, ...] = (
     "REUNIFY_LOG_LEVEL",
     "REUNIFY_SCHEDULED_MODE",
     "REUNIFY_SCHEDULE_CRON",
+    "REUNIFY_METRICS_TOKEN",
+    "REUNIFY_NOTIFY_URL",
     "REUNIFY_FLOWER_USER",
     "REUNIFY_FLOWER_PASSWORD",
     "REUNIFY_DEADLINE_UNDER_5",
@@ -255,6 +264,12 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
         kwargs["schedule_cron"] = parse_schedule(raw).expression
     kwargs["flower_user"] = get("REUNIFY_FLOWER_USER")
     kwargs["flower_password"] = get("REUNIFY_FLOWER_PASSWORD")
+    kwargs["metrics_token"] = get("REUNIFY_METRICS_TOKEN")
+    if (raw := get("REUNIFY_NOTIFY_URL")) is not None:
+        if not raw.startswith(("http://", "https://")):
+            # the value may hold a secret (a webhook path or credentials): do not echo it
+            raise ConfigError("REUNIFY_NOTIFY_URL must be an http:// or https:// URL")
+        kwargs["notify_url"] = raw
     if (raw := get("REUNIFY_DEADLINE_UNDER_5")) is not None:
         kwargs["deadline_under_5"] = _parse_date("REUNIFY_DEADLINE_UNDER_5", raw)
     if (raw := get("REUNIFY_DEADLINE_5_AND_OVER")) is not None:

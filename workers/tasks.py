@@ -21,6 +21,7 @@ from celery.canvas import Signature
 from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from pipeline import notify
 from pipeline import run as stages
 from pipeline.errors import FeedUnavailableError, ReunifyError, RunInProgressError, StoreError
 from pipeline.logging import bound, get_logger
@@ -121,7 +122,7 @@ class RunTask(Task):
             return
         reason = "time limit exceeded" if isinstance(exc, SoftTimeLimitExceeded) else str(exc)
         try:
-            stages.fail_run(run_id, _store(), f"{self.name} failed: {reason}")
+            stages.fail_run(run_id, _store(), f"{self.name} failed: {reason}", get_settings())
         except ReunifyError as store_exc:
             log.error("run.fail_not_recorded", run_id=run_id, error=str(store_exc))
 
@@ -174,18 +175,29 @@ def start_run(settings: Settings, store: Store, trigger: str, mode: str = "full"
     return stages.start_distributed(store, settings, trigger, send_steps, mode)
 
 
+def scheduled_tick(
+    settings: Settings, store: Store, start: Callable[[Settings, Store, str, str], str] = start_run
+) -> str | None:
+    """One scheduled tick: start a run, or, when one is in progress, skip with a log line and tell
+    the webhook (``tick_skipped``); the new run's id or None."""
+    try:
+        run_id = start(settings, store, "beat", settings.scheduled_mode)
+    except RunInProgressError as exc:
+        log.info("scheduled_run.skipped", reason=str(exc))
+        holder = store.lock_holder(stages.RUN_LOCK)
+        notify.notify_tick_skipped(
+            settings, store, str(exc), holder.owner if holder else None, at=store.now()
+        )
+        return None
+    log.info("scheduled_run.started", run_id=run_id)
+    return run_id
+
+
 # The two beat tasks are not acks_late: a tick lost with its worker is simply the next tick's.
 @shared_task(name=SCHEDULED, ignore_result=True, acks_late=False, soft_time_limit=30, time_limit=60)
 def scheduled_run() -> str | None:
     """Beat's entry point: start a run unless one is in progress (then skip, with a log line)."""
-    try:
-        settings = get_settings()
-        run_id = start_run(settings, _store(), "beat", settings.scheduled_mode)
-    except RunInProgressError as exc:
-        log.info("scheduled_run.skipped", reason=str(exc))
-        return None
-    log.info("scheduled_run.started", run_id=run_id)
-    return run_id
+    return scheduled_tick(get_settings(), _store())
 
 
 @shared_task(name=SWEEP, ignore_result=True, acks_late=False, soft_time_limit=30, time_limit=60)

@@ -8,6 +8,7 @@ report's totals check failed (the report is still written).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -99,7 +100,13 @@ def cmd_discrepancies(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify runs``: the run history."""
     store = Store(settings.database_url)
-    sys.stdout.write(render_runs(store.list_runs(limit=args.limit)))
+    runs = store.list_runs(limit=args.limit)
+    if args.json:
+        from pipeline.ops.check import run_dict
+
+        sys.stdout.write(json.dumps([run_dict(r) for r in runs], sort_keys=True) + "\n")
+        return 0
+    sys.stdout.write(render_runs(runs))
     return 0
 
 
@@ -161,4 +168,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     runs = sub.add_parser("runs", help="run history: trigger, start, duration, outcome, records, errors")
     runs.add_argument("--limit", type=int, default=20, help="how many runs, newest first (default 20)")
+    runs.add_argument("--json", action="store_true", help="the runs as a JSON list, newest first")
     runs.set_defaults(func=cmd_runs)

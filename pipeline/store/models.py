@@ -121,3 +121,16 @@ class RunTotals:
     children: int
     unresolved: int
     by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultTotals:
+    """What one run's published results add up to (no personal data): children per status and per
+    cohort, unresolved parent locations, links needing review."""
+
+    run_id: str
+    children: int
+    unresolved: int
+    needs_review: int
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_cohort: dict[str, int] = field(default_factory=dict)

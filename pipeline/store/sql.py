@@ -38,7 +38,16 @@ from pipeline.store.engine import (
     translated,
 )
 from pipeline.store.history import HISTORY_COLUMNS, child_key, history_row
-from pipeline.store.models import Decision, FeedCounts, HistoryRow, LockHolder, RunInfo, RunTotals, StepInfo
+from pipeline.store.models import (
+    Decision,
+    FeedCounts,
+    HistoryRow,
+    LockHolder,
+    ResultTotals,
+    RunInfo,
+    RunTotals,
+    StepInfo,
+)
 from pipeline.store.schema import (
     DECISIONS,
     UTCDateTime,
@@ -282,8 +291,9 @@ class Store:
         with self._write("recording a heartbeat") as conn:
             return conn.execute(stmt).rowcount == 1
 
-    def record_feed_counts(self, run_id: str, feed: str, fetched: int, valid: int, quarantined: int) -> None:
-        """Set (overwrite) one feed's counts for a run."""
+    def record_feed_counts(self, run_id: str, feed: str, fetched: int, valid: int, quarantined: int) -> bool:
+        """Set (overwrite) one feed's counts for a running run; False (nothing written) once the run
+        has ended: a fetch thread left behind by a failed run must not change what it recorded."""
         ins = self._insert(run_feed_counts).values(
             run_id=run_id, feed=feed, fetched=fetched, valid=valid, quarantined=quarantined
         )
@@ -296,7 +306,11 @@ class Store:
             },
         )
         with self._write("recording feed counts") as conn:
+            status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+            if status != "running":
+                return False
             conn.execute(stmt)
+        return True
 
     def fail_run(self, run_id: str, error: str) -> bool:
         """Mark a running run failed with ``error``; False if it was not running. Results stay as they are."""
@@ -1049,6 +1063,42 @@ class Store:
             total, unresolved, statuses = by_run.get(run.id, (0, 0, {}))
             out.append(RunTotals(run.id, run.as_of, run.finished_at, total, unresolved, statuses))
         return out
+
+    # -- monitoring (metrics, status checks): aggregates only, cheap at any size ----------------
+
+    def last_success_by_trigger(self) -> dict[str, datetime]:
+        """When the latest succeeded run of each trigger (cli, beat, ...) finished."""
+        finished = sa.func.max(runs.c.finished_at)
+        stmt = (
+            sa.select(runs.c.trigger, finished)
+            .where(runs.c.status == "succeeded", runs.c.finished_at.is_not(None))
+            .group_by(runs.c.trigger)
+        )
+        with self._read("reading the last successful runs") as conn:
+            return {trigger: at for trigger, at in conn.execute(stmt) if at is not None}
+
+    def result_totals(self, run_id: str) -> ResultTotals:
+        """Children per status and cohort, unresolved locations and links needing review in a run's
+        results: one GROUP BY over its ``result_history`` rows (their key starts with the run id),
+        never a pass over the payloads."""
+        h = result_history.c
+        stmt = (
+            sa.select(h.status, h.cohort, h.resolved, h.needs_review, sa.func.count())
+            .where(h.run_id == run_id)
+            .group_by(h.status, h.cohort, h.resolved, h.needs_review)
+        )
+        by_status: dict[str, int] = {}
+        by_cohort: dict[str, int] = {}
+        children = unresolved = review = 0
+        with self._read("counting a run's results") as conn:
+            for status, cohort, resolved, needs_review, n in conn.execute(stmt):
+                n = int(n)
+                by_status[status] = by_status.get(status, 0) + n
+                by_cohort[cohort] = by_cohort.get(cohort, 0) + n
+                children += n
+                unresolved += 0 if resolved else n
+                review += n if needs_review else 0
+        return ResultTotals(run_id, children, unresolved, review, by_status, by_cohort)
 
     def find_result(self, record_id: str, run_id: str | None = None) -> dict[str, Any] | None:
         """The export object of the child that holds ORR record ``record_id`` in a run (default: the
