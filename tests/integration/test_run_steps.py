@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_clock import FakeClock
 
 from pipeline import run as stages
 from pipeline.errors import RunInProgressError, StoreError
@@ -23,19 +24,7 @@ from pipeline.sim.world import World, mutate_world
 from pipeline.store import Store
 
 AS_OF = date(2018, 7, 12)
-T0 = datetime(2018, 7, 12, 12, 0, tzinfo=UTC)
 FETCHES = stages.FETCH_STEPS
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 class Outbox:
@@ -49,19 +38,6 @@ class Outbox:
 
     def steps(self) -> list[str]:
         return [step for _run, step in self.sent]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
-        return
-    yield request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
