@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.sim.server import WorldPayloads
+    from pipeline.sim.payloads import WorldPayloads
 
 Transform = Callable[["WorldPayloads"], "WorldPayloads"]
 

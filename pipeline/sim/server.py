@@ -35,20 +35,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from pipeline.sim import hostile as hostile_modes
+from pipeline.sim.payloads import WorldPayloads, load_payloads
 
 FEED_NAMES: tuple[str, ...] = ("orr", "ice", "removals", "dna")
-PAYLOAD_FILES: dict[str, str] = {
-    "orr": "orr_children.json",
-    "ice": "ice_detainees.json",
-    "removals": "removals.csv",
-    "dna": "dna_results.json",
-}
 FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "429", "drop", "drop_mid_body")
 """The faults a feed may show under the contract (``bad_body`` is opt-in: a 200 that is not JSON)."""
 ALL_FAULT_KINDS: tuple[str, ...] = (*FAULT_KINDS, "bad_body")
@@ -64,48 +58,6 @@ _REMOVAL_DATE_COLUMN = "REMOVAL_DATE"
 
 
 # --------------------------------------------------------------------------- payloads
-
-
-@dataclass
-class WorldPayloads:
-    """The raw payloads of one world, as the feeds serve them (malformed records included)."""
-
-    orr: list[Any]
-    ice: list[Any]
-    removals_csv: str
-    dna: list[Any]
-
-
-def load_payloads(directory: str | Path) -> WorldPayloads:
-    """Read a world directory with the sample's file names (a missing DNA file means no results)."""
-    root = Path(directory)
-
-    def read_json(feed: str) -> list[Any]:
-        path = root / PAYLOAD_FILES[feed]
-        if feed == "dna" and not path.exists():
-            return []
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, list):
-            raise ValueError(f"{path} must hold a JSON list of records")
-        return data
-
-    return WorldPayloads(
-        orr=read_json("orr"),
-        ice=read_json("ice"),
-        removals_csv=(root / PAYLOAD_FILES["removals"]).read_text(encoding="utf-8"),
-        dna=read_json("dna"),
-    )
-
-
-def save_payloads(payloads: WorldPayloads, directory: str | Path) -> Path:
-    """Write payloads in the layout :func:`load_payloads` reads; returns the directory."""
-    root = Path(directory)
-    root.mkdir(parents=True, exist_ok=True)
-    for feed in ("orr", "ice", "dna"):
-        records = getattr(payloads, feed)
-        (root / PAYLOAD_FILES[feed]).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    (root / PAYLOAD_FILES["removals"]).write_text(payloads.removals_csv, encoding="utf-8")
-    return root
 
 
 def _parse_instant(value: object) -> datetime | None:

@@ -33,6 +33,7 @@ from pipeline.parse import REMOVAL_COLUMNS, parse_adult, parse_child, parse_dna,
 from pipeline.records import FeedSnapshot
 from pipeline.results import RESOLVED_STATES, STATUSES
 from pipeline.sim import names
+from pipeline.sim.payloads import WorldPayloads
 
 DEFAULT_AS_OF = date(2018, 7, 12)
 REMOVALS_HEADER: tuple[str, ...] = REMOVAL_COLUMNS
@@ -226,10 +227,8 @@ class World:
             "children": len(self.truth),
         }
 
-    def to_payloads(self) -> Any:
-        """The world as :class:`pipeline.sim.server.WorldPayloads`, for the feed simulator."""
-        from pipeline.sim.server import WorldPayloads  # imported late: the server is optional here
-
+    def to_payloads(self) -> WorldPayloads:
+        """The world as the feeds serve it, for the feed simulator."""
         return WorldPayloads(orr=self.orr, ice=self.ice, removals_csv=self.removals_csv(), dna=self.dna)
 
     def to_snapshot(self) -> FeedSnapshot:

@@ -11,8 +11,9 @@ import pytest
 
 from pipeline.run import run_embedded
 from pipeline.settings import Settings
+from pipeline.sim.payloads import load_payloads
 from pipeline.sim.score import score
-from pipeline.sim.server import FeedSimulator, load_payloads
+from pipeline.sim.server import FeedSimulator
 from pipeline.store import Store
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"

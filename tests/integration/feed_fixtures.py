@@ -11,7 +11,8 @@ from typing import Any
 
 from pipeline.feeds.http import FeedClient, RetryPolicy
 from pipeline.settings import FeedSettings
-from pipeline.sim.server import FeedSimulator, WorldPayloads
+from pipeline.sim.payloads import WorldPayloads
+from pipeline.sim.server import FeedSimulator
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 TIME_FIELDS = {"orr": "updatedAt", "ice": "updated_at", "dna": "reported_at"}

@@ -25,7 +25,8 @@ from pipeline.feeds.http import RetryPolicy
 from pipeline.feeds.validate import EXTRA_CELLS_KEY, validate_page
 from pipeline.settings import FEEDS as FEED_NAMES
 from pipeline.settings import load_settings
-from pipeline.sim.server import FAULT_KINDS, FaultConfig, FeedSimulator, WorldPayloads, load_payloads
+from pipeline.sim.payloads import WorldPayloads, load_payloads
+from pipeline.sim.server import FAULT_KINDS, FaultConfig, FeedSimulator
 
 SMALL_PAGES: dict[str, dict[str, int]] = {
     "orr": {"page_size": 7},

@@ -22,7 +22,8 @@ from pipeline.errors import (
 from pipeline.feeds import FEEDS, fetch_feed
 from pipeline.feeds.http import RetryPolicy
 from pipeline.settings import load_settings
-from pipeline.sim.server import FaultConfig, FeedSimulator, WorldPayloads
+from pipeline.sim.payloads import WorldPayloads
+from pipeline.sim.server import FaultConfig, FeedSimulator
 
 ONE_TRY = RetryPolicy(max_attempts=1, max_seconds=5.0, backoff_initial=0.001, backoff_max=0.01, jitter=0.0)
 

@@ -12,7 +12,8 @@ import pytest
 import requests
 from feed_fixtures import csv_rows, synthetic_payloads
 
-from pipeline.sim.server import FaultConfig, FeedSimulator, WorldPayloads, load_payloads, save_payloads
+from pipeline.sim.payloads import WorldPayloads, load_payloads, save_payloads
+from pipeline.sim.server import FaultConfig, FeedSimulator
 
 REPO = Path(__file__).resolve().parents[2]
 
