@@ -425,13 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--warning",
         type=float,
         metavar="HOURS",
-        help="warn when the last success is older than this (default 1.5x REUNIFY_SCHEDULE_HOURS)",
+        help="warn when the last success is older than this (default 1.5x the schedule interval)",
     )
     status.add_argument(
         "--critical",
         type=float,
         metavar="HOURS",
-        help="critical when the last success is older than this (default 2x REUNIFY_SCHEDULE_HOURS)",
+        help="critical when the last success is older than this (default 2x the schedule interval)",
     )
     status.add_argument("--json", action="store_true", help="JSON for scripts (with --check: the check's)")
     status.set_defaults(func=cmd_status)

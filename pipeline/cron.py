@@ -105,7 +105,7 @@ class Schedule:
             t += timedelta(minutes=1)
         raise ValueError(f"the schedule {self.expression!r} never fires")
 
-    @property
+    @cached_property
     def interval(self) -> timedelta:
         """The longest gap between two consecutive slots (what "twice the schedule interval"
         means for alerts and ``reunify status --check``)."""

@@ -103,7 +103,7 @@ class StoreCollector(Collector):
         started = time.perf_counter()
         interval = GaugeMetricFamily(
             "reunify_schedule_interval_seconds",
-            "Interval of scheduled runs (REUNIFY_SCHEDULE_HOURS), for alerts relative to it.",
+            "Longest gap between two scheduled runs (REUNIFY_SCHEDULE_CRON), for alerts relative to it.",
         )
         interval.add_metric([], self._settings.schedule.interval.total_seconds())
         up = GaugeMetricFamily("reunify_store_up", "1 when the store could be read for this scrape, else 0.")

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ class Settings:
     # REUNIFY_* keys given (environment or file) that no setting reads: a typo to warn about
     unknown_keys: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def schedule(self) -> Schedule:
         """The parsed schedule of scheduled runs (checked when the settings were read)."""
         return parse_schedule(self.schedule_cron)

@@ -4,7 +4,7 @@ The check reads the store and answers in one line, with the plugin convention's 
 0 OK, 1 WARNING (the last success is older than the warning threshold), 2 CRITICAL (the last run
 that ended failed, no run ever succeeded, or the last success is older than the critical
 threshold), 3 UNKNOWN (the store cannot be read or holds no run yet). Thresholds default to 1.5×
-and 2× the schedule interval (``REUNIFY_SCHEDULE_HOURS``).
+and 2× the schedule interval (the longest gap between two slots of ``REUNIFY_SCHEDULE_CRON``).
 """
 
 from __future__ import annotations

@@ -118,10 +118,12 @@ def _killed_mid_fetch(simulator: FeedSimulator, env: dict[str, str], store: Stor
     return run
 
 
-def test_a_run_killed_mid_fetch_gives_way_to_the_next_run_after_stall_seconds(
-    simulator: FeedSimulator, make_settings: Callable[..., Settings]
-) -> None:
-    extra = {"REUNIFY_HEARTBEAT_SECONDS": "0.5", "REUNIFY_STALL_SECONDS": "2", **SLOW}
+def _after_a_killed_run(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings], **timing: str
+) -> tuple[Settings, Store, dict[str, str], RunInfo]:
+    """Settings, store and process environment with these heartbeat timings (and slow feeds),
+    and the run a ``reunify run`` killed mid-fetch under them left behind."""
+    extra = timing | SLOW
     settings = make_settings(simulator, **extra)
     store = Store(settings.database_url)
     env = (
@@ -129,7 +131,15 @@ def test_a_run_killed_mid_fetch_gives_way_to_the_next_run_after_stall_seconds(
         | extra
         | {"REUNIFY_AS_OF": "2018-07-12", "REUNIFY_DATABASE_URL": settings.database_url}
     )
-    dead = _killed_mid_fetch(simulator, env, store)
+    return settings, store, env, _killed_mid_fetch(simulator, env, store)
+
+
+def test_a_run_killed_mid_fetch_gives_way_to_the_next_run_after_stall_seconds(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    settings, store, _, dead = _after_a_killed_run(
+        simulator, make_settings, REUNIFY_HEARTBEAT_SECONDS="0.5", REUNIFY_STALL_SECONDS="2"
+    )
     killed_at = time.monotonic()
 
     time.sleep(2.5)
@@ -146,15 +156,9 @@ def test_a_run_killed_mid_fetch_gives_way_to_the_next_run_after_stall_seconds(
 def test_reunify_unlock_refuses_a_fresh_heartbeat_and_forces_when_told(
     simulator: FeedSimulator, make_settings: Callable[..., Settings]
 ) -> None:
-    extra = {"REUNIFY_HEARTBEAT_SECONDS": "1", "REUNIFY_STALL_SECONDS": "60", **SLOW}
-    settings = make_settings(simulator, **extra)
-    store = Store(settings.database_url)
-    env = (
-        simulator.env()
-        | extra
-        | {"REUNIFY_AS_OF": "2018-07-12", "REUNIFY_DATABASE_URL": settings.database_url}
+    settings, store, env, dead = _after_a_killed_run(
+        simulator, make_settings, REUNIFY_HEARTBEAT_SECONDS="1", REUNIFY_STALL_SECONDS="60"
     )
-    dead = _killed_mid_fetch(simulator, env, store)
 
     refused = reunify(["unlock"], env)
     assert refused.returncode == 1

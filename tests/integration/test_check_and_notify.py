@@ -64,16 +64,20 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _reunify(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "reunify"), "status", "--check"],
+        [str(BIN / "reunify"), *args],
         cwd=REPO,
         env=process_env(env),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
+
+
+def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _reunify(["status", "--check"], env)
 
 
 def _age_last_success(store: Store, hours: float) -> None:
@@ -190,18 +194,6 @@ def test_a_scheduled_tick_during_a_run_posts_tick_skipped(
     assert [b["event"] for b in receiver.bodies] == ["tick_skipped"]
     assert receiver.bodies[0]["run_id"] == running
     assert "is in progress" in receiver.bodies[0]["reason"]
-
-
-def _reunify(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "reunify"), *args],
-        cwd=REPO,
-        env=process_env(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_run_runs_and_status_speak_json_to_scripts_with_stdout_holding_only_the_json(

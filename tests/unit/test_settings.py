@@ -83,9 +83,9 @@ def test_the_image_reads_the_config_it_ships(tmp_path: Path) -> None:
     assert re.search(r"^COPY\s+config\s+\./config\s*$", dockerfile, flags=re.M)
     in_image = Path(env["REUNIFY_CONFIG"])
     relative = in_image.relative_to(workdir)  # the file the image holds, relative to /app
+    assert relative == Path("config/reunify.toml") and (REPO / relative).is_file()
+    # a file named by REUNIFY_CONFIG that is missing raises: loading it proves the image finds it
     settings = load_settings({"REUNIFY_CONFIG": str(REPO / relative)})
-    shipped = (REPO / "config" / "reunify.toml").read_text(encoding="utf-8")
-    assert f"REUNIFY_MATCH_PARTITIONS = {settings.match_partitions}" in shipped
     assert not settings.unknown_keys
 
 
