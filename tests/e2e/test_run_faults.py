@@ -187,9 +187,11 @@ def test_sigkill_of_one_of_two_workers_mid_run(
             victim = next(w for w in (w1, w2) if pid in pool_pids(w))
             break
         victim_pids = pool_pids(victim)
-        killed = [step for _r, step, owner in held if int(owner.split(":")[1]) in victim_pids]
         os.killpg(victim.pid, signal.SIGKILL)
         killed_at = time.monotonic()
+        # Read after the kill: a step the victim finished between the look and the kill was
+        # not lost, and a dead worker can neither finish a step nor take another.
+        killed = [step for _r, step, owner in _leased_steps(store) if int(owner.split(":")[1]) in victim_pids]
         code = runner.wait(timeout=RECOVERY_BUDGET + 30)
         recovery = time.monotonic() - killed_at
 
