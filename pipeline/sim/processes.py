@@ -35,6 +35,7 @@ def celery_worker(
                 str(BIN / "celery"),
                 "-A",
                 "workers",
+                "--quiet",  # no banner on stdout: the log is one JSON stream
                 "worker",
                 "--loglevel=INFO",
                 f"--concurrency={concurrency}",
