@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -12,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.errors import ReunifyError, RunFailedError
+from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
+from pipeline.exit_codes import ExitCode
+from pipeline.exit_codes import epilog as exit_codes_epilog
 from pipeline.logging import configure_logging
 from pipeline.ops.commands import register as register_ops_commands
 from pipeline.results import COHORTS, STATUSES
@@ -233,7 +236,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             raise
         sys.stdout.write(_run_json(store, getattr(exc, "run_id", None), str(exc)))
         sys.stderr.write(f"reunify: error: {exc}\n")
-        return 1
+        return ExitCode.IN_PROGRESS if isinstance(exc, RunInProgressError) else ExitCode.FAILED
     if args.json:
         sys.stdout.write(_run_json(store, run_id))
         return 0
@@ -387,7 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="reunify",
         description="Reconcile the agency feeds (ORR, ICE, removals, DNA): link each separated child to "
         "their parent, decide their status, and publish the results.",
+        epilog=exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="one reconciliation: fetch the feeds, reconcile, publish")
     mode = run.add_mutually_exclusive_group()
@@ -410,7 +416,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
     export = sub.add_parser("export", help="the latest successful run's results")
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        default="jsonl",
+        help="jsonl: the contract's export objects, exact; csv: one row per child, text cells "
+        "neutralised for spreadsheets (default jsonl)",
+    )
     export.add_argument("--out", required=True, help="file path, or - for stdout")
     export.set_defaults(func=cmd_export)
     status = sub.add_parser(
@@ -464,13 +476,45 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db)
     demo = sub.add_parser("demo", help="reconcile a generated world served by the built-in simulator")
-    demo.add_argument("--children", type=int, default=2300)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--children", type=int, default=2300, help="children in the world (default 2300)")
+    demo.add_argument("--seed", type=int, default=7, help="the world's random seed (default 7)")
     demo.add_argument("--fault-rate", type=float, default=0.05, help="fraction of feed requests that fail")
-    demo.add_argument("--workdir", default="out/demo")
+    demo.add_argument(
+        "--workdir", default="out/demo", help="where the world and the store go (default out/demo)"
+    )
     demo.set_defaults(func=cmd_demo)
     register_ops_commands(sub)  # report, review, show, discrepancies, runs (pipeline/ops)
+    _describe_commands(parser)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reunify")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-command without a description its one-line help as one (`reunify X --help`)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, command in action.choices.items():
+            if not command.description:
+                command.description = helps.get(name)
+            _describe_commands(command)
+
+
+def _stdout_gone() -> int:
+    # The reader closed the pipe (`reunify export --out - | head`): no traceback, and no second
+    # BrokenPipeError when Python flushes stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return ExitCode.BROKEN_PIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -480,16 +524,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)
         warn_unknown_keys(settings)
-        return int(args.func(args, settings))
+        code = int(args.func(args, settings))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_gone()
     except ReunifyError as exc:
         if getattr(args, "check", False):  # a check that cannot even read its settings is UNKNOWN
             sys.stdout.write(f"REUNIFY UNKNOWN - {exc}\n")
             return 3
         sys.stderr.write(f"reunify: error: {exc}\n")
-        return 1
+        return ExitCode.IN_PROGRESS if isinstance(exc, RunInProgressError) else ExitCode.FAILED
     except KeyboardInterrupt:
         sys.stderr.write("reunify: interrupted\n")
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,8 +1,7 @@
 """The operators' ``reunify`` sub-commands: report, review, show, discrepancies, runs.
 
 ``register(sub)`` adds them to the CLI's sub-parsers; each command reads the store named by the
-settings and prints. Exit codes: 0 done, 1 error (ReunifyError, printed by the CLI), 3 the
-report's totals check failed (the report is still written).
+settings and prints. Exit codes: pipeline/exit_codes.py.
 """
 
 from __future__ import annotations
@@ -12,13 +11,19 @@ import json
 import sys
 from pathlib import Path
 
+from pipeline.exit_codes import ExitCode
 from pipeline.ops import discrepancies, report, review, story
 from pipeline.ops.history import render_runs
 from pipeline.settings import Settings
 from pipeline.store import Store
 
-CHECK_FAILED = 3
+_FORMAT_HELP = "text for people, jsonl (one JSON object per line) for scripts (default text)"
 _NAMES_NOTE = "Shows names, A-numbers and dates of birth: for operators working a case."
+
+
+def _jsonl(value: str) -> str:
+    # "json" was the name of the JSON Lines format before it said so, as `export` does; still accepted
+    return "jsonl" if value == "json" else value
 
 
 def _write(text: str, out: str | None) -> None:
@@ -44,7 +49,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         sys.stderr.write(rep.check.text() + "\n")
     if not rep.check.ok:
         sys.stderr.write("reunify: the report's totals do not add up; see the check line\n")
-        return CHECK_FAILED
+        return ExitCode.TOTALS_CHECK
     return 0
 
 
@@ -52,7 +57,7 @@ def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify review list``: the queue."""
     store = Store(settings.database_url)
     items = review.review_queue(store, args.run, args.below)
-    if args.format == "json":
+    if args.format == "jsonl":
         sys.stdout.write(review.queue_json(items))
     else:
         from pipeline.ops.common import resolve_run
@@ -90,7 +95,7 @@ def cmd_discrepancies(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify discrepancies``: conflicts between agencies."""
     store = Store(settings.database_url)
     run, found = discrepancies.find_discrepancies(store, args.run)
-    if args.format == "json":
+    if args.format == "jsonl":
         sys.stdout.write(discrepancies.render_json(found, args.with_names))
     else:
         sys.stdout.write(discrepancies.render_text(run, found, args.with_names))
@@ -121,7 +126,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "the previous successful run, and the worklist of unresolved parent locations. "
         "Names appear only with --with-names.",
     )
-    rep.add_argument("--format", choices=("text", "md", "html"), default="text")
+    rep.add_argument(
+        "--format",
+        choices=("text", "md", "html"),
+        default="text",
+        help="text, Markdown or HTML (default text)",
+    )
     rep.add_argument("--out", help="file to write (default: stdout)")
     rep.add_argument("--with-names", action="store_true", help="include children's and parents' names")
     rep.add_argument("--run", help=run_help)
@@ -133,7 +143,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rsub = rev.add_subparsers(dest="review_command", required=True)
     lst = rsub.add_parser("list", help="links flagged for review or scored below the bar")
     lst.add_argument("--below", type=float, default=review.DEFAULT_SCORE_BAR, help="score bar (default 0.95)")
-    lst.add_argument("--format", choices=("text", "json"), default="text")
+    lst.add_argument("--format", type=_jsonl, choices=("text", "jsonl"), default="text", help=_FORMAT_HELP)
     lst.add_argument("--run", help=run_help)
     lst.set_defaults(func=cmd_review_list)
     show = rsub.add_parser(
@@ -162,7 +172,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(discrepancies.__doc__ or "").strip().split("\n\n")[0],
     )
     dis.add_argument("--with-names", action="store_true", help="list the conflicting A-numbers, names, dates")
-    dis.add_argument("--format", choices=("text", "json"), default="text")
+    dis.add_argument("--format", type=_jsonl, choices=("text", "jsonl"), default="text", help=_FORMAT_HELP)
     dis.add_argument("--run", help=run_help)
     dis.set_defaults(func=cmd_discrepancies)
 
