@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import json
 import os
 import sys
@@ -13,9 +14,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
+from pipeline.errors import ConfigError, PublishRefused, ReunifyError, RunFailedError, RunInProgressError
 from pipeline.exit_codes import ExitCode
 from pipeline.exit_codes import epilog as exit_codes_epilog
+from pipeline.gates import AcceptDrop, describe_acceptance, refused_feeds
 from pipeline.logging import configure_logging
 from pipeline.ops.commands import register as register_ops_commands
 from pipeline.results import COHORTS, STATUSES
@@ -166,10 +168,17 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
     return count
 
 
-def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Progress, mode: str) -> str:
+def _run_via_broker(
+    settings: Settings,
+    store: Store,
+    trigger: str,
+    progress: Progress,
+    mode: str,
+    accept: Sequence[AcceptDrop] = (),
+) -> str:
     from workers.tasks import start_run
 
-    run_id = start_run(settings, store, trigger, mode)
+    run_id = start_run(settings, store, trigger, mode, accept)
     seen: dict[str, tuple[int, ...]] = {}
     warned = False
     while True:
@@ -186,6 +195,9 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
         if run.status == "succeeded":
             return run_id
         if run.status == "failed":
+            if run.refused:
+                feeds = refused_feeds(store.list_gate_checks(run_id))
+                raise PublishRefused(f"run {run_id} was not published: {run.error}", feeds, run_id)
             raise RunFailedError(f"run {run_id} failed: {run.error}", run_id)
         quiet = (store.now() - run.heartbeat_at).total_seconds()
         if not warned and quiet > 2 * settings.stall_seconds + settings.sweep_seconds:
@@ -216,9 +228,32 @@ def _run_json(store: Store, run_id: str | None, error: str | None = None) -> str
     return json.dumps(body, sort_keys=True) + "\n"
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
+
+
+def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
+    """The run's ``--accept-drop FEED`` acceptances with ``--reason`` and ``--who`` (default: the
+    OS user); ConfigError when one is given without the other."""
+    feeds = list(dict.fromkeys(args.accept_drop or ()))
+    if args.reason is not None and not feeds:
+        raise ConfigError("--reason goes with --accept-drop FEED: it says why that feed's drop is real")
+    if feeds and not (args.reason or "").strip():
+        raise ConfigError(
+            f"--accept-drop {' '.join(feeds)} needs --reason TEXT: why the drop is real "
+            "(it is stored with the run)"
+        )
+    who = args.who or _os_user()
+    return [AcceptDrop(feed, who, args.reason.strip()) for feed in feeds]
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.run import run_embedded
 
+    accept = acceptances(args)
     store = Store(settings.database_url)
     # with --json stdout holds the JSON alone: the progress goes to stderr
     out = sys.stderr if args.json else sys.stdout
@@ -228,9 +263,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     try:
         if settings.broker_url:
-            run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode)
+            run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode, accept)
         else:
-            run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode)
+            run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode, accept=accept)
     except ReunifyError as exc:
         if not args.json:
             raise
@@ -241,7 +276,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(_run_json(store, run_id))
         return 0
     run = store.get_run(run_id)
-    out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n\n")
+    out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n")
+    for acceptance in run.acceptances if run else ():
+        out.write(f"  {describe_acceptance(acceptance)}\n")
+    out.write("\n")
     out.write(summary_table(store.iter_results(run_id), quarantined_counts(run)) + "\n")
     return 0
 
@@ -333,7 +371,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_runs(runs: Sequence[Any], out: TextIO) -> None:
+def _print_runs(runs: Sequence[RunInfo], out: TextIO) -> None:
     out.write(f"{'run':<34}{'trigger':<8}{'started':<27}{'seconds':>8}  {'outcome':<10}error\n")
     for run in runs:
         seconds = ""
@@ -341,7 +379,7 @@ def _print_runs(runs: Sequence[Any], out: TextIO) -> None:
             seconds = f"{(run.finished_at - run.started_at).total_seconds():.1f}"
         out.write(
             f"{run.id:<34}{run.trigger:<8}{str(run.started_at)[:26]:<27}{seconds:>8}  "
-            f"{run.status:<10}{run.error or ''}\n"
+            f"{run.outcome:<10}{run.error or ''}\n"
         )
 
 
@@ -408,6 +446,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch only what changed since the last successful run, carry the rest forward",
     )
     run.set_defaults(mode="full")
+    run.add_argument(
+        "--accept-drop",
+        action="append",
+        choices=FEEDS,
+        metavar="FEED",
+        help=f"publish although this feed ({', '.join(FEEDS)}) shrank by more than REUNIFY_MAX_FEED_DROP "
+        "against the last good run or had more than REUNIFY_MAX_QUARANTINE_RATE of its records "
+        "quarantined (the publish gates); repeatable; needs --reason; stored with the run",
+    )
+    run.add_argument("--reason", help="why the accepted drop is real (stored with the run; required)")
+    run.add_argument("--who", help="who accepts the drop (default: the OS user)")
     run.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
     run.add_argument(
         "--json",

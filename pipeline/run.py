@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from pipeline import feeds, jsontext, notify
-from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
+from pipeline import feeds, gates, jsontext, notify
+from pipeline.errors import PublishRefused, ReunifyError, RunFailedError, RunInProgressError
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
@@ -209,7 +209,12 @@ def new_run_id() -> str:
 
 
 def begin_run(
-    store: Store, settings: Settings, trigger: str, run_id: str | None = None, mode: str = "full"
+    store: Store,
+    settings: Settings,
+    trigger: str,
+    run_id: str | None = None,
+    mode: str = "full",
+    accept: Sequence[gates.AcceptDrop] = (),
 ) -> str:
     """Take the run lock and record a new run; RunInProgressError if another run holds the lock.
 
@@ -217,8 +222,11 @@ def begin_run(
     releasing) is taken over, and so is the lock of an in-process run whose heartbeat stopped for
     ``stall_seconds`` (its process was killed: it is failed saying so, see ``stale_for``); a run
     still marked running whose lock expired is failed, so that at most one run is ever running.
+    ``accept``: operators' acceptances of a real drop, stored on the run now so that whichever
+    process runs its publish step sees them.
     """
     settings.require_feeds()
+    gates.check_acceptances(accept)
     run_id = run_id or new_run_id()
     acquired = store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds)
     if not acquired:
@@ -251,9 +259,15 @@ def begin_run(
             )
     deadline = store.now() + timedelta(seconds=settings.run_deadline_seconds)
     store.start_run(
-        trigger, settings.as_of, run_id, deadline=deadline, mode=mode, partitions=settings.match_partitions
+        trigger,
+        settings.as_of,
+        run_id,
+        deadline=deadline,
+        mode=mode,
+        partitions=settings.match_partitions,
+        acceptances=[(a.feed, a.who, a.why) for a in accept],
     )
-    log.info("run.started", run_id=run_id, trigger=trigger, mode=mode)
+    log.info("run.started", run_id=run_id, trigger=trigger, mode=mode, accepted=[a.feed for a in accept])
     return run_id
 
 
@@ -661,18 +675,42 @@ def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None
         log.info("run.succeeded")
 
 
-def fail_run(run_id: str, store: Store, error: str, settings: Settings | None = None) -> None:
+def publish_step(
+    run_id: str, settings: Settings, store: Store, check: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """The ``publish`` step through workers: hold the run against the publish gates, then publish.
+
+    A refusal fails the run as refused with the gates' reason here (staged results never
+    published, lock released, webhook told) and ends the step normally: a refusal is an answer,
+    not an error to retry.
+    """
+    if check is not None:
+        check()
+    try:
+        gates.check_publish(run_id, store, settings)
+    except PublishRefused as exc:
+        fail_run(run_id, store, str(exc), settings, refused=True)
+        return {"published": False, "refused": list(exc.feeds)}
+    publish_run(run_id, store)
+    return {"published": True, "refused": []}
+
+
+def fail_run(
+    run_id: str, store: Store, error: str, settings: Settings | None = None, *, refused: bool = False
+) -> None:
     """Record why a run failed and free the lock; the last good results stay as they are.
 
-    With ``settings``, the operators' webhook (``REUNIFY_NOTIFY_URL``) is told, once: only by the
-    call that failed the run (a run failed already is not announced again).
+    ``refused``: a publish gate stopped it (its outcome is then ``refused``). With ``settings``,
+    the operators' webhook (``REUNIFY_NOTIFY_URL``) is told, once (``run_failed`` or
+    ``run_refused``): only by the call that failed the run (a run failed already is not announced
+    again).
     """
     with bound(run_id=run_id):
-        failed_now = store.fail_run(run_id, error)
+        failed_now = store.fail_run(run_id, error, refused=refused)
         store.release_lock(RUN_LOCK, run_id)
-        log.error("run.failed", error=error)
+        log.error("run.refused" if refused else "run.failed", error=error)
         if failed_now:
-            notify.notify_run(settings, store, run_id, notify.RUN_FAILED)
+            notify.notify_run(settings, store, run_id, notify.RUN_REFUSED if refused else notify.RUN_FAILED)
 
 
 def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -696,16 +734,24 @@ class RunDeadlinePassed(ReunifyError):
 
 
 def run_embedded(
-    settings: Settings, store: Store, trigger: str = "cli", progress: ProgressFn = _noop, mode: str = "full"
+    settings: Settings,
+    store: Store,
+    trigger: str = "cli",
+    progress: ProgressFn = _noop,
+    mode: str = "full",
+    accept: Sequence[gates.AcceptDrop] = (),
 ) -> str:
-    """One whole run in this process: the four fetches in parallel threads, then reconcile, publish.
+    """One whole run in this process: the four fetches in parallel threads, then reconcile, the
+    publish gates, publish.
 
     Bounded by ``run_deadline_seconds``: past it the run is failed with the stage and the feeds
     not yet fetched, and the threads still working stop at their next check without writing
     (they are daemon threads: one stuck in a read does not keep the process alive). Raises
-    RunFailedError (after recording the failure) when any stage fails.
+    RunFailedError (after recording the failure) when any stage fails; PublishRefused, a
+    RunFailedError, when a publish gate refused the run (``accept``: operators' acceptances of a
+    real drop for this run, see ``pipeline.gates``).
     """
-    run_id = begin_run(store, settings, trigger, mode=mode)
+    run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     limit = settings.run_deadline_seconds
     ends = time.monotonic() + limit
 
@@ -761,7 +807,14 @@ def run_embedded(
                     raise past_deadline(RECONCILE, "every feed fetched") from None
                 if time.monotonic() >= ends:
                     raise past_deadline(PUBLISH, "every feed fetched and reconciled")
+                beat.check()
+                # the gates are the publish stage's first act, as in a run through workers
+                store.set_stage(run_id, PUBLISH)
+                gates.check_publish(run_id, store, settings)
                 publish_run(run_id, store, progress)
+        except PublishRefused as exc:
+            fail_run(run_id, store, str(exc), settings, refused=True)
+            raise PublishRefused(f"run {run_id} was not published: {exc}", exc.feeds, run_id) from exc
         except ReunifyError as exc:
             _abandon(beat, run_id, store, str(exc), settings)
             raise RunFailedError(f"run {run_id} failed: {exc}", run_id) from exc
@@ -803,14 +856,20 @@ def dispatch(run_id: str, steps: Sequence[str], store: Store, send: SendFn) -> N
 
 
 def start_distributed(
-    store: Store, settings: Settings, trigger: str, send: SendFn, mode: str = "full"
+    store: Store,
+    settings: Settings,
+    trigger: str,
+    send: SendFn,
+    mode: str = "full",
+    accept: Sequence[gates.AcceptDrop] = (),
 ) -> str:
     """Begin a run and send its fetch steps to the workers; returns the run id.
 
     RunInProgressError if a run is in progress; if the steps cannot be sent (broker down) the run
-    is failed with that reason and RunFailedError raised.
+    is failed with that reason and RunFailedError raised. ``accept`` is stored on the run before
+    any step is sent, for the publish step to honour.
     """
-    run_id = begin_run(store, settings, trigger, mode=mode)
+    run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     store.set_stage(run_id, FETCH)
     try:
         dispatch(run_id, FETCH_STEPS, store, send)

@@ -1,4 +1,5 @@
-"""The operators' ``reunify`` sub-commands: report, review, show, discrepancies, runs.
+"""The operators' ``reunify`` sub-commands: report, review, show (a run or a child), discrepancies,
+runs.
 
 ``register(sub)`` adds them to the CLI's sub-parsers; each command reads the store named by the
 settings and prints. Exit codes: pipeline/exit_codes.py.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pipeline.exit_codes import ExitCode
 from pipeline.ops import discrepancies, report, review, story
-from pipeline.ops.history import render_runs
+from pipeline.ops.history import render_run, render_runs
 from pipeline.settings import Settings
 from pipeline.store import Store
 
@@ -85,8 +86,13 @@ def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    """``reunify show CHILD``: one child's story."""
+    """``reunify show RUN``: one run with its publish gates; ``reunify show CHILD``: one child's story."""
     store = Store(settings.database_url)
+    # run ids (hex) and ORR record ids (ORR-...) never look alike: a run id names a run
+    run = store.get_run(args.child) if args.run is None else None
+    if run is not None:
+        sys.stdout.write(render_run(run, store.list_gate_checks(run.id)))
+        return 0
     sys.stdout.write(story.render_story(story.child_story(store, args.child, args.run)))
     return 0
 
@@ -161,8 +167,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dec.add_argument("--run", help=run_help)
         dec.set_defaults(func=cmd_review_decide, decision=decision)
 
-    sh = sub.add_parser("show", help="one child's whole story across feeds and runs", description=_NAMES_NOTE)
-    sh.add_argument("child", help="any ORR record id of the child")
+    sh = sub.add_parser(
+        "show",
+        help="one run with its publish gates and accepted drops, or one child's whole story",
+        description="With a run id: the run's outcome, records per feed, every publish gate's verdict "
+        "and the drops operators accepted. With a child's record id: the child's story. " + _NAMES_NOTE,
+    )
+    sh.add_argument(
+        "child", metavar="RUN|CHILD", help="a run id (`reunify runs`), or any ORR record id of a child"
+    )
     sh.add_argument("--run", help=run_help)
     sh.set_defaults(func=cmd_show)
 
@@ -176,7 +189,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dis.add_argument("--run", help=run_help)
     dis.set_defaults(func=cmd_discrepancies)
 
-    runs = sub.add_parser("runs", help="run history: trigger, start, duration, outcome, records, errors")
+    runs = sub.add_parser(
+        "runs",
+        help="run history: trigger, start, duration, outcome (succeeded, failed, refused by the publish "
+        "gates), records, accepted drops, errors",
+    )
     runs.add_argument("--limit", type=int, default=20, help="how many runs, newest first (default 20)")
     runs.add_argument("--json", action="store_true", help="the runs as a JSON list, newest first")
     runs.set_defaults(func=cmd_runs)

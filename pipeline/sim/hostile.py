@@ -17,7 +17,7 @@ Two kinds of mode:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -137,4 +137,37 @@ for _name, _feed, _description in _FEED_MODES:
 
 
 # ---- gates: shrunk feeds, quarantine floods ------------------------------------------------------
-# (modes that the publish gates must stop)
+# (modes that the publish gates must stop; a removal list of its header only is the feeds
+# section's serving mode ``removals_header_only``)
+
+
+def _ice_shrunk(payloads: WorldPayloads) -> WorldPayloads:
+    # every third detainee entry gone; the simulator's `total` counts what is left, so the feed
+    # pages to its end and looks complete: only a comparison with the last good run can tell
+    return replace(payloads, ice=[rec for i, rec in enumerate(payloads.ice) if i % 3 != 2])
+
+
+def _orr_quarantine_flood(payloads: WorldPayloads) -> WorldPayloads:
+    # every tenth child entry loses its childId, which the contract says must be quarantined
+    def broken(rec: object) -> object:
+        return {k: v for k, v in rec.items() if k != "childId"} if isinstance(rec, dict) else rec
+
+    return replace(payloads, orr=[broken(rec) if i % 10 == 9 else rec for i, rec in enumerate(payloads.orr)])
+
+
+register(
+    HostileMode(
+        "ice_shrunk",
+        "ice",
+        "a third of the ICE detainee entries are gone, with a total that agrees (the feed looks whole)",
+        _ice_shrunk,
+    )
+)
+register(
+    HostileMode(
+        "orr_quarantine_flood",
+        "orr",
+        "one ORR child entry in ten comes without its childId (quarantined)",
+        _orr_quarantine_flood,
+    )
+)

@@ -1,6 +1,6 @@
-"""Local Celery worker processes for the tests and the bench (dev tool): ``celery -A workers
-worker`` started as an operator would, with the given REUNIFY_* settings, and stopped with its
-pool processes."""
+"""Local processes for the tests and the bench (dev tool): the ``reunify`` command, and ``celery -A
+workers worker`` started as an operator would, with the given REUNIFY_* settings, and stopped with
+its pool processes."""
 
 from __future__ import annotations
 
@@ -22,6 +22,21 @@ def process_env(env: Mapping[str, str]) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")}
     base["PYTHONUNBUFFERED"] = "1"
     return base | dict(env)
+
+
+def reunify(
+    args: list[str], env: Mapping[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``reunify`` command as an operator would, with these REUNIFY_* settings; its output."""
+    return subprocess.run(
+        [str(BIN / "reunify"), *args],
+        cwd=REPO,
+        env=process_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @contextmanager
