@@ -249,7 +249,9 @@ def check_publish(run_id: str, store: Store, settings: Settings) -> list[GateChe
     accepted = {a.feed for a in run.acceptances}
     # the fetch plan's own rule: which feeds this run fetched incrementally (same base, since
     # no run can have succeeded while this one held the run lock)
-    incremental = {feed for feed in FEEDS if plan_fetch(store, run_id, feed).incremental}
+    incremental = {
+        feed for feed in FEEDS if plan_fetch(store, run_id, feed, settings.clock_skew_seconds).incremental
+    }
     checks = evaluate_gates(run, baseline, settings, accepted, incremental, store.now())
     if not store.save_gate_checks(run_id, checks):
         raise RunFailedError(f"run {run_id} ended while its publish gates were checked", run_id)

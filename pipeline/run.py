@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from pipeline import feeds, gates, jsontext, notify
+from pipeline.dates import screen
 from pipeline.errors import PublishRefused, ReunifyError, RunFailedError, RunInProgressError
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
@@ -349,8 +350,9 @@ def fetch_feed(
             store.record_feed_counts(run_id, feed, 0, 0, 0)
             return FeedCounts(0, 0, 0)
         started = time.monotonic()
-        fetched = quarantined = 0
-        plan = plan_fetch(store, run_id, feed)
+        fetched = quarantined = future = 0
+        plan = plan_fetch(store, run_id, feed, settings.clock_skew_seconds)
+        future_after = plan.future_after or ""
         noted = 0.0
         # pages are small (hundreds of records); the store writes best in thousands per commit
         pending: list[ValidRecord] = []
@@ -363,6 +365,8 @@ def fetch_feed(
             checked()
             typed: list[Any] = []
             valid, bad = validate_page(feed, page, typed)
+            if future_after:
+                future += sum(v.updated_at > future_after for v in valid)
             if keep is not None:
                 keep.add(valid, typed)
             pending.extend(valid)
@@ -394,6 +398,13 @@ def fetch_feed(
             keep.replace(read_feed(run_id, feed, store))
         counts = FeedCounts(fetched, store.count_feed_records(run_id, feed), quarantined)
         store.record_feed_counts(run_id, feed, counts.fetched, counts.valid, counts.quarantined)
+        if future:
+            log.warning(
+                "feed.future_dated",
+                records=future,
+                hint="updated after this run started (beyond REUNIFY_CLOCK_SKEW_SECONDS): kept, but "
+                "never the feed's high-water mark; `reunify discrepancies` lists them",
+            )
         log.info(
             "feed.fetched",
             seconds=round(time.monotonic() - started, 2),
@@ -475,20 +486,21 @@ def reconcile_run(
 # -- the reconciliation through workers: prepare, match (per partition), finish ------------------
 
 
-def _parsed(store: Store, run_id: str, feed: str, record_ids: Iterable[str]) -> dict[str, Any]:
-    """Some records of a run's feed, parsed, by record id."""
+def _parsed(store: Store, run_id: str, feed: str, record_ids: Iterable[str], as_of: date) -> dict[str, Any]:
+    """Some records of a run's feed, parsed and screened at the run's report date (as
+    ``reconcile.prepare`` screens them for the in-process run and the prepare step), by record id."""
     parse = PARSERS[feed]
     return {
-        rid: parse(jsontext.loads(text))
+        rid: screen(parse(jsontext.loads(text)), as_of)
         for rid, text in store.get_feed_payloads(run_id, feed, record_ids).items()
     }
 
 
-def _all_parsed(store: Store, run_id: str, feed: str) -> dict[str, Any]:
+def _all_parsed(store: Store, run_id: str, feed: str, as_of: date) -> dict[str, Any]:
     parse = PARSERS[feed]
     out: dict[str, Any] = {}
     for text in store.iter_feed_payloads(run_id, feed):
-        record = parse(jsontext.loads(text))
+        record = screen(parse(jsontext.loads(text)), as_of)
         out[record.record_id] = record
     return out
 
@@ -505,7 +517,7 @@ def prepare_run(run_id: str, store: Store, check: Callable[[], None] | None = No
         # the match steps read records by id: the planner must know the freshly loaded table
         store.refresh_statistics()
         decisions = _decisions(store)
-        prep = prepare(load_snapshot(run_id, store), decisions, run.partitions)
+        prep = prepare(load_snapshot(run_id, store), decisions, run.partitions, run.as_of)
         if check is not None:
             check()
         dna = prep.dna_index
@@ -575,10 +587,14 @@ def match_partition(run_id: str, number: int, store: Store, check: Callable[[], 
         started = time.monotonic()
         head = jsontext.loads(store.get_artifact(run_id, "model"))
         part = jsontext.loads(store.get_artifact(run_id, f"part:{number}"))
-        orr = _parsed(store, run_id, "orr", (rid for ids in part["groups"] for rid in ids))
-        ice = _parsed(store, run_id, "ice", (rid for person in part["people"] for rid in person[1]))
-        removals = _parsed(store, run_id, "removals", (rid for person in part["people"] for rid in person[2]))
-        dna = DnaIndex.of(list(_parsed(store, run_id, "dna", part["dna"]).values()))
+        run = store.get_run(run_id)
+        if run is None:
+            raise RunFailedError(f"run {run_id} is not in the store")
+        as_of = run.as_of
+        orr = _parsed(store, run_id, "orr", (rid for ids in part["groups"] for rid in ids), as_of)
+        ice = _parsed(store, run_id, "ice", (rid for p in part["people"] for rid in p[1]), as_of)
+        removals = _parsed(store, run_id, "removals", (rid for p in part["people"] for rid in p[2]), as_of)
+        dna = DnaIndex.of(list(_parsed(store, run_id, "dna", part["dna"], as_of).values()))
         people = {p.pid: p for p in (state.person_from_json(obj, ice, removals) for obj in part["people"])}
         cviews = [ChildView.of(state.group_from_json(ids, orr)) for ids in part["groups"]]
         loaded = time.monotonic()
@@ -613,7 +629,7 @@ def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = Non
         started = time.monotonic()
         head = jsontext.loads(store.get_artifact(run_id, "model"))
         whole = jsontext.loads(store.get_artifact(run_id, "whole"))
-        orr = _all_parsed(store, run_id, "orr")
+        orr = _all_parsed(store, run_id, "orr", run.as_of)
         groups = [state.group_from_json(ids, orr) for ids in whole["groups"]]
         cviews = [ChildView.of(group) for group in groups]
         # people are read only where a link needs them: placeholders first, records later
@@ -641,8 +657,8 @@ def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = Non
             person(pid)
         entries = {int(obj[0]): obj for obj in whole["people"]}
         wanted = [entries[pid] for pid in sorted(people)]
-        ice = _parsed(store, run_id, "ice", (rid for obj in wanted for rid in obj[1]))
-        removals = _parsed(store, run_id, "removals", (rid for obj in wanted for rid in obj[2]))
+        ice = _parsed(store, run_id, "ice", (rid for obj in wanted for rid in obj[1]), run.as_of)
+        removals = _parsed(store, run_id, "removals", (rid for obj in wanted for rid in obj[2]), run.as_of)
         for obj in wanted:
             full = state.person_from_json(obj, ice, removals)
             people[full.pid].ice, people[full.pid].removals = full.ice, full.removals
@@ -650,7 +666,7 @@ def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = Non
             check()
         person_of = {rid: int(obj[0]) for obj in whole["people"] for rid in [*obj[1], *obj[2]]}
         decisions = [state.decision_from_json(d) for d in head["decisions"]]
-        dna = list(_all_parsed(store, run_id, "dna").values())
+        dna = list(_all_parsed(store, run_id, "dna", run.as_of).values())
         results = finish(groups, done, linker, revisits, decisions, person_of, dna, run.as_of)
         count = _stage_results(run_id, store, results)
         log.info(

@@ -64,6 +64,10 @@ class Settings:
     schedule_cron: str = DEFAULT_SCHEDULE
     # Scheduled runs fetch only what changed (incremental) unless set to full.
     scheduled_mode: str = "incremental"
+    # How far the agencies' clocks may be from ours: an update time later than a run's start plus
+    # this is not their clock (kept, but never the feed's high-water mark), and the mark stays
+    # this much before the run's start (an earlier mark only re-fetches a little more).
+    clock_skew_seconds: float = 300.0
     # Workers and their watchdog (see pipeline/run.py): a worker renews the lease of the step it
     # works on every heartbeat; a lease not renewed for stall_seconds means the worker was lost
     # and the watchdog (run every sweep_seconds by beat) re-sends the step; a step lost
@@ -212,6 +216,7 @@ _OTHER_KEYS: tuple[str, ...] = (
     "REUNIFY_LOG_LEVEL",
     "REUNIFY_SCHEDULED_MODE",
     "REUNIFY_SCHEDULE_CRON",
+    "REUNIFY_CLOCK_SKEW_SECONDS",
     "REUNIFY_METRICS_TOKEN",
     "REUNIFY_NOTIFY_URL",
     "REUNIFY_FLOWER_USER",
@@ -287,6 +292,13 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
         kwargs["scheduled_mode"] = raw
     if (raw := get("REUNIFY_SCHEDULE_CRON")) is not None:
         kwargs["schedule_cron"] = parse_schedule(raw).expression
+    if (raw := get("REUNIFY_CLOCK_SKEW_SECONDS")) is not None:
+        try:
+            kwargs["clock_skew_seconds"] = float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"REUNIFY_CLOCK_SKEW_SECONDS must be a number, got {raw!r}") from exc
+        if not 0 <= kwargs["clock_skew_seconds"] <= 86400:
+            raise ConfigError(f"REUNIFY_CLOCK_SKEW_SECONDS must be between 0 and 86400 (a day), got {raw!r}")
     kwargs["flower_user"] = get("REUNIFY_FLOWER_USER")
     kwargs["flower_password"] = get("REUNIFY_FLOWER_PASSWORD")
     kwargs["metrics_token"] = get("REUNIFY_METRICS_TOKEN")

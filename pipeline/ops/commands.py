@@ -100,7 +100,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_discrepancies(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify discrepancies``: conflicts between agencies."""
     store = Store(settings.database_url)
-    run, found = discrepancies.find_discrepancies(store, args.run)
+    run, found = discrepancies.find_discrepancies(store, args.run, settings.clock_skew_seconds)
     if args.format == "jsonl":
         sys.stdout.write(discrepancies.render_json(found, args.with_names))
     else:

@@ -731,25 +731,30 @@ class Store:
         with self._read("counting feed records") as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    def feed_high_water(self, run_id: str, feed: str) -> str | None:
-        """The greatest ``updated_at`` among a run's records of a feed (None when it has none with one).
+    def feed_high_water(self, run_id: str, feed: str, until: str | None = None) -> str | None:
+        """The greatest ``updated_at`` among a run's records of a feed (None when it has none with one),
+        counting only those at or before ``until`` (same fixed-width ISO form) when given.
 
-        An incremental fetch asks the feed for what changed at or after this mark: it is the
-        agency's own clock, so it is immune to skew between our clock and theirs.
+        An incremental fetch asks the feed for what changed at or after this mark. A record dated
+        in the future (9999-12-31) must not count (``until``): it would blind every later run.
         """
         stmt = sa.select(sa.func.max(feed_records.c.updated_at)).where(
             feed_records.c.run_id == run_id, feed_records.c.feed == feed, feed_records.c.updated_at != ""
         )
+        if until is not None:
+            stmt = stmt.where(feed_records.c.updated_at <= until)
         with self._read("reading a feed's high-water mark") as conn:
             value = conn.execute(stmt).scalar()
         return str(value) if value else None
 
-    def carry_forward(self, run_id: str, feed: str, from_run_id: str) -> int:
+    def carry_forward(self, run_id: str, feed: str, from_run_id: str, until: str | None = None) -> int:
         """Copy into ``run_id`` every record of ``feed`` that ``from_run_id`` held and this run lacks.
 
         An incremental run fetches only what changed, then carries the rest of the feed's current
         state forward from the last good run, in one INSERT .. SELECT inside the database. Where
-        both hold a record, the greater ``updated_at`` stays (the fetched copy on a tie).
+        both hold a record, the greater ``updated_at`` stays (the fetched copy on a tie), except
+        that an old copy dated after ``until`` (in the future when it was fetched) never replaces
+        a fetched one: the agency corrected it.
         """
         fr = feed_records.alias("prev")
         source = sa.select(
@@ -759,11 +764,16 @@ class Store:
         stmt = make(feed_records).from_select(
             ["run_id", "feed", "record_id", "updated_at", "payload"], source
         )
+        newer = stmt.excluded.updated_at > feed_records.c.updated_at
+        if until is not None:
+            newer = sa.and_(newer, stmt.excluded.updated_at <= until)
         stmt = stmt.on_conflict_do_update(
             index_elements=[feed_records.c.run_id, feed_records.c.feed, feed_records.c.record_id],
             set_={"updated_at": stmt.excluded.updated_at, "payload": stmt.excluded.payload},
-            where=stmt.excluded.updated_at > feed_records.c.updated_at,
+            where=newer,
         )
+        # SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg's would read -1)
+        stmt = stmt.execution_options(preserve_rowcount=True)
         return int(
             self._write_retrying("carrying feed records forward", lambda conn: conn.execute(stmt).rowcount)
         )

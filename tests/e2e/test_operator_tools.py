@@ -479,7 +479,7 @@ def test_discrepancies_lists_exactly_the_conflicts_planted_in_a_world(
             run_embedded(make_settings(sim, REUNIFY_AS_OF=as_of), store, "test")
 
         run("2018-07-12")
-        _, found = find_discrepancies(store)
+        _, found = find_discrepancies(store, None, make_settings(sim).clock_skew_seconds)
         assert found == [], f"the clean world has conflicts of its own: {found}"
 
         # Plant one conflict of each kind found in the records; step a parent's location away.
@@ -519,7 +519,7 @@ def test_discrepancies_lists_exactly_the_conflicts_planted_in_a_world(
             sim.set_payloads(planted.to_payloads())
             run(adult["custody"]["as_of"])
 
-        _, found = find_discrepancies(store)
+        _, found = find_discrepancies(store, None, make_settings(sim).clock_skew_seconds)
         assert any(
             set(r["child_record_ids"]) == {moved_child["childId"], "ORR-0900001"}
             for r in store.iter_results()
