@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from pipeline.ops.escape import term_text
+
 _PERSONAL_KEYS = frozenset(
     {
         "name",
@@ -42,6 +44,12 @@ def redact_personal(_logger: Any, _method: str, event: MutableMapping[str, Any])
     return event
 
 
+def _escape_controls(_logger: Any, _method: str, rendered: str) -> str:
+    # A readable line goes to a terminal: an error message quoting a feed (a redirect's origin)
+    # must not retitle or clear it. JSON lines escape controls already.
+    return term_text(rendered, keep_newlines=True)
+
+
 def _clear_progress_line(_logger: Any, _method: str, rendered: str) -> str:
     # On a terminal the CLI redraws a progress line in place; a log line must start on a clean one.
     return "\r\x1b[2K" + rendered
@@ -67,7 +75,7 @@ def configure_logging(level: str | None = None, json: bool | None = None, stream
     if as_json:
         processors.append(structlog.processors.JSONRenderer())
     else:
-        processors.append(structlog.dev.ConsoleRenderer(colors=False))
+        processors += [structlog.dev.ConsoleRenderer(colors=False), _escape_controls]
         if on_terminal:
             processors.append(_clear_progress_line)
     structlog.configure(
