@@ -1,6 +1,9 @@
 """Status, parent location, cohort and reasons of one child: the contract's section 4, exactly.
 
-Pure functions over typed records; linking has already chosen the parent (or none).
+Pure functions over typed records; linking has already chosen the parent (or none). The records
+come screened at the report date (``pipeline.dates.screen``): a date that cannot be evidence
+(born after the report date, removed in 9999) is None here, so no age, cohort, location or day
+count is taken from it.
 """
 
 from __future__ import annotations
@@ -48,10 +51,12 @@ def location(children: Sequence[ChildRecord], parent: ParentFacts | None, as_of:
         return ParentLocation("with_child", True, None, None, reunion.discharge_date, 0)
     if parent is None or parent.dna_exclusion:
         return ParentLocation("unknown", False, None, None, None, _days_since_separation(children, as_of))
-    # (date, tie rank, ...) -- removal rank 2 beats any ICE record of the same date
+    # (date, tie rank, ...) -- removal rank 2 beats any ICE record of the same date. An event
+    # without a date (none given, or one that is not evidence: pipeline.dates) ranks below every
+    # dated one: it places the parent only when nothing dated does.
     events: list[tuple[date, int, str, str | None, str | None]] = []
     for rem in parent.removals:
-        events.append((rem.removal_date, 2, "removed", None, rem.country))
+        events.append((rem.removal_date or date.min, 2, "removed", None, rem.country))
     for rec in parent.ice:
         state = _ICE_STATES.get(rec.custody_status or "")
         if state is None:

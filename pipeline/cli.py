@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -12,7 +14,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.errors import ReunifyError, RunFailedError
+from pipeline.errors import ConfigError, PublishRefused, ReunifyError, RunFailedError, RunInProgressError
+from pipeline.exit_codes import ExitCode
+from pipeline.exit_codes import epilog as exit_codes_epilog
+from pipeline.gates import AcceptDrop, describe_acceptance, refused_feeds
 from pipeline.logging import configure_logging
 from pipeline.ops.commands import register as register_ops_commands
 from pipeline.ops.escape import csv_cell, json_text, term_text, write_text
@@ -181,10 +186,17 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
     return count
 
 
-def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Progress, mode: str) -> str:
+def _run_via_broker(
+    settings: Settings,
+    store: Store,
+    trigger: str,
+    progress: Progress,
+    mode: str,
+    accept: Sequence[AcceptDrop] = (),
+) -> str:
     from workers.tasks import start_run
 
-    run_id = start_run(settings, store, trigger, mode)
+    run_id = start_run(settings, store, trigger, mode, accept)
     seen: dict[str, tuple[int, ...]] = {}
     warned = False
     while True:
@@ -201,6 +213,9 @@ def _run_via_broker(settings: Settings, store: Store, trigger: str, progress: Pr
         if run.status == "succeeded":
             return run_id
         if run.status == "failed":
+            if run.refused:
+                feeds = refused_feeds(store.list_gate_checks(run_id))
+                raise PublishRefused(f"run {run_id} was not published: {run.error}", feeds, run_id)
             raise RunFailedError(f"run {run_id} failed: {run.error}", run_id)
         quiet = (store.now() - run.heartbeat_at).total_seconds()
         if not warned and quiet > 2 * settings.stall_seconds + settings.sweep_seconds:
@@ -231,9 +246,32 @@ def _run_json(store: Store, run_id: str | None, error: str | None = None) -> str
     return json.dumps(body, sort_keys=True) + "\n"
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown"
+
+
+def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
+    """The run's ``--accept-drop FEED`` acceptances with ``--reason`` and ``--who`` (default: the
+    OS user); ConfigError when one is given without the other."""
+    feeds = list(dict.fromkeys(args.accept_drop or ()))
+    if args.reason is not None and not feeds:
+        raise ConfigError("--reason goes with --accept-drop FEED: it says why that feed's drop is real")
+    if feeds and not (args.reason or "").strip():
+        raise ConfigError(
+            f"--accept-drop {' '.join(feeds)} needs --reason TEXT: why the drop is real "
+            "(it is stored with the run)"
+        )
+    who = args.who or _os_user()
+    return [AcceptDrop(feed, who, args.reason.strip()) for feed in feeds]
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.run import run_embedded
 
+    accept = acceptances(args)
     store = Store(settings.database_url)
     # with --json stdout holds the JSON alone: the progress goes to stderr
     out = sys.stderr if args.json else sys.stdout
@@ -243,20 +281,23 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     try:
         if settings.broker_url:
-            run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode)
+            run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode, accept)
         else:
-            run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode)
+            run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode, accept=accept)
     except ReunifyError as exc:
         if not args.json:
             raise
         sys.stdout.write(_run_json(store, getattr(exc, "run_id", None), str(exc)))
         write_text(sys.stderr, f"reunify: error: {exc}\n")
-        return 1
+        return ExitCode.IN_PROGRESS if isinstance(exc, RunInProgressError) else ExitCode.FAILED
     if args.json:
         sys.stdout.write(_run_json(store, run_id))
         return 0
     run = store.get_run(run_id)
-    out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n\n")
+    out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n")
+    for acceptance in run.acceptances if run else ():
+        out.write(f"  {describe_acceptance(acceptance)}\n")
+    out.write("\n")
     out.write(summary_table(store.iter_results(run_id), quarantined_counts(run)) + "\n")
     return 0
 
@@ -348,7 +389,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _runs_lines(runs: Sequence[Any]) -> list[str]:
+def _runs_lines(runs: Sequence[RunInfo]) -> list[str]:
     lines = [f"{'run':<34}{'trigger':<8}{'started':<27}{'seconds':>8}  {'outcome':<10}error"]
     for run in runs:
         seconds = ""
@@ -357,7 +398,7 @@ def _runs_lines(runs: Sequence[Any]) -> list[str]:
         # the error may quote a feed (a redirect's origin): one line, controls escaped
         lines.append(
             f"{run.id:<34}{run.trigger:<8}{str(run.started_at)[:26]:<27}{seconds:>8}  "
-            f"{run.status:<10}{term_text(run.error or '')}"
+            f"{run.outcome:<10}{term_text(run.error or '')}"
         )
     return lines
 
@@ -407,7 +448,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="reunify",
         description="Reconcile the agency feeds (ORR, ICE, removals, DNA): link each separated child to "
         "their parent, decide their status, and publish the results.",
+        epilog=exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="one reconciliation: fetch the feeds, reconcile, publish")
     mode = run.add_mutually_exclusive_group()
@@ -422,6 +466,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch only what changed since the last successful run, carry the rest forward",
     )
     run.set_defaults(mode="full")
+    run.add_argument(
+        "--accept-drop",
+        action="append",
+        choices=FEEDS,
+        metavar="FEED",
+        help=f"publish although this feed ({', '.join(FEEDS)}) shrank by more than REUNIFY_MAX_FEED_DROP "
+        "against the last good run or had more than REUNIFY_MAX_QUARANTINE_RATE of its records "
+        "quarantined (the publish gates); repeatable; needs --reason; stored with the run",
+    )
+    run.add_argument("--reason", help="why the accepted drop is real (stored with the run; required)")
+    run.add_argument("--who", help="who accepts the drop (default: the OS user)")
     run.add_argument("--trigger", default="cli", help=argparse.SUPPRESS)
     run.add_argument(
         "--json",
@@ -430,7 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
     export = sub.add_parser("export", help="the latest successful run's results")
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument(
+        "--format",
+        choices=("jsonl", "csv"),
+        default="jsonl",
+        help="jsonl: the contract's export objects, exact; csv: one row per child, text cells "
+        "neutralised for spreadsheets (default jsonl)",
+    )
     export.add_argument("--out", required=True, help="file path, or - for stdout")
     export.set_defaults(func=cmd_export)
     status = sub.add_parser(
@@ -484,13 +545,45 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db)
     demo = sub.add_parser("demo", help="reconcile a generated world served by the built-in simulator")
-    demo.add_argument("--children", type=int, default=2300)
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--children", type=int, default=2300, help="children in the world (default 2300)")
+    demo.add_argument("--seed", type=int, default=7, help="the world's random seed (default 7)")
     demo.add_argument("--fault-rate", type=float, default=0.05, help="fraction of feed requests that fail")
-    demo.add_argument("--workdir", default="out/demo")
+    demo.add_argument(
+        "--workdir", default="out/demo", help="where the world and the store go (default out/demo)"
+    )
     demo.set_defaults(func=cmd_demo)
     register_ops_commands(sub)  # report, review, show, discrepancies, runs (pipeline/ops)
+    _describe_commands(parser)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reunify")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _describe_commands(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-command without a description its one-line help as one (`reunify X --help`)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {choice.dest: choice.help for choice in action._choices_actions}
+        for name, command in action.choices.items():
+            if not command.description:
+                command.description = helps.get(name)
+            _describe_commands(command)
+
+
+def _stdout_gone() -> int:
+    # The reader closed the pipe (`reunify export --out - | head`): no traceback, and no second
+    # BrokenPipeError when Python flushes stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return ExitCode.BROKEN_PIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -500,16 +593,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = get_settings()
         configure_logging(settings.log_level, settings.log_json)
         warn_unknown_keys(settings)
-        return int(args.func(args, settings))
+        code = int(args.func(args, settings))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_gone()
     except ReunifyError as exc:
         if getattr(args, "check", False):  # a check that cannot even read its settings is UNKNOWN
             write_text(sys.stdout, f"REUNIFY UNKNOWN - {exc}\n")
             return 3
         write_text(sys.stderr, f"reunify: error: {exc}\n")
-        return 1
+        return ExitCode.IN_PROGRESS if isinstance(exc, RunInProgressError) else ExitCode.FAILED
     except KeyboardInterrupt:
         sys.stderr.write("reunify: interrupted\n")
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

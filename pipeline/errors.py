@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class ReunifyError(Exception):
     """Base class of every error Reunify raises on purpose."""
@@ -73,6 +75,18 @@ class RunFailedError(ReunifyError):
     def __init__(self, message: str, run_id: str | None = None) -> None:
         super().__init__(message)
         self.run_id = run_id
+
+
+class PublishRefused(RunFailedError):
+    """A publish gate (``pipeline.gates``) stopped the run before publishing: a feed shrank against
+    the last good run, or too many of its records were quarantined. The message names each feed
+    and its numbers and says how to accept a real drop; ``feeds`` lists the refused feeds. The run
+    is recorded as failed and refused (``RunInfo.outcome``), its gate checks kept
+    (``Store.list_gate_checks``)."""
+
+    def __init__(self, message: str, feeds: Sequence[str], run_id: str | None = None) -> None:
+        super().__init__(message, run_id)
+        self.feeds: tuple[str, ...] = tuple(feeds)
 
 
 class NotFoundError(ReunifyError):

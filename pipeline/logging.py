@@ -56,37 +56,57 @@ def _clear_progress_line(_logger: Any, _method: str, rendered: str) -> str:
 
 
 def configure_logging(level: str | None = None, json: bool | None = None, stream: Any = None) -> None:
-    """Configure structlog and the stdlib root logger.
+    """Configure structlog and the stdlib root logger: one stream, one format.
 
     ``level`` None means INFO, or WARNING when writing to a terminal (where the CLI's progress
-    display tells the story and a log line is for what needs attention).
+    display tells the story and a log line is for what needs attention). Records of stdlib loggers
+    (Celery's, kombu's, alembic's) go through the same processors as structlog's, so a worker's log
+    is all JSON lines with timestamps when not on a terminal.
     """
     out = stream or sys.stderr
     on_terminal = out.isatty()
     level = level or ("WARNING" if on_terminal else "INFO")
     as_json = (not on_terminal) if json is None else json
-    processors: list[Any] = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_personal,
-        structlog.processors.format_exc_info,
     ]
-    if as_json:
-        processors.append(structlog.processors.JSONRenderer())
-    else:
-        processors += [structlog.dev.ConsoleRenderer(colors=False), _escape_controls]
-        if on_terminal:
-            processors.append(_clear_progress_line)
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    tail: list[Any] = [structlog.processors.format_exc_info, renderer]
+    if not as_json:
+        tail.append(_escape_controls)
+    if on_terminal and not as_json:
+        tail.append(_clear_progress_line)
     structlog.configure(
-        processors=processors,
+        processors=[*shared, *tail],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level.upper(), stream=out, format="%(levelname)s %(name)s %(message)s")
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+        )
+    )
+    root = logging.getLogger()
+    # Replace, not add: Celery installs its own handlers before its after_setup_logger signal.
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.captureWarnings(True)  # a library's warning is a log line too, not raw stderr text
     for noisy in ("urllib3", "alembic", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def route_to_root(logger: logging.Logger) -> None:
+    """Make a logger that has handlers of its own (Celery's task logger) write through the root's."""
+    logger.handlers.clear()
+    logger.propagate = True
 
 
 @contextmanager

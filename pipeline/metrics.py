@@ -30,6 +30,7 @@ from pipeline.logging import get_logger
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import FEEDS, Settings
 from pipeline.store import RunInfo, StepInfo, Store
+from pipeline.store.schema import RUN_OUTCOMES
 
 log = get_logger(__name__)
 
@@ -37,9 +38,6 @@ log = get_logger(__name__)
 # fetch → prepare → match → finish → publish.
 STAGES: tuple[str, ...] = ("fetch", "reconcile", "prepare", "match", "finish", "publish")
 WORKER_STAGES: tuple[str, ...] = ("fetch", "prepare", "match", "finish", "publish")
-# Outcomes of a run that ended. A run refused by a publish gate can be given its own outcome by
-# ``run_outcome`` (its metric then shows it without any other change).
-OUTCOMES: tuple[str, ...] = ("succeeded", "failed")
 FEED_FIELDS: tuple[str, ...] = ("fetched", "valid", "quarantined")
 # How many of the newest runs a scrape reads to find the last one that ended (at most one runs).
 _RECENT_RUNS = 5
@@ -48,8 +46,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def run_outcome(run: RunInfo) -> str:
-    """The outcome label of a run that ended (its store status)."""
-    return run.status
+    """The outcome label of a run that ended: its store status, or ``refused`` for a run that a
+    publish gate stopped (``RunInfo.outcome``)."""
+    return run.outcome
 
 
 def _ts(value: datetime) -> float:
@@ -185,7 +184,7 @@ class StoreCollector(Collector):
         if run is not None:
             result = run_outcome(run)
             info.add_metric([run.id, run.trigger, run.mode, result, run.stage or ""], 1.0)
-            for name in sorted({*OUTCOMES, result}):
+            for name in sorted({*RUN_OUTCOMES, result}):
                 outcome.add_metric([name], 1.0 if name == result else 0.0)
             end = run.finished_at or run.heartbeat_at
             started.add_metric([], _ts(run.started_at))

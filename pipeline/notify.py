@@ -1,9 +1,10 @@
-"""The operators' webhook (``REUNIFY_NOTIFY_URL``): a JSON POST when a run fails or a scheduled
-tick is skipped.
+"""The operators' webhook (``REUNIFY_NOTIFY_URL``): a JSON POST when a run fails, when the publish
+gates refuse a run, or when a scheduled tick is skipped.
 
-The body holds no personal data: the event kind, the run's id, trigger, mode and stage, the error
-as recorded (scrubbed once more of anything shaped like an A-number or a date), and the record
-counts per feed. Delivery is retried briefly (tenacity); a notification that still fails is logged
+The body holds no personal data: the event kind, the run's id, trigger, mode, stage and outcome,
+the error as recorded (scrubbed once more of anything shaped like an A-number or a date), the
+record counts per feed, and for a refused run the gates that refused or were accepted, with
+their numbers. Delivery is retried briefly (tenacity); a notification that still fails is logged
 without the URL's path, query or credentials (a webhook URL often is the secret) and never fails
 the run or the tick that sent it.
 """
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from pipeline.gates import PASSED
 from pipeline.logging import get_logger
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
@@ -26,7 +28,7 @@ log = get_logger(__name__)
 
 RUN_FAILED = "run_failed"
 TICK_SKIPPED = "tick_skipped"
-# Sent by the publish gates when they refuse a run (wired in where the gates are).
+# A run the publish gates (pipeline/gates.py) stopped before publishing.
 RUN_REFUSED = "run_refused"
 EVENTS: tuple[str, ...] = (RUN_FAILED, TICK_SKIPPED, RUN_REFUSED)
 
@@ -66,6 +68,7 @@ def run_payload(event: str, run: RunInfo, **extra: Any) -> dict[str, Any]:
         "trigger": run.trigger,
         "mode": run.mode,
         "status": run.status,
+        "outcome": run.outcome,
         "stage": run.stage,
         "as_of": run.as_of.isoformat(),
         "started_at": run.started_at.isoformat(),
@@ -127,7 +130,27 @@ def notify_run(settings: Settings | None, store: Store, run_id: str, event: str 
         return False
     if run is None:
         return False
-    return post(settings, run_payload(event, run))
+    extra: dict[str, Any] = {}
+    if event == RUN_REFUSED:
+        try:
+            checks = store.list_gate_checks(run_id)
+        except Exception as exc:
+            log.warning("notify.gates_unreadable", run_id=run_id, error=type(exc).__name__)
+            checks = []
+        extra["gates"] = [
+            {
+                "gate": c.gate,
+                "feed": c.feed,
+                "outcome": c.outcome,
+                "measured": c.measured,
+                "threshold": c.threshold,
+                "observed": c.observed,
+                "reference": c.reference,
+            }
+            for c in checks
+            if c.outcome != PASSED
+        ]
+    return post(settings, run_payload(event, run, **extra))
 
 
 def notify_tick_skipped(

@@ -15,7 +15,8 @@ from pipeline import normalise
 from pipeline.errors import MalformedRecord
 from pipeline.records import AdultRecord, ChildRecord, ClaimedChild, DnaResult, RemovalRecord
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: the update time of a record whose feed gave none
+NO_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 CUSTODY_STATUSES = frozenset({"detained", "released", "removed", "criminal_custody"})
 CRIMINAL_HISTORY = frozenset({"none", "non_serious", "serious"})
 DISCHARGE_TYPES = frozenset({"reunified_with_parent", "released_to_sponsor", "aged_out", "other"})
@@ -67,7 +68,7 @@ class _Fields:
 
     def timestamp(self, key: str) -> datetime:
         if self.raw.get(key) is None:
-            return _EPOCH
+            return NO_TIMESTAMP
         return self.convert(key, normalise.iso_datetime)
 
     def a_number(self, key: str) -> str | None:

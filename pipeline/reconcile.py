@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipeline import classify
+from pipeline.dates import screen_snapshot
 from pipeline.match.adults import Person, build_people
 from pipeline.match.children import ChildGroup, group_children
 from pipeline.match.link import (
@@ -120,9 +121,18 @@ def resolve_decisions(
 
 
 def prepare(
-    snapshot: FeedSnapshot, decisions: Sequence[ReviewDecision] = (), partitions: int = 1
+    snapshot: FeedSnapshot,
+    decisions: Sequence[ReviewDecision] = (),
+    partitions: int = 1,
+    as_of: date | None = None,
 ) -> Prepared:
-    """Group the children, recognise the people, estimate the model and plan the partitions."""
+    """Group the children, recognise the people, estimate the model and plan the partitions.
+
+    With the report date ``as_of`` (a run's), dates that are not evidence at it are unknown
+    first (``dates.screen_snapshot``): the matcher never weighs a birth in 9999.
+    """
+    if as_of is not None:
+        snapshot = screen_snapshot(snapshot, as_of)
     groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
     people = build_people(snapshot.adults, snapshot.removals)
     owners = person_of(people)
@@ -185,7 +195,7 @@ def reconcile(
     result does not depend on how many.
     """
     with no_gc_pauses():
-        prep = prepare(snapshot, decisions, partitions)
+        prep = prepare(snapshot, decisions, partitions, as_of)
         linker = prep.linker()
         whole = prep.index if len(prep.partitions) == 1 else None
         firsts: list[FirstLink | None] = [None] * len(prep.groups)

@@ -99,7 +99,8 @@ class RemovalRecord:
     last_name: str
     dob: date | None
     country: str | None
-    removal_date: date
+    # None only once screened as impossible (pipeline.dates): parsing requires it
+    removal_date: date | None
     port: str | None
 
     @property

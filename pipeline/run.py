@@ -28,11 +28,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from pipeline import feeds, jsontext, notify
-from pipeline.errors import ReunifyError, RunFailedError, RunInProgressError
+from pipeline import feeds, gates, jsontext, notify
+from pipeline.dates import screen
+from pipeline.errors import PublishRefused, ReunifyError, RunFailedError, RunInProgressError
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
@@ -209,7 +210,12 @@ def new_run_id() -> str:
 
 
 def begin_run(
-    store: Store, settings: Settings, trigger: str, run_id: str | None = None, mode: str = "full"
+    store: Store,
+    settings: Settings,
+    trigger: str,
+    run_id: str | None = None,
+    mode: str = "full",
+    accept: Sequence[gates.AcceptDrop] = (),
 ) -> str:
     """Take the run lock and record a new run; RunInProgressError if another run holds the lock.
 
@@ -217,8 +223,11 @@ def begin_run(
     releasing) is taken over, and so is the lock of an in-process run whose heartbeat stopped for
     ``stall_seconds`` (its process was killed: it is failed saying so, see ``stale_for``); a run
     still marked running whose lock expired is failed, so that at most one run is ever running.
+    ``accept``: operators' acceptances of a real drop, stored on the run now so that whichever
+    process runs its publish step sees them.
     """
     settings.require_feeds()
+    gates.check_acceptances(accept)
     run_id = run_id or new_run_id()
     acquired = store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds)
     if not acquired:
@@ -251,9 +260,15 @@ def begin_run(
             )
     deadline = store.now() + timedelta(seconds=settings.run_deadline_seconds)
     store.start_run(
-        trigger, settings.as_of, run_id, deadline=deadline, mode=mode, partitions=settings.match_partitions
+        trigger,
+        settings.as_of,
+        run_id,
+        deadline=deadline,
+        mode=mode,
+        partitions=settings.match_partitions,
+        acceptances=[(a.feed, a.who, a.why) for a in accept],
     )
-    log.info("run.started", run_id=run_id, trigger=trigger, mode=mode)
+    log.info("run.started", run_id=run_id, trigger=trigger, mode=mode, accepted=[a.feed for a in accept])
     return run_id
 
 
@@ -335,8 +350,9 @@ def fetch_feed(
             store.record_feed_counts(run_id, feed, 0, 0, 0)
             return FeedCounts(0, 0, 0)
         started = time.monotonic()
-        fetched = quarantined = 0
-        plan = plan_fetch(store, run_id, feed)
+        fetched = quarantined = future = 0
+        plan = plan_fetch(store, run_id, feed, settings.clock_skew_seconds)
+        future_after = plan.future_after or ""
         noted = 0.0
         # pages are small (hundreds of records); the store writes best in thousands per commit
         pending: list[ValidRecord] = []
@@ -349,6 +365,8 @@ def fetch_feed(
             checked()
             typed: list[Any] = []
             valid, bad = validate_page(feed, page, typed)
+            if future_after:
+                future += sum(v.updated_at > future_after for v in valid)
             if keep is not None:
                 keep.add(valid, typed)
             pending.extend(valid)
@@ -380,6 +398,13 @@ def fetch_feed(
             keep.replace(read_feed(run_id, feed, store))
         counts = FeedCounts(fetched, store.count_feed_records(run_id, feed), quarantined)
         store.record_feed_counts(run_id, feed, counts.fetched, counts.valid, counts.quarantined)
+        if future:
+            log.warning(
+                "feed.future_dated",
+                records=future,
+                hint="updated after this run started (beyond REUNIFY_CLOCK_SKEW_SECONDS): kept, but "
+                "never the feed's high-water mark; `reunify discrepancies` lists them",
+            )
         log.info(
             "feed.fetched",
             seconds=round(time.monotonic() - started, 2),
@@ -461,20 +486,21 @@ def reconcile_run(
 # -- the reconciliation through workers: prepare, match (per partition), finish ------------------
 
 
-def _parsed(store: Store, run_id: str, feed: str, record_ids: Iterable[str]) -> dict[str, Any]:
-    """Some records of a run's feed, parsed, by record id."""
+def _parsed(store: Store, run_id: str, feed: str, record_ids: Iterable[str], as_of: date) -> dict[str, Any]:
+    """Some records of a run's feed, parsed and screened at the run's report date (as
+    ``reconcile.prepare`` screens them for the in-process run and the prepare step), by record id."""
     parse = PARSERS[feed]
     return {
-        rid: parse(jsontext.loads(text))
+        rid: screen(parse(jsontext.loads(text)), as_of)
         for rid, text in store.get_feed_payloads(run_id, feed, record_ids).items()
     }
 
 
-def _all_parsed(store: Store, run_id: str, feed: str) -> dict[str, Any]:
+def _all_parsed(store: Store, run_id: str, feed: str, as_of: date) -> dict[str, Any]:
     parse = PARSERS[feed]
     out: dict[str, Any] = {}
     for text in store.iter_feed_payloads(run_id, feed):
-        record = parse(jsontext.loads(text))
+        record = screen(parse(jsontext.loads(text)), as_of)
         out[record.record_id] = record
     return out
 
@@ -491,7 +517,7 @@ def prepare_run(run_id: str, store: Store, check: Callable[[], None] | None = No
         # the match steps read records by id: the planner must know the freshly loaded table
         store.refresh_statistics()
         decisions = _decisions(store)
-        prep = prepare(load_snapshot(run_id, store), decisions, run.partitions)
+        prep = prepare(load_snapshot(run_id, store), decisions, run.partitions, run.as_of)
         if check is not None:
             check()
         dna = prep.dna_index
@@ -561,10 +587,14 @@ def match_partition(run_id: str, number: int, store: Store, check: Callable[[], 
         started = time.monotonic()
         head = jsontext.loads(store.get_artifact(run_id, "model"))
         part = jsontext.loads(store.get_artifact(run_id, f"part:{number}"))
-        orr = _parsed(store, run_id, "orr", (rid for ids in part["groups"] for rid in ids))
-        ice = _parsed(store, run_id, "ice", (rid for person in part["people"] for rid in person[1]))
-        removals = _parsed(store, run_id, "removals", (rid for person in part["people"] for rid in person[2]))
-        dna = DnaIndex.of(list(_parsed(store, run_id, "dna", part["dna"]).values()))
+        run = store.get_run(run_id)
+        if run is None:
+            raise RunFailedError(f"run {run_id} is not in the store")
+        as_of = run.as_of
+        orr = _parsed(store, run_id, "orr", (rid for ids in part["groups"] for rid in ids), as_of)
+        ice = _parsed(store, run_id, "ice", (rid for p in part["people"] for rid in p[1]), as_of)
+        removals = _parsed(store, run_id, "removals", (rid for p in part["people"] for rid in p[2]), as_of)
+        dna = DnaIndex.of(list(_parsed(store, run_id, "dna", part["dna"], as_of).values()))
         people = {p.pid: p for p in (state.person_from_json(obj, ice, removals) for obj in part["people"])}
         cviews = [ChildView.of(state.group_from_json(ids, orr)) for ids in part["groups"]]
         loaded = time.monotonic()
@@ -599,7 +629,7 @@ def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = Non
         started = time.monotonic()
         head = jsontext.loads(store.get_artifact(run_id, "model"))
         whole = jsontext.loads(store.get_artifact(run_id, "whole"))
-        orr = _all_parsed(store, run_id, "orr")
+        orr = _all_parsed(store, run_id, "orr", run.as_of)
         groups = [state.group_from_json(ids, orr) for ids in whole["groups"]]
         cviews = [ChildView.of(group) for group in groups]
         # people are read only where a link needs them: placeholders first, records later
@@ -627,8 +657,8 @@ def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = Non
             person(pid)
         entries = {int(obj[0]): obj for obj in whole["people"]}
         wanted = [entries[pid] for pid in sorted(people)]
-        ice = _parsed(store, run_id, "ice", (rid for obj in wanted for rid in obj[1]))
-        removals = _parsed(store, run_id, "removals", (rid for obj in wanted for rid in obj[2]))
+        ice = _parsed(store, run_id, "ice", (rid for obj in wanted for rid in obj[1]), run.as_of)
+        removals = _parsed(store, run_id, "removals", (rid for obj in wanted for rid in obj[2]), run.as_of)
         for obj in wanted:
             full = state.person_from_json(obj, ice, removals)
             people[full.pid].ice, people[full.pid].removals = full.ice, full.removals
@@ -636,7 +666,7 @@ def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = Non
             check()
         person_of = {rid: int(obj[0]) for obj in whole["people"] for rid in [*obj[1], *obj[2]]}
         decisions = [state.decision_from_json(d) for d in head["decisions"]]
-        dna = list(_all_parsed(store, run_id, "dna").values())
+        dna = list(_all_parsed(store, run_id, "dna", run.as_of).values())
         results = finish(groups, done, linker, revisits, decisions, person_of, dna, run.as_of)
         count = _stage_results(run_id, store, results)
         log.info(
@@ -661,18 +691,42 @@ def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None
         log.info("run.succeeded")
 
 
-def fail_run(run_id: str, store: Store, error: str, settings: Settings | None = None) -> None:
+def publish_step(
+    run_id: str, settings: Settings, store: Store, check: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """The ``publish`` step through workers: hold the run against the publish gates, then publish.
+
+    A refusal fails the run as refused with the gates' reason here (staged results never
+    published, lock released, webhook told) and ends the step normally: a refusal is an answer,
+    not an error to retry.
+    """
+    if check is not None:
+        check()
+    try:
+        gates.check_publish(run_id, store, settings)
+    except PublishRefused as exc:
+        fail_run(run_id, store, str(exc), settings, refused=True)
+        return {"published": False, "refused": list(exc.feeds)}
+    publish_run(run_id, store)
+    return {"published": True, "refused": []}
+
+
+def fail_run(
+    run_id: str, store: Store, error: str, settings: Settings | None = None, *, refused: bool = False
+) -> None:
     """Record why a run failed and free the lock; the last good results stay as they are.
 
-    With ``settings``, the operators' webhook (``REUNIFY_NOTIFY_URL``) is told, once: only by the
-    call that failed the run (a run failed already is not announced again).
+    ``refused``: a publish gate stopped it (its outcome is then ``refused``). With ``settings``,
+    the operators' webhook (``REUNIFY_NOTIFY_URL``) is told, once (``run_failed`` or
+    ``run_refused``): only by the call that failed the run (a run failed already is not announced
+    again).
     """
     with bound(run_id=run_id):
-        failed_now = store.fail_run(run_id, error)
+        failed_now = store.fail_run(run_id, error, refused=refused)
         store.release_lock(RUN_LOCK, run_id)
-        log.error("run.failed", error=error)
+        log.error("run.refused" if refused else "run.failed", error=error)
         if failed_now:
-            notify.notify_run(settings, store, run_id, notify.RUN_FAILED)
+            notify.notify_run(settings, store, run_id, notify.RUN_REFUSED if refused else notify.RUN_FAILED)
 
 
 def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -696,16 +750,24 @@ class RunDeadlinePassed(ReunifyError):
 
 
 def run_embedded(
-    settings: Settings, store: Store, trigger: str = "cli", progress: ProgressFn = _noop, mode: str = "full"
+    settings: Settings,
+    store: Store,
+    trigger: str = "cli",
+    progress: ProgressFn = _noop,
+    mode: str = "full",
+    accept: Sequence[gates.AcceptDrop] = (),
 ) -> str:
-    """One whole run in this process: the four fetches in parallel threads, then reconcile, publish.
+    """One whole run in this process: the four fetches in parallel threads, then reconcile, the
+    publish gates, publish.
 
     Bounded by ``run_deadline_seconds``: past it the run is failed with the stage and the feeds
     not yet fetched, and the threads still working stop at their next check without writing
     (they are daemon threads: one stuck in a read does not keep the process alive). Raises
-    RunFailedError (after recording the failure) when any stage fails.
+    RunFailedError (after recording the failure) when any stage fails; PublishRefused, a
+    RunFailedError, when a publish gate refused the run (``accept``: operators' acceptances of a
+    real drop for this run, see ``pipeline.gates``).
     """
-    run_id = begin_run(store, settings, trigger, mode=mode)
+    run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     limit = settings.run_deadline_seconds
     ends = time.monotonic() + limit
 
@@ -761,7 +823,14 @@ def run_embedded(
                     raise past_deadline(RECONCILE, "every feed fetched") from None
                 if time.monotonic() >= ends:
                     raise past_deadline(PUBLISH, "every feed fetched and reconciled")
+                beat.check()
+                # the gates are the publish stage's first act, as in a run through workers
+                store.set_stage(run_id, PUBLISH)
+                gates.check_publish(run_id, store, settings)
                 publish_run(run_id, store, progress)
+        except PublishRefused as exc:
+            fail_run(run_id, store, str(exc), settings, refused=True)
+            raise PublishRefused(f"run {run_id} was not published: {exc}", exc.feeds, run_id) from exc
         except ReunifyError as exc:
             _abandon(beat, run_id, store, str(exc), settings)
             raise RunFailedError(f"run {run_id} failed: {exc}", run_id) from exc
@@ -803,14 +872,20 @@ def dispatch(run_id: str, steps: Sequence[str], store: Store, send: SendFn) -> N
 
 
 def start_distributed(
-    store: Store, settings: Settings, trigger: str, send: SendFn, mode: str = "full"
+    store: Store,
+    settings: Settings,
+    trigger: str,
+    send: SendFn,
+    mode: str = "full",
+    accept: Sequence[gates.AcceptDrop] = (),
 ) -> str:
     """Begin a run and send its fetch steps to the workers; returns the run id.
 
     RunInProgressError if a run is in progress; if the steps cannot be sent (broker down) the run
-    is failed with that reason and RunFailedError raised.
+    is failed with that reason and RunFailedError raised. ``accept`` is stored on the run before
+    any step is sent, for the publish step to honour.
     """
-    run_id = begin_run(store, settings, trigger, mode=mode)
+    run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     store.set_stage(run_id, FETCH)
     try:
         dispatch(run_id, FETCH_STEPS, store, send)

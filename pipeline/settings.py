@@ -64,6 +64,10 @@ class Settings:
     schedule_cron: str = DEFAULT_SCHEDULE
     # Scheduled runs fetch only what changed (incremental) unless set to full.
     scheduled_mode: str = "incremental"
+    # How far the agencies' clocks may be from ours: an update time later than a run's start plus
+    # this is not their clock (kept, but never the feed's high-water mark), and the mark stays
+    # this much before the run's start (an earlier mark only re-fetches a little more).
+    clock_skew_seconds: float = 300.0
     # Workers and their watchdog (see pipeline/run.py): a worker renews the lease of the step it
     # works on every heartbeat; a lease not renewed for stall_seconds means the worker was lost
     # and the watchdog (run every sweep_seconds by beat) re-sends the step; a step lost
@@ -90,6 +94,11 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     notify_url: str | None = field(default=None, repr=False)
     notify_timeout: float = 3.0
+    # Publish gates (pipeline/gates.py): a run is not published when a feed's valid records fell
+    # by more than this fraction against the last good run, or more than this fraction of the
+    # records a feed served this run were quarantined.
+    max_feed_drop: float = 0.2
+    max_quarantine_rate: float = 0.05
     # REUNIFY_* keys given (environment or file) that no setting reads: a typo to warn about
     unknown_keys: tuple[str, ...] = ()
 
@@ -158,6 +167,22 @@ def _parse_number(key: str, value: str, kind: type[int] | type[float]) -> Any:
     return number
 
 
+def _parse_fraction(key: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be a number between 0 and 1, got {value!r}") from exc
+    if not 0.0 <= number <= 1.0:
+        raise ConfigError(f"{key} must be between 0 and 1 (a fraction, 0.2 = 20%), got {value!r}")
+    return number
+
+
+_FRACTIONS: dict[str, str] = {
+    "REUNIFY_MAX_FEED_DROP": "max_feed_drop",
+    "REUNIFY_MAX_QUARANTINE_RATE": "max_quarantine_rate",
+}
+
+
 _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_REQUEST_TIMEOUT": ("request_timeout", float),
     "REUNIFY_RETRY_MAX_SECONDS": ("retry_max_seconds", float),
@@ -180,7 +205,8 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
 
 
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-# Keys read by load_settings besides the feeds' and _NUMBERS' (REUNIFY_CONFIG names the file).
+# Keys read by load_settings besides the feeds', _NUMBERS' and _FRACTIONS' (REUNIFY_CONFIG names
+# the file).
 _OTHER_KEYS: tuple[str, ...] = (
     "REUNIFY_CONFIG",
     "REUNIFY_AS_OF",
@@ -190,6 +216,7 @@ _OTHER_KEYS: tuple[str, ...] = (
     "REUNIFY_LOG_LEVEL",
     "REUNIFY_SCHEDULED_MODE",
     "REUNIFY_SCHEDULE_CRON",
+    "REUNIFY_CLOCK_SKEW_SECONDS",
     "REUNIFY_METRICS_TOKEN",
     "REUNIFY_NOTIFY_URL",
     "REUNIFY_FLOWER_USER",
@@ -202,7 +229,7 @@ _OTHER_KEYS: tuple[str, ...] = (
 def known_keys() -> frozenset[str]:
     """Every ``REUNIFY_*`` key some setting reads."""
     feeds = {f"REUNIFY_{name.upper()}_{part}" for name in FEEDS for part in ("URL", "TOKEN")}
-    return frozenset({*feeds, *_NUMBERS, *_OTHER_KEYS})
+    return frozenset({*feeds, *_NUMBERS, *_FRACTIONS, *_OTHER_KEYS})
 
 
 def _unknown(values: Mapping[str, str]) -> tuple[str, ...]:
@@ -250,6 +277,9 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
     for key, (attr, kind) in _NUMBERS.items():
         if (raw := get(key)) is not None:
             kwargs[attr] = _parse_number(key, raw, kind)
+    for key, attr in _FRACTIONS.items():
+        if (raw := get(key)) is not None:
+            kwargs[attr] = _parse_fraction(key, raw)
     if (raw := get("REUNIFY_LOG_JSON")) is not None:
         kwargs["log_json"] = _parse_bool("REUNIFY_LOG_JSON", raw)
     if (raw := get("REUNIFY_LOG_LEVEL")) is not None:
@@ -262,6 +292,13 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
         kwargs["scheduled_mode"] = raw
     if (raw := get("REUNIFY_SCHEDULE_CRON")) is not None:
         kwargs["schedule_cron"] = parse_schedule(raw).expression
+    if (raw := get("REUNIFY_CLOCK_SKEW_SECONDS")) is not None:
+        try:
+            kwargs["clock_skew_seconds"] = float(raw)
+        except ValueError as exc:
+            raise ConfigError(f"REUNIFY_CLOCK_SKEW_SECONDS must be a number, got {raw!r}") from exc
+        if not 0 <= kwargs["clock_skew_seconds"] <= 86400:
+            raise ConfigError(f"REUNIFY_CLOCK_SKEW_SECONDS must be between 0 and 86400 (a day), got {raw!r}")
     kwargs["flower_user"] = get("REUNIFY_FLOWER_USER")
     kwargs["flower_password"] = get("REUNIFY_FLOWER_PASSWORD")
     kwargs["metrics_token"] = get("REUNIFY_METRICS_TOKEN")

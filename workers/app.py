@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init
 
-from pipeline.logging import configure_logging
+from pipeline.logging import configure_logging, route_to_root
 from pipeline.settings import Settings, get_settings, warn_unknown_keys
 from workers import broker as broker_transport
 from workers import monitor
@@ -87,11 +88,20 @@ def create_app(settings: Settings | None = None) -> Celery:
     return celery
 
 
-@after_setup_logger.connect
-@after_setup_task_logger.connect
-def _setup_logging(**_kwargs: Any) -> None:
+@celeryd_init.connect
+def _early_logging(**_kwargs: Any) -> None:
+    # Before the worker checks its privileges: that check's warning is then a JSON line too.
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _setup_logging(logger: logging.Logger | None = None, **_kwargs: Any) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if logger is not None and logger is not logging.getLogger():
+        route_to_root(logger)  # the task logger: Celery gave it its own handler and format
     warn_unknown_keys(settings)
 
 

@@ -24,6 +24,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from pipeline import notify
 from pipeline import run as stages
 from pipeline.errors import FeedUnavailableError, ReunifyError, RunInProgressError, StoreError
+from pipeline.gates import AcceptDrop
 from pipeline.logging import bound, get_logger
 from pipeline.settings import Settings, get_settings
 from pipeline.store import Store
@@ -163,16 +164,26 @@ def finish_run(self: RunTask, run_id: str) -> dict[str, Any]:
 
 @shared_task(name=PUBLISH, base=RunTask, bind=True)
 def publish_run(self: RunTask, run_id: str) -> dict[str, Any]:
-    """Make the run's results the exported ones."""
-    return self.run_step(run_id, stages.PUBLISH, lambda _beat: stages.publish_run(run_id, _store()))
+    """Hold the run against the publish gates, then make its results the exported ones (or fail
+    the run with the gates' reason)."""
+    return self.run_step(
+        run_id, stages.PUBLISH, lambda beat: stages.publish_step(run_id, get_settings(), _store(), beat.check)
+    )
 
 
-def start_run(settings: Settings, store: Store, trigger: str, mode: str = "full") -> str:
-    """Take the lock, record the run and send its fetch steps; returns the run id.
+def start_run(
+    settings: Settings,
+    store: Store,
+    trigger: str,
+    mode: str = "full",
+    accept: Sequence[AcceptDrop] = (),
+) -> str:
+    """Take the lock, record the run (with any acceptances of a real drop) and send its fetch
+    steps; returns the run id.
 
     RunInProgressError when a run is in progress; RunFailedError when the broker is unreachable.
     """
-    return stages.start_distributed(store, settings, trigger, send_steps, mode)
+    return stages.start_distributed(store, settings, trigger, send_steps, mode, accept)
 
 
 def scheduled_tick(

@@ -9,13 +9,13 @@ from typing import Any, NamedTuple
 import structlog
 
 from pipeline import jsontext
+from pipeline.dates import update_time
 from pipeline.errors import MalformedRecord
 from pipeline.parse import PARSERS
 from pipeline.records import Quarantined
 
 log = structlog.get_logger(__name__)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EXTRA_CELLS_KEY = "_extra_cells"
 """Key under which a CSV row's surplus cells (csv.DictReader's ``None`` key) appear in JSON payloads."""
 
@@ -39,11 +39,14 @@ def to_json(raw: object) -> str:
     return jsontext.dumps(raw)
 
 
+def stamp_text(when: datetime) -> str:
+    """A time in ``ValidRecord.updated_at``'s form, the store's: fixed-width ISO UTC."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def _updated_at(record: Any) -> str:
-    stamp = getattr(record, "updated_at", None) or getattr(record, "reported_at", None)
-    if not isinstance(stamp, datetime) or stamp == _EPOCH:
-        return ""
-    return stamp.astimezone(UTC).isoformat(timespec="microseconds")
+    stamp = update_time(record)
+    return "" if stamp is None else stamp_text(stamp)
 
 
 def validate_page(

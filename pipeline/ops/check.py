@@ -2,9 +2,10 @@
 
 The check reads the store and answers in one line, with the plugin convention's exit code:
 0 OK, 1 WARNING (the last success is older than the warning threshold), 2 CRITICAL (the last run
-that ended failed, no run ever succeeded, or the last success is older than the critical
-threshold), 3 UNKNOWN (the store cannot be read or holds no run yet). Thresholds default to 1.5×
-and 2× the schedule interval (the longest gap between two slots of ``REUNIFY_SCHEDULE_CRON``).
+that ended failed or was refused by the publish gates, no run ever succeeded, or the last success
+is older than the critical threshold), 3 UNKNOWN (the store cannot be read or holds no run yet).
+Thresholds default to 1.5× and 2× the schedule interval (the longest gap between two slots of
+``REUNIFY_SCHEDULE_CRON``).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def run_dict(run: RunInfo) -> dict[str, Any]:
     end = run.finished_at
     return {
         "run_id": run.id,
-        "outcome": run.status if run.status == "running" else run_outcome(run),
+        "outcome": run.outcome,
         "trigger": run.trigger,
         "mode": run.mode,
         "stage": run.stage,
@@ -143,6 +144,10 @@ def run_dict(run: RunInfo) -> dict[str, Any]:
         "duration_seconds": round((end - run.started_at).total_seconds(), 3) if end else None,
         "children": run.results_count,
         "error": run.error,
+        "accepted_drops": [
+            {"feed": a.feed, "who": a.who, "accepted_at": _iso(a.accepted_at), "why": a.why}
+            for a in run.acceptances
+        ],
         "counts": {
             feed: {"fetched": c.fetched, "valid": c.valid, "quarantined": c.quarantined}
             for feed, c in sorted(run.counts.items())

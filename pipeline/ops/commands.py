@@ -1,9 +1,9 @@
-"""The operators' ``reunify`` sub-commands: report, review, show, discrepancies, runs.
+"""The operators' ``reunify`` sub-commands: report, review, show (a run or a child), discrepancies,
+runs.
 
 ``register(sub)`` adds them to the CLI's sub-parsers; each command reads the store named by the
 settings and prints through :func:`pipeline.ops.escape.write_text` (no control character from a
-feed reaches the terminal, or a report file, raw). Exit codes: 0 done, 1 error (ReunifyError,
-printed by the CLI), 3 the report's totals check failed (the report is still written).
+feed reaches the terminal, or a report file, raw). Exit codes: pipeline/exit_codes.py.
 """
 
 from __future__ import annotations
@@ -13,14 +13,20 @@ import json
 import sys
 from pathlib import Path
 
+from pipeline.exit_codes import ExitCode
 from pipeline.ops import discrepancies, report, review, story
 from pipeline.ops.escape import write_text
-from pipeline.ops.history import render_runs
+from pipeline.ops.history import render_run, render_runs
 from pipeline.settings import Settings
 from pipeline.store import Store
 
-CHECK_FAILED = 3
+_FORMAT_HELP = "text for people, jsonl (one JSON object per line) for scripts (default text)"
 _NAMES_NOTE = "Shows names, A-numbers and dates of birth: for operators working a case."
+
+
+def _jsonl(value: str) -> str:
+    # "json" was the name of the JSON Lines format before it said so, as `export` does; still accepted
+    return "jsonl" if value == "json" else value
 
 
 def _write(text: str, out: str | None) -> None:
@@ -47,7 +53,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         write_text(sys.stderr, rep.check.text() + "\n")
     if not rep.check.ok:
         sys.stderr.write("reunify: the report's totals do not add up; see the check line\n")
-        return CHECK_FAILED
+        return ExitCode.TOTALS_CHECK
     return 0
 
 
@@ -55,7 +61,7 @@ def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify review list``: the queue."""
     store = Store(settings.database_url)
     items = review.review_queue(store, args.run, args.below)
-    if args.format == "json":
+    if args.format == "jsonl":
         sys.stdout.write(review.queue_json(items))
     else:
         from pipeline.ops.common import resolve_run
@@ -84,8 +90,13 @@ def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
-    """``reunify show CHILD``: one child's story."""
+    """``reunify show RUN``: one run with its publish gates; ``reunify show CHILD``: one child's story."""
     store = Store(settings.database_url)
+    # run ids (hex) and ORR record ids (ORR-...) never look alike: a run id names a run
+    run = store.get_run(args.child) if args.run is None else None
+    if run is not None:
+        write_text(sys.stdout, render_run(run, store.list_gate_checks(run.id)))
+        return 0
     write_text(sys.stdout, story.render_story(story.child_story(store, args.child, args.run)))
     return 0
 
@@ -93,8 +104,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_discrepancies(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify discrepancies``: conflicts between agencies."""
     store = Store(settings.database_url)
-    run, found = discrepancies.find_discrepancies(store, args.run)
-    if args.format == "json":
+    run, found = discrepancies.find_discrepancies(store, args.run, settings.clock_skew_seconds)
+    if args.format == "jsonl":
         sys.stdout.write(discrepancies.render_json(found, args.with_names))
     else:
         write_text(sys.stdout, discrepancies.render_text(run, found, args.with_names))
@@ -125,7 +136,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "the previous successful run, and the worklist of unresolved parent locations. "
         "Names appear only with --with-names.",
     )
-    rep.add_argument("--format", choices=("text", "md", "html"), default="text")
+    rep.add_argument(
+        "--format",
+        choices=("text", "md", "html"),
+        default="text",
+        help="text, Markdown or HTML (default text)",
+    )
     rep.add_argument("--out", help="file to write (default: stdout)")
     rep.add_argument("--with-names", action="store_true", help="include children's and parents' names")
     rep.add_argument("--run", help=run_help)
@@ -137,7 +153,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rsub = rev.add_subparsers(dest="review_command", required=True)
     lst = rsub.add_parser("list", help="links flagged for review or scored below the bar")
     lst.add_argument("--below", type=float, default=review.DEFAULT_SCORE_BAR, help="score bar (default 0.95)")
-    lst.add_argument("--format", choices=("text", "json"), default="text")
+    lst.add_argument("--format", type=_jsonl, choices=("text", "jsonl"), default="text", help=_FORMAT_HELP)
     lst.add_argument("--run", help=run_help)
     lst.set_defaults(func=cmd_review_list)
     show = rsub.add_parser(
@@ -155,8 +171,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dec.add_argument("--run", help=run_help)
         dec.set_defaults(func=cmd_review_decide, decision=decision)
 
-    sh = sub.add_parser("show", help="one child's whole story across feeds and runs", description=_NAMES_NOTE)
-    sh.add_argument("child", help="any ORR record id of the child")
+    sh = sub.add_parser(
+        "show",
+        help="one run with its publish gates and accepted drops, or one child's whole story",
+        description="With a run id: the run's outcome, records per feed, every publish gate's verdict "
+        "and the drops operators accepted. With a child's record id: the child's story. " + _NAMES_NOTE,
+    )
+    sh.add_argument(
+        "child", metavar="RUN|CHILD", help="a run id (`reunify runs`), or any ORR record id of a child"
+    )
     sh.add_argument("--run", help=run_help)
     sh.set_defaults(func=cmd_show)
 
@@ -166,11 +189,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(discrepancies.__doc__ or "").strip().split("\n\n")[0],
     )
     dis.add_argument("--with-names", action="store_true", help="list the conflicting A-numbers, names, dates")
-    dis.add_argument("--format", choices=("text", "json"), default="text")
+    dis.add_argument("--format", type=_jsonl, choices=("text", "jsonl"), default="text", help=_FORMAT_HELP)
     dis.add_argument("--run", help=run_help)
     dis.set_defaults(func=cmd_discrepancies)
 
-    runs = sub.add_parser("runs", help="run history: trigger, start, duration, outcome, records, errors")
+    runs = sub.add_parser(
+        "runs",
+        help="run history: trigger, start, duration, outcome (succeeded, failed, refused by the publish "
+        "gates), records, accepted drops, errors",
+    )
     runs.add_argument("--limit", type=int, default=20, help="how many runs, newest first (default 20)")
     runs.add_argument("--json", action="store_true", help="the runs as a JSON list, newest first")
     runs.set_defaults(func=cmd_runs)

@@ -9,10 +9,17 @@
 * ``detained_and_removed``: one adult (as the run recognised the person across ICE and the
   removal list) is ``detained`` in an ICE record and removed in a removal row on the same date;
 * ``location_flip``: a parent's location went back to an earlier state between succeeded runs
-  (e.g. removed, then in ICE custody, then removed).
+  (e.g. removed, then in ICE custody, then removed);
+* ``future_updated_at``: a record's update time is after the run's start plus the allowed clock
+  skew (``REUNIFY_CLOCK_SKEW_SECONDS``; 9999-12-31, say): kept, but it never moves the feed's
+  high-water mark;
+* ``impossible_date``: a date that cannot be true at the run's report date (``pipeline.dates``: a
+  date of birth after it or before 1900, a custody ``as_of``, ``REMOVAL_DATE`` or other event
+  after it): the run took that field as unknown. The other kinds look at the records as the run
+  did, without these dates.
 
-Descriptions carry record ids, facility ids, custody states and dates only; the conflicting
-personal values (A-numbers, names, dates of birth) are listed only ``with_names``.
+Descriptions carry record ids, field names, facility ids, custody states and dates only; the
+conflicting personal values (A-numbers, names, dates of birth) are listed only ``with_names``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import combinations
 
+from pipeline import dates
 from pipeline.match.adults import build_people
 from pipeline.match.compare import dob_compatible, given_tokens, name_near, surname_tokens
 from pipeline.ops.common import resolve_run, table
@@ -38,6 +46,8 @@ KINDS: tuple[str, ...] = (
     "two_facilities",
     "detained_and_removed",
     "location_flip",
+    "future_updated_at",
+    "impossible_date",
 )
 
 
@@ -203,18 +213,53 @@ def location_flips(history: Iterable[HistoryRow]) -> list[Discrepancy]:
     return out
 
 
-def find_discrepancies(store: Store, run_id: str | None = None) -> tuple[RunInfo, list[Discrepancy]]:
-    """Every discrepancy in a succeeded run's records (default: the latest) and in the run history."""
+def future_updated(snapshot: FeedSnapshot, run: RunInfo, skew_seconds: float) -> list[Discrepancy]:
+    """Records updated after the run's start plus the clock skew allowed (by feed and record id)."""
+    cutoff = dates.latest_plausible_update(run.started_at, skew_seconds)
+    return [
+        Discrepancy(
+            "future_updated_at",
+            (record_id,),
+            f"{feed} record {record_id} is updated after the run started (beyond "
+            f"REUNIFY_CLOCK_SKEW_SECONDS={skew_seconds:g}): kept, not used as the feed's high-water mark",
+        )
+        for feed, record_id in dates.future_dated(snapshot, cutoff)
+    ]
+
+
+def impossible_dates(snapshot: FeedSnapshot, as_of: date) -> list[Discrepancy]:
+    """Dates that cannot be true at the report date, by feed, record id, field and rule (the value
+    only with names: a date of birth is personal data)."""
+    return [
+        Discrepancy(
+            "impossible_date",
+            (bad.record_id,),
+            f"{bad.feed} record {bad.record_id}: {bad.field} {dates.RULES[bad.rule]} ({bad.rule}); "
+            "taken as unknown",
+            (f"{bad.record_id}: {bad.field} {bad.value.isoformat()}",),
+        )
+        for bad in dates.snapshot_impossible_dates(snapshot, as_of)
+    ]
+
+
+def find_discrepancies(
+    store: Store, run_id: str | None, skew_seconds: float
+) -> tuple[RunInfo, list[Discrepancy]]:
+    """Every discrepancy in a succeeded run's records (default: the latest) and in the run history;
+    ``skew_seconds`` is ``REUNIFY_CLOCK_SKEW_SECONDS``."""
     from pipeline.run import load_snapshot
 
     run = resolve_run(store, run_id)
-    snapshot = load_snapshot(run.id, store)
+    raw = load_snapshot(run.id, store)  # as stored: the raw dates
+    screened = dates.screen_snapshot(raw, run.as_of)
     groups = [r["child_record_ids"] for r in store.iter_results(run.id)]
     found = [
-        *a_number_conflicts(snapshot),
-        *two_facilities(snapshot, groups),
-        *detained_and_removed(snapshot),
+        *a_number_conflicts(screened),
+        *two_facilities(screened, groups),
+        *detained_and_removed(screened),
         *location_flips(store.iter_history()),
+        *future_updated(raw, run, skew_seconds),
+        *impossible_dates(raw, run.as_of),
     ]
     order = {k: i for i, k in enumerate(KINDS)}
     return run, sorted(found, key=lambda d: (order[d.kind], d.record_ids))

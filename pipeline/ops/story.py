@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.gates import describe_acceptance
 from pipeline.ops import records_view
 from pipeline.ops.common import ids, table
 from pipeline.ops.escape import term_text
@@ -51,6 +52,7 @@ def render_story(story: Story) -> str:
         f"born {val(r, 'date_of_birth')} (age {val(r, 'age_years')}, "
         f"cohort {r['cohort']})",
         f"run {case.run.id}, report date {case.run.as_of}",
+        *(f"  {describe_acceptance(a)}" for a in case.run.acceptances),
         "",
         f"status: {r['status']}   reasons: {', '.join(r.get('reasons') or []) or '-'}   "
         f"needs review: {'yes' if r.get('needs_review') else 'no'}",

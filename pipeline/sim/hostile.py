@@ -21,7 +21,12 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import MalformedRecord
+from pipeline.normalise import a_number
+from pipeline.parse import PARSERS
 
 if TYPE_CHECKING:
     from pipeline.sim.payloads import WorldPayloads
@@ -137,10 +142,278 @@ for _name, _feed, _description in _FEED_MODES:
 
 # ---- dates: future update times, impossible dates ------------------------------------------------
 # (modes of dates that are not evidence)
+# Each alters dates of one well-formed record that fits (the first in feed order; the last for
+# separation_in_future), and nothing else: a test can serve the same payloads with those fields
+# null (unknown) and expect the very same results. The custody and removal modes pick a parent
+# whose location the other records still fix, so the family's status is the world's truth with
+# the bad date taken as unknown.
+
+FUTURE_STAMP = "9999-12-31T00:00:00Z"
+FUTURE_DAY = "9999-12-31"
+
+
+def _parses(feed: str, raw: object) -> bool:
+    try:
+        PARSERS[feed](raw)
+    except (MalformedRecord, ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def _first(
+    feed: str, records: list[Any], fits: Callable[[dict[str, Any]], bool], from_end: bool = False
+) -> int | None:
+    """The index of the first (or last) well-formed record that fits, or None."""
+    order = range(len(records) - 1, -1, -1) if from_end else range(len(records))
+    for i in order:
+        raw = records[i]
+        if isinstance(raw, dict) and _parses(feed, raw) and fits(raw):
+            return i
+    return None
+
+
+def _altered(records: list[Any], index: int | None, change: Callable[[dict[str, Any]], None]) -> list[Any]:
+    if index is None:
+        return records
+    out = list(records)
+    rec = copy.deepcopy(out[index])
+    change(rec)
+    out[index] = rec
+    return out
+
+
+def _a_number(value: object) -> str | None:
+    try:
+        return a_number(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _year_moved(iso: str, year: Callable[[int], int]) -> str:
+    day = date.fromisoformat(iso[:10])
+    try:
+        return day.replace(year=year(day.year)).isoformat()
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=year(day.year), day=28).isoformat()
+
+
+def _claimant(rec: dict[str, Any]) -> bool:
+    return bool(rec.get("claimed_children"))
+
+
+def _future_updated_at(p: WorldPayloads) -> WorldPayloads:
+    orr = _altered(p.orr, _first("orr", p.orr, lambda r: True), lambda r: r.update(updatedAt=FUTURE_STAMP))
+    ice = _altered(p.ice, _first("ice", p.ice, _claimant), lambda r: r.update(updated_at=FUTURE_STAMP))
+    return replace(p, orr=orr, ice=ice)
+
+
+def _shared_a_numbers(orr: list[Any]) -> set[str]:
+    seen: dict[str, int] = {}
+    for raw in orr:
+        if isinstance(raw, dict) and raw.get("dateOfBirth") and _parses("orr", raw):
+            number = _a_number(raw.get("aNumber"))
+            if number:
+                seen[number] = seen.get(number, 0) + 1
+    return {n for n, count in seen.items() if count > 1}
+
+
+def _dob_after_as_of(p: WorldPayloads) -> WorldPayloads:
+    # a re-referred child (another record carries the A-number and a date of birth): a century
+    # mis-keyed, born "2112"
+    shared = _shared_a_numbers(p.orr)
+    index = _first(
+        "orr", p.orr, lambda r: bool(r.get("dateOfBirth")) and _a_number(r.get("aNumber")) in shared
+    )
+
+    def change(rec: dict[str, Any]) -> None:
+        rec["dateOfBirth"] = _year_moved(rec["dateOfBirth"], lambda y: y + 100)
+
+    return replace(p, orr=_altered(p.orr, index, change))
+
+
+def _dob_before_1900(p: WorldPayloads) -> WorldPayloads:
+    # a child with one record, and a claimant adult: born "18xx"
+    shared = _shared_a_numbers(p.orr)
+    child = _first(
+        "orr", p.orr, lambda r: bool(r.get("dateOfBirth")) and _a_number(r.get("aNumber")) not in shared
+    )
+    adult = _first(
+        "ice", p.ice, lambda r: _claimant(r) and bool(r.get("birth_date") and r.get("apprehension_event_id"))
+    )
+
+    def child_change(rec: dict[str, Any]) -> None:
+        rec["dateOfBirth"] = _year_moved(rec["dateOfBirth"], lambda y: 1800 + y % 100)
+
+    def adult_change(rec: dict[str, Any]) -> None:
+        rec["birth_date"] = _year_moved(rec["birth_date"], lambda y: 1800 + y % 100)
+
+    return replace(p, orr=_altered(p.orr, child, child_change), ice=_altered(p.ice, adult, adult_change))
+
+
+def _removal_rows(text: str) -> tuple[list[str], list[list[str] | None]]:
+    """The CSV's lines and each one's cells when it is one well-formed row (else None)."""
+    lines = text.split("\r\n")
+    cells: list[list[str] | None] = []
+    for line in lines:
+        rows = list(csv.reader([line])) if line else []
+        cells.append(rows[0] if len(rows) == 1 and len(rows[0]) == 8 else None)
+    return lines, cells
+
+
+def _custody_day(rec: dict[str, Any]) -> date | None:
+    custody = rec.get("custody") or {}
+    try:
+        return date.fromisoformat(str(custody.get("as_of")))
+    except ValueError:
+        return None
+
+
+def _us_day(text: str) -> date | None:
+    try:
+        month, day, year = text.split("/")
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _custody_in_future(p: WorldPayloads) -> WorldPayloads:
+    # a claimant detained before the removal row of the same A-number: the removal is the latest
+    # real event; a custody.as_of of 9999-12-31 would make them "in ICE custody" instead
+    _, cells = _removal_rows(p.removals_csv)
+    removed: dict[str, date] = {}
+    for row in cells[1:]:
+        number = _a_number(row[1]) if row else None
+        day = _us_day(row[6]) if row else None
+        if number and day and day >= removed.get(number, date.min):
+            removed[number] = day
+
+    def fits(rec: dict[str, Any]) -> bool:
+        day, number = _custody_day(rec), _a_number(rec.get("a_number"))
+        status = (rec.get("custody") or {}).get("status")
+        return status == "detained" and day is not None and number in removed and day <= removed[number]
+
+    def change(rec: dict[str, Any]) -> None:
+        rec["custody"] = {**rec["custody"], "as_of": FUTURE_DAY}
+
+    return replace(p, ice=_altered(p.ice, _first("ice", p.ice, fits), change))
+
+
+def _removal_in_future(p: WorldPayloads) -> WorldPayloads:
+    # the removal row of an adult whose latest ICE record says removed too: REMOVAL_DATE 12/31/9999
+    latest: dict[str, tuple[date, str]] = {}
+    for raw in p.ice:
+        if isinstance(raw, dict) and _parses("ice", raw):
+            number, day = _a_number(raw.get("a_number")), _custody_day(raw)
+            if number and day and day >= latest.get(number, (date.min, ""))[0]:
+                latest[number] = (day, str((raw.get("custody") or {}).get("status")))
+    lines, cells = _removal_rows(p.removals_csv)
+    for i, row in enumerate(cells):
+        if i == 0 or row is None:
+            continue
+        number = _a_number(row[1])
+        if number and latest.get(number, (None, ""))[1] == "removed" and _us_day(row[6]):
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="").writerow([*row[:6], "12/31/9999", row[7]])
+            lines = [*lines[:i], buf.getvalue(), *lines[i + 1 :]]
+            return replace(p, removals_csv="\r\n".join(lines))
+    return p
+
+
+def _separation_in_future(p: WorldPayloads) -> WorldPayloads:
+    # the last child with one record and no discharge (not the one born in the 1800s), apprehended
+    # and admitted "9999-12-31": no day count of the separation may start there
+    shared = _shared_a_numbers(p.orr)
+
+    def fits(rec: dict[str, Any]) -> bool:
+        app = rec.get("apprehension") or {}
+        return (
+            _a_number(rec.get("aNumber")) not in shared
+            and not rec.get("discharge")
+            and bool(rec.get("admittedAt") and app.get("date"))
+        )
+
+    def change(rec: dict[str, Any]) -> None:
+        rec["admittedAt"] = FUTURE_DAY
+        rec["apprehension"] = {**rec["apprehension"], "date": FUTURE_DAY}
+
+    return replace(p, orr=_altered(p.orr, _first("orr", p.orr, fits, from_end=True), change))
+
+
+register(
+    HostileMode(
+        "future_updated_at",
+        "orr,ice",
+        f"one ORR child and one ICE claimant record updated {FUTURE_STAMP}",
+        _future_updated_at,
+    )
+)
+register(
+    HostileMode(
+        "dob_after_as_of",
+        "orr",
+        "a re-referred child's record born a century late (after any report date)",
+        _dob_after_as_of,
+    )
+)
+register(
+    HostileMode(
+        "dob_before_1900",
+        "orr,ice",
+        "a one-record child and a claimant adult born in the 1800s",
+        _dob_before_1900,
+    )
+)
+register(
+    HostileMode(
+        "custody_in_future",
+        "ice",
+        "custody.as_of 9999-12-31 on a detained claimant whose removal row is their latest event",
+        _custody_in_future,
+    )
+)
+register(
+    HostileMode(
+        "removal_in_future",
+        "removals",
+        "REMOVAL_DATE 12/31/9999 on the row of an adult whose latest ICE record says removed",
+        _removal_in_future,
+    )
+)
+register(
+    HostileMode(
+        "separation_in_future",
+        "orr",
+        f"the last one-record child without a discharge apprehended and admitted {FUTURE_DAY}",
+        _separation_in_future,
+    )
+)
+#: the modes above that plant dates which are not evidence (all but ``future_updated_at``)
+IMPOSSIBLE_DATE_MODES: tuple[str, ...] = (
+    "dob_after_as_of",
+    "dob_before_1900",
+    "custody_in_future",
+    "removal_in_future",
+    "separation_in_future",
+)
 
 
 # ---- gates: shrunk feeds, quarantine floods ------------------------------------------------------
-# (modes that the publish gates must stop)
+# (modes that the publish gates must stop; a removal list of its header only is the feeds
+# section's serving mode ``removals_header_only``)
+
+
+def _ice_shrunk(payloads: WorldPayloads) -> WorldPayloads:
+    # every third detainee entry gone; the simulator's `total` counts what is left, so the feed
+    # pages to its end and looks complete: only a comparison with the last good run can tell
+    return replace(payloads, ice=[rec for i, rec in enumerate(payloads.ice) if i % 3 != 2])
+
+
+def _orr_quarantine_flood(payloads: WorldPayloads) -> WorldPayloads:
+    # every tenth child entry loses its childId, which the contract says must be quarantined
+    def broken(rec: object) -> object:
+        return {k: v for k, v in rec.items() if k != "childId"} if isinstance(rec, dict) else rec
+
+    return replace(payloads, orr=[broken(rec) if i % 10 == 9 else rec for i, rec in enumerate(payloads.orr)])
 
 
 # ---- output: feed text that must not act on the reader of an export, a report or a terminal -----
@@ -236,6 +509,22 @@ def _hostile_names(payloads: WorldPayloads) -> WorldPayloads:
     )
 
 
+register(
+    HostileMode(
+        "ice_shrunk",
+        "ice",
+        "a third of the ICE detainee entries are gone, with a total that agrees (the feed looks whole)",
+        _ice_shrunk,
+    )
+)
+register(
+    HostileMode(
+        "orr_quarantine_flood",
+        "orr",
+        "one ORR child entry in ten comes without its childId (quarantined)",
+        _orr_quarantine_flood,
+    )
+)
 register(
     HostileMode(
         "hostile_names",

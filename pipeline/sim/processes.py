@@ -1,6 +1,6 @@
-"""Local Celery worker processes for the tests and the bench (dev tool): ``celery -A workers
-worker`` started as an operator would, with the given REUNIFY_* settings, and stopped with its
-pool processes."""
+"""Local processes for the tests and the bench (dev tool): the ``reunify`` command, and ``celery -A
+workers worker`` started as an operator would, with the given REUNIFY_* settings, and stopped with
+its pool processes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,21 @@ def process_env(env: Mapping[str, str]) -> dict[str, str]:
     return base | dict(env)
 
 
+def reunify(
+    args: list[str], env: Mapping[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``reunify`` command as an operator would, with these REUNIFY_* settings; its output."""
+    return subprocess.run(
+        [str(BIN / "reunify"), *args],
+        cwd=REPO,
+        env=process_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @contextmanager
 def celery_worker(
     env: Mapping[str, str], log_path: Path, name: str = "w1", concurrency: int = 2
@@ -35,6 +50,7 @@ def celery_worker(
                 str(BIN / "celery"),
                 "-A",
                 "workers",
+                "--quiet",  # no banner on stdout: the log is one JSON stream
                 "worker",
                 "--loglevel=INFO",
                 f"--concurrency={concurrency}",

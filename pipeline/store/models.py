@@ -17,12 +17,45 @@ class FeedCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class Acceptance:
+    """An operator's acceptance of a real drop of one feed in one run (``--accept-drop``)."""
+
+    run_id: str
+    feed: str
+    who: str
+    why: str
+    accepted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GateCheck:
+    """One publish gate's verdict on one feed of a run (see ``pipeline.gates``).
+
+    ``outcome``: passed, refused (the run is not published), or accepted (it would have refused,
+    and an operator accepted the feed's drop for this run). ``measured`` is the gate's fraction
+    (None without a baseline), ``observed`` and ``reference`` the two counts it compares.
+    """
+
+    run_id: str
+    gate: str
+    feed: str
+    outcome: str
+    measured: float | None
+    threshold: float
+    observed: int
+    reference: int | None
+    baseline_run_id: str | None
+    detail: str
+    checked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """One run as the store knows it. Timestamps are timezone-aware UTC."""
 
     id: str
     trigger: str
-    status: str  # running | succeeded | failed
+    status: str  # running | succeeded | failed (schema.RUN_STATUSES)
     stage: str | None
     as_of: date
     started_at: datetime
@@ -34,6 +67,16 @@ class RunInfo:
     counts: dict[str, FeedCounts] = field(default_factory=dict)
     mode: str = "full"  # full | incremental
     partitions: int = 1  # matching partitions (steps match:0 ... match:n-1)
+    # operators' acceptances of a real drop for this run (reunify run --accept-drop), by feed
+    acceptances: tuple[Acceptance, ...] = ()
+    # failed because a publish gate refused it (pipeline/gates.py): its results were never published
+    refused: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """``running``, or what became of the run (schema.RUN_OUTCOMES): ``succeeded``, ``failed``,
+        or ``refused`` (failed by a publish gate)."""
+        return "refused" if self.refused and self.status == "failed" else self.status
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed")
+# What became of a run that ended: its status, or ``refused`` for a failed run that a publish gate
+# stopped before publishing (pipeline/gates.py; ``runs.refused``).
+RUN_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "refused")
+# A publish gate's verdict on one feed of a run (``run_gate_checks.outcome``).
+GATE_OUTCOMES: tuple[str, ...] = ("passed", "refused", "accepted")
 DECISIONS: tuple[str, ...] = ("confirm", "reject")
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -67,6 +72,8 @@ runs = sa.Table(
     sa.Column("mode", sa.String(16), nullable=False, server_default="full"),
     # how many partitions the run's matching is split into (steps match:0 ... match:n-1)
     sa.Column("partitions", sa.Integer(), nullable=False, server_default="1"),
+    # a failed run that the publish gates stopped before publishing (its outcome is "refused")
+    sa.Column("refused", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
     sa.Index(None, "status", "finished_at"),
     sa.Index(None, "started_at"),
@@ -205,4 +212,39 @@ run_artifacts = sa.Table(
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("body", sa.Text(), nullable=False),
+)
+
+# The publish gates' verdicts (pipeline/gates.py): one row per run, gate and feed, written before
+# the run is published or refused, kept when old runs are pruned. ``measured`` is the gate's
+# fraction (drop or quarantine rate; NULL without a baseline), ``observed`` and ``reference`` the
+# two counts it compares (valid now and in the baseline run; quarantined and served). No
+# personal data: counts and feed names only.
+run_gate_checks = sa.Table(
+    "run_gate_checks",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("gate", sa.String(32), primary_key=True),
+    sa.Column("feed", sa.String(16), primary_key=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("measured", sa.Float(), nullable=True),
+    sa.Column("threshold", sa.Float(), nullable=False),
+    sa.Column("observed", sa.Integer(), nullable=False),
+    sa.Column("reference", sa.Integer(), nullable=True),
+    sa.Column("baseline_run_id", sa.String(64), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Column("checked_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(f"outcome IN ({', '.join(repr(o) for o in GATE_OUTCOMES)})", name="outcome"),
+)
+
+# An operator's acceptance of a real drop of one feed for one run (`reunify run --accept-drop
+# FEED --reason TEXT`), stored when the run begins so that whichever worker runs its publish step
+# sees it: the gates of that feed record "accepted" instead of refusing that run.
+run_acceptances = sa.Table(
+    "run_acceptances",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("feed", sa.String(16), primary_key=True),
+    sa.Column("who", sa.String(255), nullable=False),
+    sa.Column("why", sa.Text(), nullable=False),
+    sa.Column("accepted_at", UTCDateTime(), nullable=False),
 )

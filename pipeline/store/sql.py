@@ -39,8 +39,10 @@ from pipeline.store.engine import (
 )
 from pipeline.store.history import HISTORY_COLUMNS, child_key, history_row
 from pipeline.store.models import (
+    Acceptance,
     Decision,
     FeedCounts,
+    GateCheck,
     HistoryRow,
     LockHolder,
     ResultTotals,
@@ -50,6 +52,7 @@ from pipeline.store.models import (
 )
 from pipeline.store.schema import (
     DECISIONS,
+    GATE_OUTCOMES,
     UTCDateTime,
     feed_cursors,
     feed_records,
@@ -58,8 +61,10 @@ from pipeline.store.schema import (
     result_candidates,
     result_history,
     review_decisions,
+    run_acceptances,
     run_artifacts,
     run_feed_counts,
+    run_gate_checks,
     run_steps,
     runs,
 )
@@ -240,11 +245,14 @@ class Store:
         deadline: datetime | None = None,
         mode: str = "full",
         partitions: int = 1,
+        acceptances: Iterable[tuple[str, str, str]] = (),
     ) -> str:
         """Record a new running run and return its id; with an existing ``run_id`` nothing changes.
 
         ``mode`` is ``full`` (fetch every feed whole) or ``incremental`` (fetch what changed);
-        ``partitions`` is how many slices its matching is split into.
+        ``partitions`` is how many slices its matching is split into; ``acceptances`` are
+        operators' acceptances ``(feed, who, why)`` of a real drop for this run (one per feed),
+        stored with it in one transaction.
         """
         if mode not in ("full", "incremental"):
             raise StoreError(f"run mode must be 'full' or 'incremental', got {mode!r}")
@@ -266,9 +274,16 @@ class Store:
                 partitions=partitions,
             )
             .on_conflict_do_nothing(index_elements=[runs.c.id])
+            .returning(runs.c.id)
         )
+        accepted = {feed: (who, why) for feed, who, why in acceptances}
+        rows = [
+            {"run_id": run_id, "feed": feed, "who": who, "why": why, "accepted_at": now}
+            for feed, (who, why) in accepted.items()
+        ]
         with self._write("starting a run") as conn:
-            conn.execute(stmt)
+            if conn.execute(stmt).first() is not None and rows:  # a new run, not an existing one
+                conn.execute(sa.insert(run_acceptances), rows)
         return run_id
 
     def set_stage(self, run_id: str, stage: str) -> bool:
@@ -312,12 +327,13 @@ class Store:
             conn.execute(stmt)
         return True
 
-    def fail_run(self, run_id: str, error: str) -> bool:
-        """Mark a running run failed with ``error``; False if it was not running. Results stay as they are."""
+    def fail_run(self, run_id: str, error: str, *, refused: bool = False) -> bool:
+        """Mark a running run failed with ``error`` (``refused``: by a publish gate); False if it was
+        not running. Results stay as they are."""
         stmt = (
             sa.update(runs)
             .where(runs.c.id == run_id, runs.c.status == "running")
-            .values(status="failed", error=error, finished_at=self._now())
+            .values(status="failed", error=error, finished_at=self._now(), refused=refused)
         )
         with self._write("failing a run") as conn:
             return conn.execute(stmt).rowcount == 1
@@ -400,6 +416,12 @@ class Store:
             .order_by(c.run_id, c.feed)
         ):
             counts[crow.run_id][crow.feed] = FeedCounts(crow.fetched, crow.valid, crow.quarantined)
+        accepted: dict[str, list[Acceptance]] = {run_id: [] for run_id in counts}
+        a = run_acceptances.c
+        for arow in conn.execute(
+            sa.select(run_acceptances).where(a.run_id.in_(list(counts))).order_by(a.run_id, a.feed)
+        ).mappings():
+            accepted[arow["run_id"]].append(Acceptance(**arow))
         return [
             RunInfo(
                 id=row["id"],
@@ -416,9 +438,40 @@ class Store:
                 counts=counts[row["id"]],
                 mode=row["mode"],
                 partitions=row["partitions"],
+                acceptances=tuple(accepted[row["id"]]),
+                refused=bool(row["refused"]),
             )
             for row in rows
         ]
+
+    # -- publish gates: acceptances of a real drop, and the gates' verdicts --------------------
+
+    def save_gate_checks(self, run_id: str, checks: Sequence[GateCheck]) -> bool:
+        """Replace a running run's publish-gate verdicts with ``checks`` (a retried publish step
+        checks again); False, and nothing written, once the run has ended: the verdicts kept are
+        those the run ended on."""
+        for check in checks:
+            if check.outcome not in GATE_OUTCOMES or check.run_id != run_id:
+                raise StoreError(f"gate check {check.gate}/{check.feed} cannot be stored for run {run_id}")
+        rows = [dataclasses.asdict(check) for check in checks]
+
+        def body(conn: sa.Connection) -> bool:
+            status = conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar()
+            if status != "running":
+                return False
+            conn.execute(sa.delete(run_gate_checks).where(run_gate_checks.c.run_id == run_id))
+            if rows:
+                conn.execute(sa.insert(run_gate_checks), rows)
+            return True
+
+        return self._write_retrying("recording gate checks", body)
+
+    def list_gate_checks(self, run_id: str) -> list[GateCheck]:
+        """A run's publish-gate verdicts, by gate and feed (empty before its publish step)."""
+        g = run_gate_checks.c
+        stmt = sa.select(run_gate_checks).where(g.run_id == run_id).order_by(g.gate, g.feed)
+        with self._read("reading gate checks") as conn:
+            return [GateCheck(**row) for row in conn.execute(stmt).mappings()]
 
     # -- run steps (the work of a run done by workers) ----------------------------------------
 
@@ -678,25 +731,30 @@ class Store:
         with self._read("counting feed records") as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    def feed_high_water(self, run_id: str, feed: str) -> str | None:
-        """The greatest ``updated_at`` among a run's records of a feed (None when it has none with one).
+    def feed_high_water(self, run_id: str, feed: str, until: str | None = None) -> str | None:
+        """The greatest ``updated_at`` among a run's records of a feed (None when it has none with one),
+        counting only those at or before ``until`` (same fixed-width ISO form) when given.
 
-        An incremental fetch asks the feed for what changed at or after this mark: it is the
-        agency's own clock, so it is immune to skew between our clock and theirs.
+        An incremental fetch asks the feed for what changed at or after this mark. A record dated
+        in the future (9999-12-31) must not count (``until``): it would blind every later run.
         """
         stmt = sa.select(sa.func.max(feed_records.c.updated_at)).where(
             feed_records.c.run_id == run_id, feed_records.c.feed == feed, feed_records.c.updated_at != ""
         )
+        if until is not None:
+            stmt = stmt.where(feed_records.c.updated_at <= until)
         with self._read("reading a feed's high-water mark") as conn:
             value = conn.execute(stmt).scalar()
         return str(value) if value else None
 
-    def carry_forward(self, run_id: str, feed: str, from_run_id: str) -> int:
+    def carry_forward(self, run_id: str, feed: str, from_run_id: str, until: str | None = None) -> int:
         """Copy into ``run_id`` every record of ``feed`` that ``from_run_id`` held and this run lacks.
 
         An incremental run fetches only what changed, then carries the rest of the feed's current
         state forward from the last good run, in one INSERT .. SELECT inside the database. Where
-        both hold a record, the greater ``updated_at`` stays (the fetched copy on a tie).
+        both hold a record, the greater ``updated_at`` stays (the fetched copy on a tie), except
+        that an old copy dated after ``until`` (in the future when it was fetched) never replaces
+        a fetched one: the agency corrected it.
         """
         fr = feed_records.alias("prev")
         source = sa.select(
@@ -706,11 +764,16 @@ class Store:
         stmt = make(feed_records).from_select(
             ["run_id", "feed", "record_id", "updated_at", "payload"], source
         )
+        newer = stmt.excluded.updated_at > feed_records.c.updated_at
+        if until is not None:
+            newer = sa.and_(newer, stmt.excluded.updated_at <= until)
         stmt = stmt.on_conflict_do_update(
             index_elements=[feed_records.c.run_id, feed_records.c.feed, feed_records.c.record_id],
             set_={"updated_at": stmt.excluded.updated_at, "payload": stmt.excluded.payload},
-            where=stmt.excluded.updated_at > feed_records.c.updated_at,
+            where=newer,
         )
+        # SQLAlchemy keeps an INSERT's rowcount only when asked (psycopg's would read -1)
+        stmt = stmt.execution_options(preserve_rowcount=True)
         return int(
             self._write_retrying("carrying feed records forward", lambda conn: conn.execute(stmt).rowcount)
         )

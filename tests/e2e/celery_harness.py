@@ -20,6 +20,7 @@ import redis
 # the worker processes themselves are shared with the bench
 from pipeline.sim.processes import celery_worker as celery_worker
 from pipeline.sim.processes import process_env as process_env
+from pipeline.sim.processes import reunify as reunify
 from pipeline.sim.processes import stop, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
@@ -175,18 +176,3 @@ def start_reunify(args: list[str], env: Mapping[str, str], log_path: Path) -> su
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-
-
-def reunify(
-    args: list[str], env: Mapping[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """Run the ``reunify`` command as a user would."""
-    return subprocess.run(
-        [str(BIN / "reunify"), *args],
-        cwd=REPO,
-        env=process_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )

@@ -318,7 +318,7 @@ def test_review_decisions_between_runs_change_the_next_export_and_show_in_the_st
     env = _env(settings, simulator, settings.as_of)
     run_embedded(settings, store, "test")
 
-    queue = [json.loads(line) for line in _cli(["review", "list", "--format", "json"], env).splitlines()]
+    queue = [json.loads(line) for line in _cli(["review", "list", "--format", "jsonl"], env).splitlines()]
     linked = [q for q in queue if q["result"]["parent"]]
     assert len(linked) >= 2, "the world should give at least two flagged links"
     to_confirm, to_reject = linked[0]["result"], linked[1]["result"]
@@ -479,7 +479,7 @@ def test_discrepancies_lists_exactly_the_conflicts_planted_in_a_world(
             run_embedded(make_settings(sim, REUNIFY_AS_OF=as_of), store, "test")
 
         run("2018-07-12")
-        _, found = find_discrepancies(store)
+        _, found = find_discrepancies(store, None, make_settings(sim).clock_skew_seconds)
         assert found == [], f"the clean world has conflicts of its own: {found}"
 
         # Plant one conflict of each kind found in the records; step a parent's location away.
@@ -519,7 +519,7 @@ def test_discrepancies_lists_exactly_the_conflicts_planted_in_a_world(
             sim.set_payloads(planted.to_payloads())
             run(adult["custody"]["as_of"])
 
-        _, found = find_discrepancies(store)
+        _, found = find_discrepancies(store, None, make_settings(sim).clock_skew_seconds)
         assert any(
             set(r["child_record_ids"]) == {moved_child["childId"], "ORR-0900001"}
             for r in store.iter_results()
@@ -552,7 +552,7 @@ def test_discrepancies_lists_exactly_the_conflicts_planted_in_a_world(
     assert "ZZYZX" not in text and other_dob not in text
     named = _cli(["discrepancies", "--with-names"], env)
     assert "ZZYZX" in named and other_dob in named
-    lines = [json.loads(line) for line in _cli(["discrepancies", "--format", "json"], env).splitlines()]
+    lines = [json.loads(line) for line in _cli(["discrepancies", "--format", "jsonl"], env).splitlines()]
     assert sorted(d["kind"] for d in lines) == sorted(k for k, _ in got) and all(
         not d["values"] for d in lines
     )

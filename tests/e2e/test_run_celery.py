@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import redis
 from celery_harness import REDIS_URL, celery_worker, free_redis_db, release_redis_db, reunify
 
 from pipeline.sim.server import FaultConfig, FeedSimulator
+
+SHUTDOWN_NOTICE = re.compile(r"worker: (Warm|Cold) shutdown \(MainProcess\)")
 
 
 @pytest.fixture
@@ -52,3 +55,17 @@ def test_a_run_through_celery_workers_equals_the_embedded_run(
     assert "succeeded" in done.stdout
 
     assert _export(celery_env, tmp_path / "celery.jsonl") == _export(embedded, tmp_path / "embedded.jsonl")
+    _assert_one_json_stream(tmp_path / "worker.log")
+
+
+def _assert_one_json_stream(log: Path) -> None:
+    """Every line of a worker's log is a JSON event with a timestamp, Celery's own included.
+
+    Celery writes one line past logging, straight to stdout, when told to stop: that one is allowed.
+    """
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines if not SHUTDOWN_NOTICE.fullmatch(line)]
+    assert events and all({"event", "timestamp", "level"} <= event.keys() for event in events)
+    loggers = {event.get("logger", "") for event in events}
+    assert any(name.startswith("celery") for name in loggers), loggers  # e.g. "celery@w1 ready."
+    assert any(event["event"].startswith("run.") for event in events)  # and our own, in the same stream

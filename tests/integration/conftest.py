@@ -1,4 +1,5 @@
-"""Fixtures of the integration tier: a database of each backend, and the store's hand-moved clock."""
+"""Fixtures of the integration tier: a database of each backend, the store's hand-moved clock, and a
+local webhook receiver."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from store_clock import FakeClock
+from webhook_receiver import Receiver
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -21,3 +23,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a free loopback port (its ``url`` for REUNIFY_NOTIFY_URL)."""
+    r = Receiver()
+    yield r
+    r.close()

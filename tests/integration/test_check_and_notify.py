@@ -7,77 +7,28 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from personal_data import leaked
+from webhook_receiver import Receiver
 
 from pipeline.errors import RunFailedError
 from pipeline.logging import configure_logging
 from pipeline.run import begin_run, run_embedded
 from pipeline.settings import Settings
-from pipeline.sim.processes import BIN, REPO, process_env
+from pipeline.sim.processes import reunify
 from pipeline.sim.server import FeedSimulator
 from pipeline.sim.world import World
 from pipeline.store import Store
 from pipeline.store.schema import runs
 
 
-class Receiver:
-    """A local webhook receiver: keeps every JSON body POSTed to it; answers ``status``."""
-
-    def __init__(self, status: int = 204) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.status = status
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook?key=s3cret-hook-key"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-
-
-def _reunify(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "reunify"), *args],
-        cwd=REPO,
-        env=process_env(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return _reunify(["status", "--check"], env)
+    return reunify(["status", "--check"], env)
 
 
 def _age_last_success(store: Store, hours: float) -> None:
@@ -206,7 +157,7 @@ def test_run_runs_and_status_speak_json_to_scripts_with_stdout_holding_only_the_
         "REUNIFY_AS_OF": "2018-07-12",
         "REUNIFY_CONFIG": str(config),
     }
-    done = _reunify(["run", "--json"], env)
+    done = reunify(["run", "--json"], env)
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)  # the whole of stdout is one JSON object
     store = Store(env["REUNIFY_DATABASE_URL"])
@@ -215,14 +166,14 @@ def test_run_runs_and_status_speak_json_to_scripts_with_stdout_holding_only_the_
     assert sum(body["by_status"].values()) == body["children"]
     assert body["counts"]["orr"]["quarantined"] == len(small_world.malformed["orr"])
 
-    refused = _reunify(["run", "--json"], env | {"REUNIFY_ICE_TOKEN": "nope"})
+    refused = reunify(["run", "--json"], env | {"REUNIFY_ICE_TOKEN": "nope"})
     assert refused.returncode == 1
     failed = json.loads(refused.stdout)
     assert failed["outcome"] == "failed" and "ice feed: token refused" in failed["error"]
 
-    runs = json.loads(_reunify(["runs", "--json"], env).stdout)
+    runs = json.loads(reunify(["runs", "--json"], env).stdout)
     ids = [r["run_id"] for r in runs]
     assert ids[:2] == [failed["run_id"], body["run_id"]]
-    status = json.loads(_reunify(["status", "--json"], env).stdout)
+    status = json.loads(reunify(["status", "--json"], env).stdout)
     assert status["current"] is None
     assert leaked(small_world, done.stdout + refused.stdout) == []

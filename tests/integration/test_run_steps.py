@@ -16,9 +16,11 @@ import pytest
 from store_clock import FakeClock
 
 from pipeline import run as stages
+from pipeline.dates import snapshot_impossible_dates
 from pipeline.errors import RunInProgressError, StoreError
 from pipeline.records import FeedSnapshot
 from pipeline.settings import Settings, load_settings
+from pipeline.sim.hostile import IMPOSSIBLE_DATE_MODES
 from pipeline.sim.server import FeedSimulator
 from pipeline.sim.world import World, mutate_world
 from pipeline.store import Store
@@ -346,6 +348,34 @@ def test_the_reconciliation_steps_through_the_store_give_the_in_process_results(
     stages.publish_run(run_id, store)
     with pytest.raises(StoreError, match="has no 'model'"):
         store.get_artifact(run_id, "model")  # the matching state is gone once published
+    store.close()
+
+
+def test_the_reconciliation_steps_take_impossible_dates_as_unknown_as_the_in_process_run_does(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    # the match and finish steps re-read records by id: they must screen them as prepare does
+    simulator.set_hostile(IMPOSSIBLE_DATE_MODES)
+    settings = make_settings(simulator, db_url, REUNIFY_MATCH_PARTITIONS="3")
+    store = Store(db_url)
+    run_id = stages.begin_run(store, settings, "test")
+    for feed in ("orr", "ice", "removals", "dna"):
+        stages.fetch_feed(run_id, feed, settings, store)
+    stages.reconcile_run(run_id, store)
+    expected = _staged(store, run_id)
+    planted = {d.record_id for d in snapshot_impossible_dates(stages.load_snapshot(run_id, store), AS_OF)}
+    assert len(planted) == 6, planted
+
+    stages.prepare_run(run_id, store)
+    store.save_results(run_id, [])
+    for n in range(3):
+        stages.match_partition(run_id, n, store)
+    stages.finish_run(run_id, store)
+    assert _staged(store, run_id) == expected
+    assert all(
+        (r["parent_location"]["days_unresolved"] or 0) >= 0 and (r["age_years"] or 0) >= 0
+        for r in expected[0]
+    )
     store.close()
 
 

@@ -110,3 +110,12 @@ def test_every_documented_variable_is_read_by_some_setting() -> None:
 def test_an_invalid_log_level_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="REUNIFY_LOG_LEVEL must be one of"):
         load_settings({"REUNIFY_LOG_LEVEL": "verbose"}, config_file=tmp_path / "n")
+
+
+def test_the_clock_skew_is_seconds_from_none_to_a_day(tmp_path: Path) -> None:
+    none = tmp_path / "none.toml"
+    assert load_settings({}, config_file=none).clock_skew_seconds == 300
+    assert load_settings({"REUNIFY_CLOCK_SKEW_SECONDS": "0"}, config_file=none).clock_skew_seconds == 0
+    for bad in ("-1", "86401", "soon", "nan"):
+        with pytest.raises(ConfigError, match=f"REUNIFY_CLOCK_SKEW_SECONDS must be .*got '{bad}'"):
+            load_settings({"REUNIFY_CLOCK_SKEW_SECONDS": bad}, config_file=none)

@@ -1,0 +1,60 @@
+"""One log stream: stdlib records (Celery's, kombu's) and structlog's events share one JSON format."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import warnings
+from collections.abc import Iterator
+
+import pytest
+
+from pipeline.logging import configure_logging, get_logger, route_to_root
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    out = io.StringIO()
+    configure_logging("INFO", json=True, stream=out)
+    yield out
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def _events(out: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_a_stdlib_record_is_a_json_event_with_timestamp_level_and_logger(stream: io.StringIO) -> None:
+    logging.getLogger("celery.apps.worker").info("%s ready.", "w1@host")
+    get_logger("pipeline.run").info("run.started", run_id="r1")
+    celery, ours = _events(stream)
+    assert celery["event"] == "w1@host ready." and celery["logger"] == "celery.apps.worker"
+    assert celery["level"] == "info" and str(celery["timestamp"]).endswith("Z")
+    assert ours["event"] == "run.started" and ours["run_id"] == "r1" and "timestamp" in ours
+
+
+def test_a_logger_with_its_own_handler_writes_through_the_root_once_routed(stream: io.StringIO) -> None:
+    task_logger = logging.getLogger("celery.task.test")
+    task_logger.addHandler(logging.StreamHandler(io.StringIO()))
+    task_logger.propagate = False
+    route_to_root(task_logger)
+    task_logger.warning("Task failed")
+    assert [event["event"] for event in _events(stream)] == ["Task failed"]
+
+
+def test_a_python_warning_is_a_log_event(stream: io.StringIO) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("running as root", UserWarning, stacklevel=1)
+    (event,) = _events(stream)
+    assert event["logger"] == "py.warnings" and "running as root" in str(event["event"])
+
+
+def test_a_personal_key_is_not_echoed(stream: io.StringIO) -> None:
+    get_logger("pipeline.feeds").info("feed.page", name="Maria")
+    assert "Maria" not in stream.getvalue()
