@@ -20,6 +20,7 @@ from pipeline.exit_codes import epilog as exit_codes_epilog
 from pipeline.gates import AcceptDrop, describe_acceptance, refused_feeds
 from pipeline.logging import configure_logging
 from pipeline.ops.commands import register as register_ops_commands
+from pipeline.ops.escape import csv_cell, json_text, term_text, write_text
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import FEEDS, Settings, get_settings, warn_unknown_keys
 from pipeline.store import RunInfo, Store
@@ -124,6 +125,8 @@ def quarantined_counts(run: RunInfo | None) -> dict[str, int]:
 
 
 def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+    """One export object as a CSV row: numbers as numbers, everything else (flags, dates, ids,
+    names) as text."""
     parent = row.get("parent") or {}
     loc = row.get("parent_location") or {}
     return {
@@ -142,28 +145,43 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
         "match_score": "" if parent.get("match_score") is None else parent["match_score"],
         "evidence": " | ".join(parent.get("evidence") or []),
         "location_state": loc.get("state", ""),
-        "location_resolved": loc.get("resolved", ""),
+        "location_resolved": str(loc.get("resolved", "")),
         "location_facility": loc.get("facility") or "",
         "location_country": loc.get("country") or "",
         "location_since": loc.get("since") or "",
         "days_unresolved": "" if loc.get("days_unresolved") is None else loc["days_unresolved"],
-        "needs_review": row.get("needs_review", False),
+        "needs_review": str(row.get("needs_review", False)),
         "run_id": row.get("run_id", ""),
     }
 
 
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    # Text cells hold feed values: shown as a person reads them (controls escaped) and never
+    # starting a formula; numbers stay numbers (a negative count is not a formula).
+    return {
+        key: csv_cell(term_text(value)) if isinstance(value, str) else value
+        for key, value in _flatten(row).items()
+    }
+
+
 def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
-    """Write export objects as JSON lines or CSV; returns how many were written."""
+    """Write export objects as JSON lines or CSV; returns how many were written.
+
+    JSON lines keep every value exactly (characters a terminal acts on as ``\\u`` escapes). CSV
+    is for spreadsheets, as OWASP's CSV injection guidance says: every text cell is quoted (a
+    quote or separator in it cannot start another cell), one that would start a formula gets a
+    leading ``'``, and control characters are shown escaped; numbers are written bare.
+    """
     count = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, quoting=csv.QUOTE_NONNUMERIC)
         writer.writeheader()
         for row in rows:
-            writer.writerow(_flatten(row))
+            writer.writerow(_csv_row(row))
             count += 1
     else:
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+            out.write(json_text(json.dumps(row, ensure_ascii=False, sort_keys=True)) + "\n")
             count += 1
     return count
 
@@ -270,7 +288,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.json:
             raise
         sys.stdout.write(_run_json(store, getattr(exc, "run_id", None), str(exc)))
-        sys.stderr.write(f"reunify: error: {exc}\n")
+        write_text(sys.stderr, f"reunify: error: {exc}\n")
         return ExitCode.IN_PROGRESS if isinstance(exc, RunInProgressError) else ExitCode.FAILED
     if args.json:
         sys.stdout.write(_run_json(store, run_id))
@@ -313,7 +331,7 @@ def _status_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         sys.stdout.write(json.dumps(result.as_dict(), sort_keys=True) + "\n")
     else:
-        sys.stdout.write(result.line() + "\n")
+        write_text(sys.stdout, result.line() + "\n")
     return result.code
 
 
@@ -350,44 +368,46 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return _status_json(store)
     runs = store.list_runs(limit=10)
     current = [r for r in runs if r.status == "running"]
-    out = sys.stdout
+    lines = []
     if current:
         run = current[0]
         now = store.now()
-        out.write(
+        lines.append(
             f"current run {run.id}: stage {run.stage}, trigger {run.trigger}, started {run.started_at}, "
             f"elapsed {(now - run.started_at).total_seconds():.0f} s, "
-            f"last progress {(now - run.heartbeat_at).total_seconds():.0f} s ago\n"
+            f"last progress {(now - run.heartbeat_at).total_seconds():.0f} s ago"
         )
         for feed, c in sorted(run.counts.items()):
-            out.write(f"  {feed:<9} fetched {c.fetched:>9,}  quarantined {c.quarantined:>6,}\n")
+            lines.append(f"  {feed:<9} fetched {c.fetched:>9,}  quarantined {c.quarantined:>6,}")
         for step in store.list_steps(run.id):
             state = "done" if step.done else "running" if step.leased(now) else "queued"
-            out.write(f"  step {step.step:<15} {state:<8} sent {step.sends}x, started {step.attempts}x\n")
+            lines.append(f"  step {step.step:<15} {state:<8} sent {step.sends}x, started {step.attempts}x")
     else:
-        out.write("no run in progress\n")
-    out.write("\nlast runs:\n")
-    _print_runs(runs, out)
+        lines.append("no run in progress")
+    lines += ["", "last runs:", *_runs_lines(runs)]
+    write_text(sys.stdout, "\n".join(lines) + "\n")
     return 0
 
 
-def _print_runs(runs: Sequence[RunInfo], out: TextIO) -> None:
-    out.write(f"{'run':<34}{'trigger':<8}{'started':<27}{'seconds':>8}  {'outcome':<10}error\n")
+def _runs_lines(runs: Sequence[RunInfo]) -> list[str]:
+    lines = [f"{'run':<34}{'trigger':<8}{'started':<27}{'seconds':>8}  {'outcome':<10}error"]
     for run in runs:
         seconds = ""
         if run.finished_at and run.started_at:
             seconds = f"{(run.finished_at - run.started_at).total_seconds():.1f}"
-        out.write(
+        # the error may quote a feed (a redirect's origin): one line, controls escaped
+        lines.append(
             f"{run.id:<34}{run.trigger:<8}{str(run.started_at)[:26]:<27}{seconds:>8}  "
-            f"{run.outcome:<10}{run.error or ''}\n"
+            f"{run.outcome:<10}{term_text(run.error or '')}"
         )
+    return lines
 
 
 def cmd_unlock(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.run import unlock
 
     store = Store(settings.database_url)
-    sys.stdout.write(unlock(store, settings, force=args.force) + "\n")
+    write_text(sys.stdout, unlock(store, settings, force=args.force) + "\n")
     return 0
 
 
@@ -580,9 +600,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stdout_gone()
     except ReunifyError as exc:
         if getattr(args, "check", False):  # a check that cannot even read its settings is UNKNOWN
-            sys.stdout.write(f"REUNIFY UNKNOWN - {exc}\n")
+            write_text(sys.stdout, f"REUNIFY UNKNOWN - {exc}\n")
             return 3
-        sys.stderr.write(f"reunify: error: {exc}\n")
+        write_text(sys.stderr, f"reunify: error: {exc}\n")
         return ExitCode.IN_PROGRESS if isinstance(exc, RunInProgressError) else ExitCode.FAILED
     except KeyboardInterrupt:
         sys.stderr.write("reunify: interrupted\n")

@@ -15,6 +15,8 @@ from typing import Any
 
 import structlog
 
+from pipeline.ops.escape import term_text
+
 _PERSONAL_KEYS = frozenset(
     {
         "name",
@@ -40,6 +42,12 @@ def redact_personal(_logger: Any, _method: str, event: MutableMapping[str, Any])
         if key.lower() in _PERSONAL_KEYS:
             event[key] = "[redacted]"
     return event
+
+
+def _escape_controls(_logger: Any, _method: str, rendered: str) -> str:
+    # A readable line goes to a terminal: an error message quoting a feed (a redirect's origin)
+    # must not retitle or clear it. JSON lines escape controls already.
+    return term_text(rendered, keep_newlines=True)
 
 
 def _clear_progress_line(_logger: Any, _method: str, rendered: str) -> str:
@@ -69,6 +77,8 @@ def configure_logging(level: str | None = None, json: bool | None = None, stream
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
     )
     tail: list[Any] = [structlog.processors.format_exc_info, renderer]
+    if not as_json:
+        tail.append(_escape_controls)
     if on_terminal and not as_json:
         tail.append(_clear_progress_line)
     structlog.configure(

@@ -17,6 +17,7 @@ from typing import Any
 from pipeline.errors import ReunifyError
 from pipeline.metrics import run_outcome
 from pipeline.notify import scrub
+from pipeline.ops.escape import term_text
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
 
@@ -67,7 +68,8 @@ def thresholds(
 
 
 def _one_line(text: str | None) -> str:
-    clean = " ".join((scrub(text) or "no reason recorded").split())
+    # one line a monitoring system can show: feed text in an error may carry control characters
+    clean = term_text(" ".join((scrub(text) or "no reason recorded").split()))
     return clean if len(clean) <= _ERROR_CHARS else clean[: _ERROR_CHARS - 1] + "…"
 
 

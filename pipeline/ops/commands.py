@@ -2,7 +2,8 @@
 runs.
 
 ``register(sub)`` adds them to the CLI's sub-parsers; each command reads the store named by the
-settings and prints. Exit codes: pipeline/exit_codes.py.
+settings and prints through :func:`pipeline.ops.escape.write_text` (no control character from a
+feed reaches the terminal, or a report file, raw). Exit codes: pipeline/exit_codes.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from pipeline.exit_codes import ExitCode
 from pipeline.ops import discrepancies, report, review, story
+from pipeline.ops.escape import write_text
 from pipeline.ops.history import render_run, render_runs
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -29,11 +31,12 @@ def _jsonl(value: str) -> str:
 
 def _write(text: str, out: str | None) -> None:
     if out in (None, "-"):
-        sys.stdout.write(text)
+        write_text(sys.stdout, text)
         return
     path = Path(str(out))
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as fh:
+        write_text(fh, text)
     tmp.replace(path)
     sys.stderr.write(f"wrote {path}\n")
 
@@ -47,7 +50,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     ]
     _write(render(rep), args.out)
     if args.out not in (None, "-"):
-        sys.stderr.write(rep.check.text() + "\n")
+        write_text(sys.stderr, rep.check.text() + "\n")
     if not rep.check.ok:
         sys.stderr.write("reunify: the report's totals do not add up; see the check line\n")
         return ExitCode.TOTALS_CHECK
@@ -63,14 +66,14 @@ def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from pipeline.ops.common import resolve_run
 
-        sys.stdout.write(review.render_queue(items, resolve_run(store, args.run)))
+        write_text(sys.stdout, review.render_queue(items, resolve_run(store, args.run)))
     return 0
 
 
 def cmd_review_show(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify review show CHILD``: one case side by side."""
     store = Store(settings.database_url)
-    sys.stdout.write(review.render_case(review.review_case(store, args.child, args.run)))
+    write_text(sys.stdout, review.render_case(review.review_case(store, args.child, args.run)))
     return 0
 
 
@@ -78,9 +81,10 @@ def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
     """``reunify review confirm|reject CHILD ADULT --who --why``."""
     store = Store(settings.database_url)
     decision = review.decide(store, args.child, args.adult, args.decision, args.who, args.why, args.run)
-    sys.stdout.write(
+    write_text(
+        sys.stdout,
         f"recorded: {review.render_decision(decision)} (child {decision.child_key}); "
-        "every later run honours it\n"
+        "every later run honours it\n",
     )
     return 0
 
@@ -91,9 +95,9 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     # run ids (hex) and ORR record ids (ORR-...) never look alike: a run id names a run
     run = store.get_run(args.child) if args.run is None else None
     if run is not None:
-        sys.stdout.write(render_run(run, store.list_gate_checks(run.id)))
+        write_text(sys.stdout, render_run(run, store.list_gate_checks(run.id)))
         return 0
-    sys.stdout.write(story.render_story(story.child_story(store, args.child, args.run)))
+    write_text(sys.stdout, story.render_story(story.child_story(store, args.child, args.run)))
     return 0
 
 
@@ -104,7 +108,7 @@ def cmd_discrepancies(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "jsonl":
         sys.stdout.write(discrepancies.render_json(found, args.with_names))
     else:
-        sys.stdout.write(discrepancies.render_text(run, found, args.with_names))
+        write_text(sys.stdout, discrepancies.render_text(run, found, args.with_names))
     return 0
 
 
@@ -117,7 +121,7 @@ def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
 
         sys.stdout.write(json.dumps([run_dict(r) for r in runs], sort_keys=True) + "\n")
         return 0
-    sys.stdout.write(render_runs(runs))
+    write_text(sys.stdout, render_runs(runs))
     return 0
 
 

@@ -1,10 +1,12 @@
-"""Helpers the operators' tools share: the run to read and text tables."""
+"""Helpers the operators' tools share: the run to read, and text and Markdown tables whose cells
+go through the escapers of :mod:`pipeline.ops.escape` (cells hold feed text)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from pipeline.errors import NotFoundError, RunFailedError
+from pipeline.ops.escape import md_text, term_text
 from pipeline.store import RunInfo, Store
 
 
@@ -24,8 +26,9 @@ def resolve_run(store: Store, run_id: str | None) -> RunInfo:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
-    """A plain text table: columns padded to their widest cell, ``right`` columns right-aligned."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    """A plain text table: columns padded to their widest cell, ``right`` columns right-aligned;
+    control characters in a cell are shown escaped (:func:`term_text`)."""
+    cells = [[term_text(h) for h in headers]] + [[term_text(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
@@ -39,17 +42,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Seque
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
-    """A Markdown (GFM) table; ``|`` in cells is escaped."""
-
-    def cell(value: object) -> str:
-        return ("" if value is None else str(value)).replace("|", "\\|").replace("\n", " ")
-
-    head = "| " + " | ".join(cell(h) for h in headers) + " |"
+    """A Markdown (GFM) table; every cell is inert text (:func:`md_text`: HTML and Markdown
+    escaped, one line)."""
+    head = "| " + " | ".join(md_text(h) for h in headers) + " |"
     rule = "|" + "|".join("---:" if i in right else "---" for i in range(len(headers))) + "|"
-    body = ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    body = ["| " + " | ".join(md_text(c) for c in row) + " |" for row in rows]
     return "\n".join([head, rule, *body])
 
 
 def ids(values: Sequence[str] | None) -> str:
-    """Record ids joined for display."""
-    return ", ".join(values or []) or "-"
+    """Record ids joined for display (feed ids: control characters shown escaped)."""
+    return term_text(", ".join(values or [])) or "-"

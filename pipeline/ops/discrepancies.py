@@ -35,6 +35,7 @@ from pipeline import dates
 from pipeline.match.adults import build_people
 from pipeline.match.compare import dob_compatible, given_tokens, name_near, surname_tokens
 from pipeline.ops.common import resolve_run, table
+from pipeline.ops.escape import json_text
 from pipeline.records import FeedSnapshot
 from pipeline.store import RunInfo, Store
 from pipeline.store.models import HistoryRow
@@ -289,5 +290,5 @@ def render_json(found: Sequence[Discrepancy], with_names: bool) -> str:
         obj = asdict(d)
         obj["record_ids"] = list(d.record_ids)
         obj["values"] = list(d.values) if with_names else []
-        lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
+        lines.append(json_text(json.dumps(obj, ensure_ascii=False)) + "\n")
     return "".join(lines)

@@ -1,7 +1,8 @@
 """The court status report: children per cohort and status (with a checked total), each cohort's
 court deadline, the changes since the previous successful run, and the worklist of unresolved
 parent locations. ``build_report`` gathers the figures; ``render_text``, ``render_markdown`` and
-``render_html`` present them. Names appear only when the report is built ``with_names``."""
+``render_html`` present them. Names appear only when the report is built ``with_names``; every
+value from a feed goes through the escaper of the format (:mod:`pipeline.ops.escape`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from pipeline.ops import charts
 from pipeline.ops.common import ids, md_table, resolve_run, table
+from pipeline.ops.escape import md_text, term_text
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
@@ -376,13 +378,13 @@ def render_text(report: Report) -> str:
     """The report as terminal text."""
     out = [_title(report), _subtitle(report), "", "Children by status and cohort"]
     out.append(table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
-    out += [report.check.text(), "", "Court deadlines"]
+    out += [term_text(report.check.text()), "", "Court deadlines"]
     out.append(table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
     out += ["", f"Changes {_change_head(report)}"]
     if report.changes.previous is not None:
         for title, items in report.changes.sections():
             out.append(f"  {title}: {len(items)}")
-            out += [f"    {_change_text(c, report.with_names)}" for c in items]
+            out += [f"    {term_text(_change_text(c, report.with_names))}" for c in items]
     out += ["", f"Worklist: {len(report.worklist)} unresolved parent locations, longest unresolved first"]
     out.append(table(_work_head(report), _work_rows(report), right=(6,)))
     return "\n".join(out) + "\n"
@@ -390,11 +392,18 @@ def render_text(report: Report) -> str:
 
 def render_markdown(report: Report) -> str:
     """The report as Markdown."""
-    out = [f"# {_title(report)}", "", f"_{_subtitle(report)}_", "", "## Children by status and cohort", ""]
+    out = [
+        f"# {_title(report)}",
+        "",
+        f"_{md_text(_subtitle(report))}_",
+        "",
+        "## Children by status and cohort",
+        "",
+    ]
     out.append(md_table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
-    out += ["", f"**{report.check.text()}**", "", "## Court deadlines", ""]
+    out += ["", f"**{md_text(report.check.text())}**", "", "## Court deadlines", ""]
     out.append(md_table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
-    out += ["", "## Changes", "", _change_head(report), ""]
+    out += ["", "## Changes", "", md_text(_change_head(report), line_start=True), ""]
     if report.changes.previous is not None:
         out.append(
             md_table(["change", "children"], [[t, len(i)] for t, i in report.changes.sections()], right=(1,))
@@ -402,7 +411,7 @@ def render_markdown(report: Report) -> str:
         for title, items in report.changes.sections():
             if items:
                 out += ["", f"### {title} ({len(items)})", ""]
-                out += [f"- {_change_text(c, report.with_names)}" for c in items]
+                out += [f"- {md_text(_change_text(c, report.with_names), line_start=True)}" for c in items]
     out += ["", f"## Worklist: {len(report.worklist)} unresolved parent locations", ""]
     out.append(md_table(_work_head(report), _work_rows(report), right=(6,)))
     return "\n".join(out) + "\n"
@@ -422,6 +431,10 @@ figcaption{font-size:13px;font-weight:bold;margin-bottom:4px} ul{font-size:13px;
 """.strip()
 
 
+def _html(value: object) -> str:
+    return escape(term_text(value))
+
+
 def _html_table(
     headers: list[str] | tuple[str, ...],
     rows: list[list[object]],
@@ -430,16 +443,11 @@ def _html_table(
     id_: str = "",
 ) -> str:
     attr = f' id="{id_}"' if id_ else ""
-    head = "".join(
-        f"<th{' class=n' if i in right else ''}>{escape(str(h))}</th>" for i, h in enumerate(headers)
-    )
+    head = "".join(f"<th{' class=n' if i in right else ''}>{_html(h)}</th>" for i, h in enumerate(headers))
     body = []
     for row in rows:
         cls = ' class="total"' if row and row[0] == "total" else ""
-        cells = "".join(
-            f"<td{' class=n' if i in right else ''}>{escape('' if c is None else str(c))}</td>"
-            for i, c in enumerate(row)
-        )
+        cells = "".join(f"<td{' class=n' if i in right else ''}>{_html(c)}</td>" for i, c in enumerate(row))
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -455,7 +463,7 @@ def render_html(report: Report) -> str:
         f"<h1>{escape(_title(report))}</h1><p class=sub>{escape(_subtitle(report))}</p>",
         "<h2>Children by status and cohort</h2>",
         _html_table(["status", *COHORTS, "total"], _status_rows(report), (1, 2, 3, 4), id_="status-table"),
-        f'<p id="totals-check" class="check {check_cls}">{escape(report.check.text())}</p>',
+        f'<p id="totals-check" class="check {check_cls}">{_html(report.check.text())}</p>',
         '<div class="charts">',
         "<figure><figcaption>Status by cohort</figcaption>",
         charts.status_by_cohort(report.counts, STATUSES, COHORTS),
@@ -474,7 +482,7 @@ def render_html(report: Report) -> str:
         for title, items in sections:
             if items:
                 parts.append(f"<h3>{escape(title)} ({len(items)})</h3><ul>")
-                parts += [f"<li>{escape(_change_text(c, report.with_names))}</li>" for c in items]
+                parts += [f"<li>{_html(_change_text(c, report.with_names))}</li>" for c in items]
                 parts.append("</ul>")
     parts.append(f"<h2>Worklist: {len(report.worklist)} unresolved parent locations</h2>")
     parts.append(_html_table(_work_head(report), _work_rows(report), (6,), id_="worklist"))

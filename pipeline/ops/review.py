@@ -2,7 +2,8 @@
 each shown with the child's and the candidate adults' records side by side and the evidence; and
 the decisions (confirm or reject, who, when, why) that every later run honours.
 
-Shows names, A-numbers and dates of birth: it is for operators working a case.
+Shows names, A-numbers and dates of birth: it is for operators working a case. Values from the
+feeds (and the reviewers' own words) are printed through :func:`pipeline.ops.escape.term_text`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from pipeline.errors import ConfigError, NotFoundError
 from pipeline.ops import records_view
 from pipeline.ops.common import ids, resolve_run, table
+from pipeline.ops.escape import json_text, term_text
 from pipeline.ops.records_view import SourceRecord
 from pipeline.store import Decision, RunInfo, Store
 from pipeline.store.history import child_key
@@ -187,7 +189,8 @@ def render_queue(items: list[ReviewItem], run: RunInfo) -> str:
 
 def render_decision(d: Decision) -> str:
     """One decision in one line."""
-    return f"{d.decision} {d.adult_key} by {d.who} on {d.decided_at.isoformat(timespec='seconds')}: {d.why}"
+    when = d.decided_at.isoformat(timespec="seconds")
+    return f"{d.decision} {term_text(d.adult_key)} by {term_text(d.who)} on {when}: {term_text(d.why)}"
 
 
 def render_case(case: ReviewCase) -> str:
@@ -215,7 +218,7 @@ def render_case(case: ReviewCase) -> str:
             f"removals {ids(cand.parent.get('removal_record_ids'))}"
         )
         out.append(f"  match score {cand.parent.get('match_score', 0):.2f}; evidence:")
-        out += [f"    - {e}" for e in cand.parent.get("evidence") or ["(none)"]]
+        out += [f"    - {term_text(e)}" for e in cand.parent.get("evidence") or ["(none)"]]
     if not case.candidates_stored:
         out.append("runner-up candidates: none stored for this run (the matcher does not report them yet)")
     out.append("")
@@ -227,23 +230,25 @@ def render_case(case: ReviewCase) -> str:
 def queue_json(items: list[ReviewItem]) -> str:
     """The queue as JSON lines (child key, why, the export object, decisions)."""
     return "".join(
-        json.dumps(
-            {
-                "child_key": it.child_key,
-                "why": it.why,
-                "result": it.result,
-                "decisions": [
-                    {
-                        "decision": d.decision,
-                        "adult": d.adult_key,
-                        "who": d.who,
-                        "when": d.decided_at.isoformat(),
-                        "why": d.why,
-                    }
-                    for d in it.decisions
-                ],
-            },
-            ensure_ascii=False,
+        json_text(
+            json.dumps(
+                {
+                    "child_key": it.child_key,
+                    "why": it.why,
+                    "result": it.result,
+                    "decisions": [
+                        {
+                            "decision": d.decision,
+                            "adult": d.adult_key,
+                            "who": d.who,
+                            "when": d.decided_at.isoformat(),
+                            "why": d.why,
+                        }
+                        for d in it.decisions
+                    ],
+                },
+                ensure_ascii=False,
+            )
         )
         + "\n"
         for it in items

@@ -2,7 +2,8 @@
 and any runner-up candidates with their evidence, DNA results, status and location, review
 decisions, and the child's status across every succeeded run.
 
-Shows names, A-numbers and dates of birth: it is for operators working a case.
+Shows names, A-numbers and dates of birth: it is for operators working a case. Every value from
+a feed is printed through :func:`pipeline.ops.escape.term_text`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pipeline.gates import describe_acceptance
 from pipeline.ops import records_view
 from pipeline.ops.common import ids, table
+from pipeline.ops.escape import term_text
 from pipeline.ops.records_view import SourceRecord
 from pipeline.ops.review import ReviewCase, render_decision, review_case
 from pipeline.store import Store
@@ -42,11 +44,11 @@ def render_story(story: Story) -> str:
     case, r = story.case, story.case.result
     loc = r["parent_location"]
 
-    def val(obj: dict[str, object], key: str) -> object:
-        return "-" if obj.get(key) is None else obj[key]
+    def val(obj: dict[str, object], key: str) -> str:
+        return "-" if obj.get(key) is None else term_text(obj[key])
 
     out = [
-        f"child {ids(r['child_record_ids'])}: {r.get('name')}, A-number {r.get('a_number') or '-'}, "
+        f"child {ids(r['child_record_ids'])}: {term_text(r.get('name'))}, A-number {val(r, 'a_number')}, "
         f"born {val(r, 'date_of_birth')} (age {val(r, 'age_years')}, "
         f"cohort {r['cohort']})",
         f"run {case.run.id}, report date {case.run.as_of}",
@@ -67,11 +69,11 @@ def render_story(story: Story) -> str:
         out.append("chosen parent: none found")
     for cand in case.candidates:
         out.append(
-            f"{'chosen parent' if cand.role == 'linked parent' else cand.role}: {cand.parent.get('name')}, "
+            f"{'chosen parent' if cand.role == 'linked parent' else cand.role}: {val(cand.parent, 'name')}, "
             f"A-number {val(cand.parent, 'a_number')}, "
             f"match score {cand.parent.get('match_score', 0):.2f}"
         )
-        out += [f"  - {e}" for e in cand.parent.get("evidence") or ["(no evidence recorded)"]]
+        out += [f"  - {term_text(e)}" for e in cand.parent.get("evidence") or ["(no evidence recorded)"]]
         if cand.records:
             out.append(records_view.side_by_side(cand.records))
         out.append("")

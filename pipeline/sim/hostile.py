@@ -416,6 +416,99 @@ def _orr_quarantine_flood(payloads: WorldPayloads) -> WorldPayloads:
     return replace(payloads, orr=[broken(rec) if i % 10 == 9 else rec for i, rec in enumerate(payloads.orr)])
 
 
+# ---- output: feed text that must not act on the reader of an export, a report or a terminal -----
+# (a data mode: the records stay valid, so the planted text reaches every output)
+
+#: Text planted in names, facility names and ports by ``hostile_names``: a spreadsheet formula of
+#: each kind, HTML, terminal escape sequences (OSC retitle, clear screen, a C1 CSI), a bidi
+#: override, Markdown structure (a table cell, a link, a code span) and line breaks. Each is a
+#: few name tokens only, so a name with one stays within the normaliser's token caps.
+HOSTILE_TEXTS: tuple[str, ...] = (
+    '=HYPERLINK("http://evil.example","open")',
+    "<img src=x onerror=alert(1)>",
+    "\x1b]0;pwned\x07",
+    "\u202eacirémA",
+    "+SUM(1,2)",
+    "<script>alert(1)</script>",
+    "\x1b[2J\x1b[H",
+    "| fake | cell |",
+    "-2+3+cmd|' /C calc'!A0",
+    "[open](http://evil.example)",
+    "\x9b31m",
+    "@SUM(1+9)",
+    "`id`",
+    "ok\r\nstatus: eligible",
+    "\t=1+2",
+)
+#: One record in this many (of each feed but DNA) gets hostile text.
+HOSTILE_EVERY = 5
+
+
+def _planted(index: int, value: str) -> str:
+    """``value`` with the hostile text of this record in front (the rest of the name kept)."""
+    text = HOSTILE_TEXTS[index % len(HOSTILE_TEXTS)]
+    return f"{text} {value}" if value else text
+
+
+def _hostile_json_records(records: list[Any], plant: Callable[[dict[str, Any], int], None]) -> list[Any]:
+    out: list[Any] = []
+    planted = 0
+    for n, record in enumerate(records):
+        if isinstance(record, dict) and n % HOSTILE_EVERY == 0:
+            record = copy.deepcopy(record)
+            plant(record, planted)
+            planted += 1
+        out.append(record)
+    return out
+
+
+def _plant_child(record: dict[str, Any], k: int) -> None:
+    if isinstance(record.get("firstName"), str):
+        record["firstName"] = _planted(k, record["firstName"])
+    if isinstance(record.get("facilityName"), str):
+        record["facilityName"] = _planted(k + 1, record["facilityName"])
+    parent = record.get("reportedParent")
+    if isinstance(parent, dict) and isinstance(parent.get("name"), str):
+        parent["name"] = _planted(k + 2, parent["name"])
+
+
+def _plant_adult(record: dict[str, Any], k: int) -> None:
+    if isinstance(record.get("first_name"), str):
+        record["first_name"] = _planted(k + 3, record["first_name"])
+    custody = record.get("custody")
+    if isinstance(custody, dict) and isinstance(custody.get("facility_name"), str):
+        custody["facility_name"] = _planted(k + 4, custody["facility_name"])
+    for claim in record.get("claimed_children") or []:
+        if isinstance(claim, dict) and isinstance(claim.get("name"), str):
+            claim["name"] = _planted(k + 5, claim["name"])
+
+
+def _hostile_removals(text: str) -> str:
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
+        return text
+    header, body = rows[0], rows[1:]
+    first, port = header.index("FIRST_NAME"), header.index("PORT")
+    planted = 0
+    for n, row in enumerate(body):
+        if len(row) == len(header) and n % HOSTILE_EVERY == 0:
+            row[first] = _planted(planted + 6, row[first])
+            row[port] = _planted(planted + 7, row[port])
+            planted += 1
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *body])
+    return out.getvalue()
+
+
+def _hostile_names(payloads: WorldPayloads) -> WorldPayloads:
+    return replace(
+        payloads,
+        orr=_hostile_json_records(payloads.orr, _plant_child),
+        ice=_hostile_json_records(payloads.ice, _plant_adult),
+        removals_csv=_hostile_removals(payloads.removals_csv),
+    )
+
+
 register(
     HostileMode(
         "ice_shrunk",
@@ -430,5 +523,26 @@ register(
         "orr",
         "one ORR child entry in ten comes without its childId (quarantined)",
         _orr_quarantine_flood,
+    )
+)
+register(
+    HostileMode(
+        "hostile_names",
+        "any",
+        "one record in five carries a formula, HTML, a terminal escape sequence, a bidi override "
+        "or Markdown in a name, a facility name or a port (HOSTILE_TEXTS); the records stay valid",
+        _hostile_names,
+    )
+)
+
+#: Where ``dna_redirect_control_chars`` redirects: another origin whose host name carries ESC c
+#: (a terminal's full reset), ESC ( 0 (line-drawing characters from then on) and BEL.
+CONTROL_CHARS_LOCATION = "http://evil.example\x1bc\x1b(0\x07:8080/v1/results"
+register(
+    HostileMode(
+        "dna_redirect_control_chars",
+        "dna",
+        "results pages answer 302 to another origin whose host name holds terminal control "
+        "characters: the run fails, and its recorded error quotes the host",
     )
 )

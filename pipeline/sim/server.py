@@ -501,6 +501,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif "dna_redirect_same_origin" in hostile and "redirected" not in query:
             location = f"{path}?{urlencode({**query, 'redirected': '1'})}"
             status = 307
+        elif "dna_redirect_control_chars" in hostile:
+            location, status = hostile_modes.CONTROL_CHARS_LOCATION, 302
         elif "dna_redirect_loop" in hostile:
             hop = int(query.get("hop", "0") or 0) + 1
             location = f"{path}?{urlencode({**query, 'hop': str(hop)})}"
