@@ -197,6 +197,15 @@ class _BearerAuth(AuthBase):
         return "_BearerAuth(<redacted>)"
 
 
+class _Session(requests.Session):
+    """A session that leaves redirects to :meth:`FeedClient._send`: requests would parse a
+    ``Location`` even when not following it (for ``Response.next``), and raise a bare ValueError
+    on one that is not a URL, before our checks see it."""
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
+
+
 @dataclass
 class Page:
     """One decoded page: the checked body, the response's links and the URL it came from."""
@@ -230,7 +239,7 @@ class FeedClient:
         self.policy = policy or RetryPolicy()
         self.page_size = page_size
         self._sleep = sleep
-        self._session = session or requests.Session()
+        self._session = session or _Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -460,10 +469,21 @@ class FeedClient:
         location = response.headers.get("Location")
         if not location:
             raise self.protocol_error(f"{source} answered HTTP {status} without a Location")
-        target = urljoin(response.url, location)
-        if _origin(target) != self._origin:
+        try:
+            target = urljoin(response.url, location)
             parts = urlsplit(target)
-            other = f"{parts.scheme}://{parts.hostname or '?'}" + (f":{parts.port}" if parts.port else "")
+            off_origin = _origin(target) != self._origin
+            port = parts.port if off_origin else None  # ValueError on a port that is not a number
+        except ValueError:  # an unmatched '[' in the host, a port out of range or not a number
+            log.error("feed.redirect_refused", feed=self.name, status=status, location="malformed")
+            raise FeedProtocolError(
+                self.name,
+                f"{source} answered HTTP {status} with a Location header that is not a valid URL "
+                f"(a malformed host or port); the redirect was not followed. The feed at "
+                f"{self.setting('URL')} is misbehaving: ask its operators",
+            ) from None
+        if off_origin:
+            other = f"{parts.scheme}://{parts.hostname or '?'}" + (f":{port}" if port else "")
             log.error("feed.redirect_refused", feed=self.name, status=status)
             raise FeedProtocolError(
                 self.name,
@@ -556,8 +576,17 @@ class FeedClient:
         return self._retry(attempt, what)
 
     def resolve(self, page: Page, link: str) -> str:
-        """A link from a page made absolute, and checked to stay on the feed's origin."""
-        return self.url(urljoin(page.url, link))
+        """A link from a page made absolute, and checked to stay on the feed's origin;
+        FeedProtocolError when it is not a valid URL."""
+        try:
+            target = urljoin(page.url, link)
+            urlsplit(target).port  # noqa: B018 (ValueError on a port that is not a number)
+        except ValueError:
+            raise self.protocol_error(
+                "a next-page link is not a valid URL (a malformed host or port); the feed at "
+                f"{self.setting('URL')} is misbehaving: ask its operators"
+            ) from None
+        return self.url(target)
 
     # ------------------------------------------------------------------ streams
     def iter_lines(

@@ -131,6 +131,13 @@ _FEED_MODES: tuple[tuple[str, str, str], ...] = (
         "dna",
         "results pages redirect on the same origin, each time somewhere new, forever",
     ),
+    (
+        "dna_redirect_unmatched_bracket",
+        "dna",
+        "results pages answer 302 with a Location whose host opens a '[' it never closes",
+    ),
+    ("dna_redirect_bad_port", "dna", "results pages answer 302 with a Location whose port is not a number"),
+    ("dna_next_link_malformed", "dna", "the first results page's next link has a host with an unmatched '['"),
 )
 for _name, _feed, _description in _FEED_MODES:
     register(HostileMode(_name, _feed, _description))
@@ -538,6 +545,12 @@ register(
 #: Where ``dna_redirect_control_chars`` redirects: another origin whose host name carries ESC c
 #: (a terminal's full reset), ESC ( 0 (line-drawing characters from then on) and BEL.
 CONTROL_CHARS_LOCATION = "http://evil.example\x1bc\x1b(0\x07:8080/v1/results"
+#: Where ``dna_redirect_unmatched_bracket`` and ``dna_redirect_bad_port`` redirect: no URL parser
+#: reads a host or port out of them.
+MALFORMED_LOCATIONS = {
+    "dna_redirect_unmatched_bracket": "http://[evil.example/v1/results?sig=decoy-signature-value",
+    "dna_redirect_bad_port": "http://evil.example:http/v1/results?sig=decoy-signature-value",
+}
 register(
     HostileMode(
         "dna_redirect_control_chars",

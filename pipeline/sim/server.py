@@ -503,6 +503,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = 307
         elif "dna_redirect_control_chars" in hostile:
             location, status = hostile_modes.CONTROL_CHARS_LOCATION, 302
+        elif malformed := hostile & hostile_modes.MALFORMED_LOCATIONS.keys():
+            location, status = hostile_modes.MALFORMED_LOCATIONS[min(malformed)], 302
         elif "dna_redirect_loop" in hostile:
             hop = int(query.get("hop", "0") or 0) + 1
             location = f"{path}?{urlencode({**query, 'hop': str(hop)})}"
@@ -608,6 +610,8 @@ class _Handler(BaseHTTPRequestHandler):
             params["cursor"] = _encode_cursor({"o": offset + len(page)})
             host = self.headers.get("Host") or f"{self.sim._host}:{self.sim.port}"
             headers["Link"] = f'<http://{host}/dna{_PATHS["dna"]}?{urlencode(params)}>; rel="next"'
+            if "dna_next_link_malformed" in self.sim.hostile:
+                headers["Link"] = f'<http://[{host}/dna{_PATHS["dna"]}?{urlencode(params)}>; rel="next"'
         return 200, {"results": page}, headers
 
     def _removals(self, prepared: _Prepared, query: dict[str, str], cut: float | None) -> None:

@@ -255,6 +255,27 @@ def test_same_origin_redirects_are_followed_a_few_times_only(sim: FeedSimulator)
     assert sim.counts("dna") == {"302": 6}
 
 
+@pytest.mark.parametrize("mode", ["dna_redirect_unmatched_bracket", "dna_redirect_bad_port"])
+def test_a_redirect_to_a_location_that_is_not_a_url_fails_the_feed_without_echoing_it(
+    sim: FeedSimulator, mode: str
+) -> None:
+    sim.set_hostile([mode])
+    with pytest.raises(FeedProtocolError) as info:
+        fetch_all(sim, "dna")
+    message = str(info.value)
+    assert message.startswith("dna feed: /dna/v1/results answered HTTP 302 with a Location header that is")
+    assert "REUNIFY_DNA_URL" in message
+    assert "evil.example" not in message and "sig=" not in message
+    assert sim.counts("dna") == {"302": 1}  # a protocol error, not retried
+
+
+def test_a_next_link_that_is_not_a_url_fails_the_feed(sim: FeedSimulator) -> None:
+    sim.set_hostile(["dna_next_link_malformed"])
+    with pytest.raises(FeedProtocolError, match=r"^dna feed: a next-page link is not a valid URL .*_DNA_URL"):
+        fetch_all(sim, "dna")
+    assert sim.counts("dna") == {"ok": 1}
+
+
 def test_hostile_modes_leave_other_feeds_whole(sim: FeedSimulator) -> None:
     sim.set_hostile(["ice_empty_page", "removals_wrong_header", "dna_redirect_off_origin"])
     sim.set_faults(FaultConfig())
