@@ -59,6 +59,11 @@ class MalformedRecord(ReunifyError):
         self.record_id = record_id
 
 
+class JSONDepthError(ReunifyError, ValueError):
+    """JSON nests deeper than :data:`pipeline.jsontext.MAX_DEPTH` where no single record can be set
+    aside (a record that does is quarantined; a page that does outside its records is not read)."""
+
+
 class StoreError(ReunifyError):
     """The results store failed or holds something unexpected."""
 

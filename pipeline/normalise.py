@@ -41,10 +41,44 @@ def fold(text: str | None) -> str:
     return _SPACES.sub(" ", cleaned).strip()
 
 
+# Legitimate names have a handful of tokens ("María José", "López de la Cruz"). Matching loops
+# over a record's tokens (blocking keys are given x surname x day): one name of thousands of
+# tokens, or one token of a megabyte, would make a run super-linear, so every name is cut to
+# these bounds before it is tokenised. The record itself (and the export) keeps the whole name.
+MAX_NAME_CHARS = 200
+"""Characters of a name field read for matching (the rest is ignored)."""
+MAX_GIVEN_TOKENS = 8
+"""Given-name tokens kept for matching."""
+MAX_SURNAME_TOKENS = 6
+"""Surname tokens kept for matching."""
+MAX_FULL_NAME_TOKENS = MAX_GIVEN_TOKENS + MAX_SURNAME_TOKENS
+"""Tokens kept of a whole name in one field (a claimed child's, a reported parent's)."""
+
+
+def name_tokens(text: str | None, max_tokens: int = MAX_FULL_NAME_TOKENS) -> tuple[str, ...]:
+    """The folded tokens of a name, at most ``max_tokens`` of them, read from at most
+    ``MAX_NAME_CHARS`` characters: the one tokeniser of names that matching uses."""
+    if not text:
+        return ()
+    folded = fold(text[:MAX_NAME_CHARS])
+    if not folded:
+        return ()
+    return tuple(folded.split(" ", max_tokens)[:max_tokens])
+
+
+def given_name_tokens(text: str | None) -> tuple[str, ...]:
+    """A given-name field's tokens (at most ``MAX_GIVEN_TOKENS``)."""
+    return name_tokens(text, MAX_GIVEN_TOKENS)
+
+
+def surname_tokens(text: str | None) -> tuple[str, ...]:
+    """A surname field's tokens (at most ``MAX_SURNAME_TOKENS``)."""
+    return name_tokens(text, MAX_SURNAME_TOKENS)
+
+
 def tokens(text: str | None) -> list[str]:
-    """The folded tokens of a name."""
-    folded = fold(text)
-    return folded.split() if folded else []
+    """The folded tokens of a whole name (at most ``MAX_FULL_NAME_TOKENS``)."""
+    return list(name_tokens(text))
 
 
 @lru_cache(maxsize=4096)

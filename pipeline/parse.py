@@ -7,13 +7,21 @@ read. A reason never quotes a personal value, only field names and types.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pipeline import normalise
 from pipeline.errors import MalformedRecord
-from pipeline.records import AdultRecord, ChildRecord, ClaimedChild, DnaResult, RemovalRecord
+from pipeline.records import (
+    MAX_RECORD_ID_CHARS,
+    AdultRecord,
+    ChildRecord,
+    ClaimedChild,
+    DnaResult,
+    RemovalRecord,
+)
 
 #: the update time of a record whose feed gave none
 NO_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,9 +32,30 @@ DNA_RESULTS = frozenset({"match", "exclusion", "inconclusive", "pending"})
 
 T = TypeVar("T")
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# What an identifier never holds: C0 and C1 controls, DEL, zero-width and bidi formatting
+# characters, line and paragraph separators. Such an id would act on a terminal or spoof
+# another id on a reader's screen (names may hold them: every output escapes those).
+_ID_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why a text can be kept by neither store as it is (PostgreSQL's text refuses NUL, and
+    neither store's UTF-8 holds a lone surrogate), or None when it can."""
+    if "\x00" in text:
+        return "holds a NUL character"
+    if not text.isascii() and _SURROGATE.search(text):
+        return "holds a lone surrogate (not valid Unicode)"
+    return None
+
 
 class _Fields:
-    """Typed access to one raw object's fields; every failure becomes MalformedRecord."""
+    """Typed access to one raw object's fields; every failure becomes MalformedRecord.
+
+    Every text the pipeline reads from a record is one both stores can keep: a record whose id
+    or text field is not (a NUL, a lone surrogate, an id longer than the id columns) is
+    malformed, on SQLite as on PostgreSQL; so is an id holding a control character.
+    """
 
     def __init__(self, raw: object, id_field: str, what: str) -> None:
         if not isinstance(raw, Mapping):
@@ -35,7 +64,15 @@ class _Fields:
         value = raw.get(id_field)
         if not isinstance(value, str) or not value.strip():
             raise MalformedRecord(f"missing or invalid {id_field}")
-        self.record_id = value.strip()
+        record_id = value.strip()
+        problem = unstorable(record_id)
+        if problem is None and _ID_CONTROL.search(record_id):
+            problem = "holds a control or invisible formatting character"
+        if problem is not None:
+            raise MalformedRecord(f"{id_field} {problem}")
+        if len(record_id) > MAX_RECORD_ID_CHARS:
+            raise MalformedRecord(f"{id_field} is longer than {MAX_RECORD_ID_CHARS} characters")
+        self.record_id = record_id
 
     def fail(self, reason: str) -> MalformedRecord:
         return MalformedRecord(reason, self.record_id)
@@ -46,6 +83,10 @@ class _Fields:
             return None
         if not isinstance(value, str):
             raise self.fail(f"{key} must be a string, got {type(value).__name__}")
+        if not value.isascii() or "\x00" in value:
+            problem = unstorable(value)
+            if problem is not None:
+                raise self.fail(f"{key} {problem}")
         return value.strip() or None
 
     def obj(self, key: str) -> Mapping[str, Any] | None:

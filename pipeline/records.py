@@ -13,6 +13,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+MAX_RECORD_ID_CHARS = 255
+"""The longest record id, in characters: what the store's id columns hold (a longer id is
+malformed, on SQLite as on PostgreSQL, whose ``varchar(255)`` would refuse it)."""
+
 
 def keep_latest(items: Iterable[tuple[str, str, T]], into: dict[str, tuple[str, T]]) -> None:
     """Fold ``(record_id, updated_at, value)`` items into ``into`` (record id → (updated_at,

@@ -45,6 +45,7 @@ from pipeline.errors import (
     FeedLimitError,
     FeedProtocolError,
     FeedUnavailableError,
+    JSONDepthError,
 )
 from pipeline.settings import FeedSettings, Settings
 
@@ -562,12 +563,16 @@ class FeedClient:
             response = self._send(url, params, what=what)
             response._content = self._read_page_body(response, what)  # what .json() and .text read
             try:
-                body = jsontext.loads(response.content)
-            except ValueError:
-                try:  # not UTF-8: let requests decode it by the charset the feed declared
-                    body = response.json()
-                except ValueError as exc:
-                    raise BadPage("body is not JSON") from exc
+                try:
+                    body = jsontext.loads(response.content)
+                except JSONDepthError:
+                    raise
+                except ValueError:  # not UTF-8: let requests decode it by the charset the feed declared
+                    body = jsontext.loads(response.text)
+            except JSONDepthError as exc:
+                raise BadPage(f"body is not readable JSON ({exc})") from exc
+            except ValueError as exc:
+                raise BadPage("body is not JSON") from exc
             if check is not None:
                 check(body)
             links = {rel: link["url"] for rel, link in response.links.items() if "url" in link}

@@ -10,7 +10,7 @@ import structlog
 
 from pipeline import jsontext
 from pipeline.dates import update_time
-from pipeline.errors import MalformedRecord
+from pipeline.errors import JSONDepthError, MalformedRecord
 from pipeline.parse import PARSERS
 from pipeline.records import Quarantined
 
@@ -18,6 +18,8 @@ log = structlog.get_logger(__name__)
 
 EXTRA_CELLS_KEY = "_extra_cells"
 """Key under which a CSV row's surplus cells (csv.DictReader's ``None`` key) appear in JSON payloads."""
+TOO_DEEP = f"record is nested deeper than {jsontext.MAX_DEPTH} levels"
+"""The reason a record nested deeper than :data:`pipeline.jsontext.MAX_DEPTH` is quarantined."""
 
 
 class ValidRecord(NamedTuple):
@@ -32,11 +34,17 @@ class ValidRecord(NamedTuple):
     payload_json: str
 
 
-def to_json(raw: object) -> str:
-    """The raw record as compact JSON text (non-ASCII kept; a CSV row's extra cells named)."""
+def to_json(raw: object, *, limit_depth: bool = False) -> str:
+    """The raw record as compact JSON text (non-ASCII kept; a CSV row's extra cells named) that
+    either store keeps as text: NUL and lone surrogates escaped, JSON's own way, so the text
+    decodes back to the record as served. A record too deep for the decoders (``Unreadable``)
+    is kept as a JSON string of its text. ``limit_depth``: JSONDepthError for a record nested
+    deeper than :data:`pipeline.jsontext.MAX_DEPTH`."""
+    if isinstance(raw, jsontext.Unreadable):
+        return jsontext.dumps(raw.text)
     if isinstance(raw, Mapping) and None in raw:
         raw = {(EXTRA_CELLS_KEY if k is None else k): v for k, v in raw.items()}
-    return jsontext.dumps(raw)
+    return jsontext.dumps(raw, limit_depth=limit_depth)
 
 
 def stamp_text(when: datetime) -> str:
@@ -56,12 +64,16 @@ def validate_page(
     too when ``keep`` is given (appended in the order of the valid records).
 
     A record the parser rejects is quarantined with the parser's reason; one that makes the
-    parser fail unexpectedly is quarantined too (a bad record never stops a run).
+    parser fail unexpectedly is quarantined too, and so is one nested deeper than
+    :data:`pipeline.jsontext.MAX_DEPTH` (a bad record never stops a run).
     """
     parse = PARSERS[feed]
     valid: list[ValidRecord] = []
     quarantined: list[Quarantined] = []
     for raw in raw_records:
+        if isinstance(raw, jsontext.Unreadable):  # left undecoded by the page's decoder: too deep
+            quarantined.append(Quarantined(feed, None, TOO_DEEP, to_json(raw)))
+            continue
         try:
             record = parse(raw)
         except MalformedRecord as exc:
@@ -72,7 +84,12 @@ def validate_page(
             reason = f"record could not be parsed ({type(exc).__name__})"
             quarantined.append(Quarantined(feed, None, reason, to_json(raw)))
             continue
-        valid.append(ValidRecord(record.record_id, _updated_at(record), to_json(raw)))
+        try:
+            payload = to_json(raw, limit_depth=True)
+        except JSONDepthError:  # fields the parser does not read may nest without end
+            quarantined.append(Quarantined(feed, record.record_id, TOO_DEEP, to_json(raw)))
+            continue
+        valid.append(ValidRecord(record.record_id, _updated_at(record), payload))
         if keep is not None:
             keep.append(record)
     if quarantined:

@@ -128,14 +128,21 @@ def a_number_keys(value: str) -> list[str]:
 
 @lru_cache(maxsize=1 << 18)
 def given_tokens(first_name: str) -> tuple[str, ...]:
-    """The folded given-name tokens."""
-    return tuple(normalise.tokens(first_name))
+    """The folded given-name tokens (capped: :func:`pipeline.normalise.given_name_tokens`)."""
+    return normalise.given_name_tokens(first_name)
 
 
 @lru_cache(maxsize=1 << 18)
 def surname_tokens(last_name: str) -> tuple[str, ...]:
-    """The folded surname tokens."""
-    return tuple(normalise.tokens(last_name))
+    """The folded surname tokens (capped: :func:`pipeline.normalise.surname_tokens`)."""
+    return normalise.surname_tokens(last_name)
+
+
+@lru_cache(maxsize=1 << 18)
+def full_name_tokens(name: str) -> tuple[str, ...]:
+    """The folded tokens of a whole name in one field, as a claimed child's or a reported parent's
+    (capped: :func:`pipeline.normalise.name_tokens`)."""
+    return normalise.name_tokens(name)
 
 
 US_NAMES = frozenset(

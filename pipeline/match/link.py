@@ -47,6 +47,7 @@ from pipeline.match.children import ChildGroup
 from pipeline.match.compare import (
     any_near,
     dob_compatible,
+    full_name_tokens,
     given_tokens,
     is_us,
     name_near,
@@ -229,7 +230,7 @@ class ChildView:
             if rec.admitted_at:
                 admits.add(rec.admitted_at)
             if rec.reported_parent_name or rec.reported_parent_relation:
-                toks = given_tokens(rec.reported_parent_name) if rec.reported_parent_name else ()
+                toks = full_name_tokens(rec.reported_parent_name) if rec.reported_parent_name else ()
                 view.parents.append((toks, rec.reported_parent_relation))
             if rec.a_number:
                 view.a_numbers.add(rec.a_number)
@@ -286,7 +287,7 @@ class PersonView:
             if a.station:
                 view.stations.add(a.station)
             for claim in a.claimed_children:
-                toks = given_tokens(claim.name)
+                toks = full_name_tokens(claim.name)
                 if toks:
                     view.claims.append((toks[:-1] or toks, toks[-1:] if len(toks) > 1 else (), claim.dob))
         return view
@@ -677,7 +678,7 @@ class BlockingIndex:
                 given, sn = given_tokens(a.first_name), surname_tokens(a.last_name)
                 claims = []
                 for claim in a.claimed_children:
-                    toks = given_tokens(claim.name)
+                    toks = full_name_tokens(claim.name)
                     if len(toks) >= 2:
                         claims.append((toks[0], toks[-1], claim.dob))
                     elif claim.dob:

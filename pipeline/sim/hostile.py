@@ -19,19 +19,20 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.errors import MalformedRecord
+from pipeline.jsontext import MAX_DEPTH
 from pipeline.normalise import a_number
 from pipeline.parse import PARSERS
+from pipeline.records import MAX_RECORD_ID_CHARS
+from pipeline.sim.payloads import RawRecord, WorldPayloads
 
-if TYPE_CHECKING:
-    from pipeline.sim.payloads import WorldPayloads
-
-Transform = Callable[["WorldPayloads"], "WorldPayloads"]
+Transform = Callable[[WorldPayloads], WorldPayloads]
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,185 @@ for _name, _feed, _description in _FEED_MODES:
 
 # ---- records: ids, nesting, names ----------------------------------------------------------------
 # (modes of single records that must be quarantined or capped)
+# Data modes. Each adds altered copies of one well-formed record of each feed it concerns, beside
+# the originals and under ids of their own, so a run that sets the copies aside publishes what
+# it publishes without the mode; ``record_name_huge`` alters one child and one adult in place.
+
+ID_FIELDS: dict[str, str] = {
+    "orr": "childId",
+    "ice": "subject_id",
+    "removals": "REMOVAL_ID",
+    "dna": "case_id",
+}
+DEEP_LEVELS = 100_000
+"""Nesting of the deep records that no recursive JSON decoder reads."""
+DECODABLE_LEVELS = MAX_DEPTH + 46
+"""Nesting of the deep record that the decoders read but the store does not keep."""
+HUGE_NAME_TOKENS = 5_000
+"""Tokens of each name ``record_name_huge`` writes."""
+
+Alter = Callable[[dict[str, Any]], "dict[str, Any] | RawRecord"]
+
+
+def _well_formed(feed: str, records: Iterable[Any]) -> dict[str, Any]:
+    """The first record of the feed that parses."""
+    for record in records:
+        if isinstance(record, dict) and _parses(feed, record):
+            return dict(record)
+    raise ValueError(f"the world has no well-formed {feed} record to copy")
+
+
+def _with_copies(payloads: WorldPayloads, alters: dict[str, Alter]) -> WorldPayloads:
+    """The payloads with one altered copy of a well-formed record of each feed in ``alters``."""
+    out = replace(payloads, orr=list(payloads.orr), ice=list(payloads.ice), dna=list(payloads.dna))
+    for feed, alter in alters.items():
+        if feed == "removals":
+            rows = list(csv.DictReader(io.StringIO(payloads.removals_csv, newline="")))
+            altered = alter(_well_formed(feed, rows))
+            assert isinstance(altered, dict)
+            line = io.StringIO()
+            csv.writer(line).writerow([altered[column] for column in rows[0]])
+            text = out.removals_csv
+            out.removals_csv = text + ("" if text.endswith("\n") else "\r\n") + line.getvalue()
+        else:
+            records: list[Any] = getattr(out, feed)
+            records.append(alter(_well_formed(feed, records)))
+    return out
+
+
+def _field(feed: str, key: str, value: Callable[[str], str], id_suffix: str = "") -> Alter:
+    """A copy with ``value(old)`` in ``key`` (and ``id_suffix`` after its id, when given)."""
+
+    def alter(record: dict[str, Any]) -> dict[str, Any]:
+        record = dict(record)
+        if id_suffix:
+            record[ID_FIELDS[feed]] = f"{record[ID_FIELDS[feed]]}{id_suffix}"
+        record[key] = value(str(record.get(key) or ""))
+        return record
+
+    return alter
+
+
+def _ids_with(value: Callable[[str], str]) -> Transform:
+    return lambda payloads: _with_copies(
+        payloads, {feed: _field(feed, key, value) for feed, key in ID_FIELDS.items()}
+    )
+
+
+def _nested(record: dict[str, Any], levels: int, *, closed: bool = True) -> RawRecord:
+    """The record with a ``notes`` field nested ``levels`` deep, as text (no encoder writes it)."""
+    head = json.dumps(record, ensure_ascii=False)[:-1]
+    return RawRecord(f'{head}, "notes": {"[" * levels}{"]" * levels if closed else ""}}}')
+
+
+def _deep(payloads: WorldPayloads) -> WorldPayloads:
+    def decodable(record: dict[str, Any]) -> dict[str, Any]:
+        notes: list[Any] = []
+        for _ in range(DECODABLE_LEVELS - 2):  # with the record's own object: DECODABLE_LEVELS deep
+            notes = [notes]
+        return dict(record, childId=f"{record['childId']}-DEEP-300", notes=notes)
+
+    once = _with_copies(payloads, {"orr": decodable})
+    return _with_copies(
+        once,
+        {
+            "orr": lambda r: _nested(dict(r, childId=f"{r['childId']}-DEEP"), DEEP_LEVELS),
+            "ice": lambda r: _nested(dict(r, subject_id=f"{r['subject_id']}-DEEP"), DEEP_LEVELS),
+        },
+    )
+
+
+def _deep_broken(payloads: WorldPayloads) -> WorldPayloads:
+    return _with_copies(
+        payloads,
+        {"orr": lambda r: _nested(dict(r, childId=f"{r['childId']}-DEEP"), DEEP_LEVELS, closed=False)},
+    )
+
+
+def huge_name(tokens: int, start: int = 0) -> str:
+    """A name of ``tokens`` distinct tokens of letters (``NAAA NAAB ...``)."""
+    return " ".join(
+        "N" + "".join(chr(65 + (i // 26**k) % 26) for k in (2, 1, 0)) for i in range(start, start + tokens)
+    )
+
+
+def _huge_names(payloads: WorldPayloads) -> WorldPayloads:
+    out = replace(payloads, orr=list(payloads.orr), ice=list(payloads.ice))
+    half = HUGE_NAME_TOKENS // 2
+    for feed, first, last in (("orr", "firstName", "lastName"), ("ice", "first_name", "last_name")):
+        records: list[Any] = getattr(out, feed)
+        target = _well_formed(feed, records)
+        at = next(i for i, r in enumerate(records) if isinstance(r, dict) and r == target)
+        records[at] = dict(target, **{first: huge_name(half), last: huge_name(HUGE_NAME_TOKENS - half, half)})
+    return out
+
+
+_RECORD_MODES: tuple[tuple[str, str, str, Transform], ...] = (
+    (
+        "record_id_nul",
+        "any",
+        "one more record of each feed, its id holding a NUL character",
+        _ids_with(lambda rid: f"{rid[:4]}\x00{rid[4:]}"),
+    ),
+    (
+        "record_id_too_long",
+        "any",
+        f"one more record of each feed, its id {MAX_RECORD_ID_CHARS + 1} characters long",
+        _ids_with(lambda rid: f"{rid}-".ljust(MAX_RECORD_ID_CHARS + 1, "9")),
+    ),
+    (
+        "record_id_control",
+        "any",
+        "one more record of each feed, its id holding an ESC sequence and a bidi override",
+        _ids_with(lambda rid: f"{rid[:4]}\x1b[2J\u202e{rid[4:]}"),
+    ),
+    (
+        "record_name_nul",
+        "any",
+        "one more child, detainee and removal row, a NUL character in a name",
+        lambda payloads: _with_copies(
+            payloads,
+            {
+                "orr": _field("orr", "firstName", lambda v: f"{v}\x00", "-NUL"),
+                "ice": _field("ice", "last_name", lambda v: f"\x00{v}", "-NUL"),
+                "removals": _field("removals", "FIRST_NAME", lambda v: f"{v[:2]}\x00{v[2:]}", "-NUL"),
+            },
+        ),
+    ),
+    (
+        "record_name_surrogate",
+        "any",
+        "one more child and detainee, a lone surrogate in a name (JSON's \\ud800; a CSV cannot carry one)",
+        lambda payloads: _with_copies(
+            payloads,
+            {
+                "orr": _field("orr", "lastName", lambda v: f"{v}\ud800", "-SUR"),
+                "ice": _field("ice", "first_name", lambda v: f"\udfff{v}", "-SUR"),
+            },
+        ),
+    ),
+    (
+        "record_nested_deep",
+        "any",
+        f"one more child nested {DECODABLE_LEVELS} levels deep (decodable, too deep to keep), "
+        f"and one more child and detainee nested {DEEP_LEVELS:,} deep (past every decoder)",
+        _deep,
+    ),
+    (
+        "record_nested_deep_broken",
+        "orr",
+        f"one more child nested {DEEP_LEVELS:,} deep that never closes: its page is not JSON",
+        _deep_broken,
+    ),
+    (
+        "record_name_huge",
+        "any",
+        f"one child's and one detainee's names hold {HUGE_NAME_TOKENS:,} tokens (given and surname halves)",
+        _huge_names,
+    ),
+)
+for _name, _feed, _description, _transform in _RECORD_MODES:
+    register(HostileMode(_name, _feed, _description, _transform))
 
 
 # ---- dates: future update times, impossible dates ------------------------------------------------

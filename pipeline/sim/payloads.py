@@ -16,6 +16,15 @@ PAYLOAD_FILES: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class RawRecord:
+    """A record the simulator serves as this JSON text, verbatim: what no encoder would write
+    (nesting deeper than its recursion allows, JSON broken inside one record). Hostile modes
+    put it in a feed's list; it cannot be saved to a world directory."""
+
+    text: str
+
+
 @dataclass
 class WorldPayloads:
     """The raw payloads of one world, as the feeds serve them (malformed records included)."""

@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from pipeline.sim import hostile as hostile_modes
-from pipeline.sim.payloads import WorldPayloads, load_payloads
+from pipeline.sim.payloads import RawRecord, WorldPayloads, load_payloads
 
 FEED_NAMES: tuple[str, ...] = ("orr", "ice", "removals", "dna")
 FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "429", "drop", "drop_mid_body")
@@ -115,6 +115,30 @@ def _prepare(payloads: WorldPayloads) -> _Prepared:
         csv_rows=[line(row) for row in body],
         csv_dates=[_parse_us_date(row[date_index]) if 0 <= date_index < len(row) else None for row in body],
     )
+
+
+def _page_bytes(body: Any) -> bytes:
+    """A JSON page as a feed sends it: UTF-8, a lone surrogate written as its ``\\uXXXX`` escape
+    (UTF-8 cannot hold it), a :class:`RawRecord`'s text spliced in as it is."""
+    raw: dict[str, str] = {}
+    token = secrets.token_hex(8)
+
+    def placeholder(value: object) -> str:
+        if not isinstance(value, RawRecord):
+            raise TypeError(f"{type(value).__name__} is not JSON")
+        marker = f"raw-record-{token}-{len(raw)}"
+        raw[json.dumps(marker)] = value.text
+        return marker
+
+    text = json.dumps(body, ensure_ascii=False, default=placeholder)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw.clear()
+        data = json.dumps(body, default=placeholder).encode("utf-8")
+    for marker, record in raw.items():
+        data = data.replace(marker.encode(), record.encode("utf-8"))
+    return data
 
 
 # --------------------------------------------------------------------------- faults
@@ -479,7 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _BadRequest as exc:
             self._send_json(400, {"error": str(exc)}, feed=feed, outcome="400")
             return
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        data = _page_bytes(body)
         if fault == "drop_mid_body":
             self.sim._count(feed, "drop_mid_body")
             self._send_head(status, "application/json", len(data), headers)

@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from pipeline.records import MAX_RECORD_ID_CHARS
+
 RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed")
 # What became of a run that ended: its status, or ``refused`` for a failed run that a publish gate
 # stopped before publishing (pipeline/gates.py; ``runs.refused``).
@@ -115,7 +117,7 @@ feed_records = sa.Table(
     metadata,
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("feed", sa.String(16), primary_key=True),
-    sa.Column("record_id", sa.String(255), primary_key=True),
+    sa.Column("record_id", sa.String(MAX_RECORD_ID_CHARS), primary_key=True),
     sa.Column("updated_at", sa.String(64), nullable=False),
     sa.Column("payload", sa.Text(), nullable=False),
 )
@@ -126,7 +128,7 @@ quarantine = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("feed", sa.String(16), nullable=False),
-    sa.Column("record_id", sa.String(255), nullable=True),
+    sa.Column("record_id", sa.String(MAX_RECORD_ID_CHARS), nullable=True),
     sa.Column("reason", sa.Text(), nullable=False),
     sa.Column("payload", sa.Text(), nullable=False),
     sa.Index(None, "run_id", "feed"),
@@ -137,7 +139,7 @@ results = sa.Table(
     "results",
     metadata,
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("child_key", sa.String(255), primary_key=True),
+    sa.Column("child_key", sa.String(MAX_RECORD_ID_CHARS), primary_key=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("cohort", sa.String(16), nullable=False),
     sa.Column("payload", sa.Text(), nullable=False),
@@ -155,8 +157,8 @@ review_decisions = sa.Table(
     "review_decisions",
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("child_key", sa.String(255), nullable=False),
-    sa.Column("adult_key", sa.String(255), nullable=False),
+    sa.Column("child_key", sa.String(MAX_RECORD_ID_CHARS), nullable=False),
+    sa.Column("adult_key", sa.String(MAX_RECORD_ID_CHARS), nullable=False),
     sa.Column("decision", sa.String(16), nullable=False),
     sa.Column("who", sa.String(255), nullable=False),
     sa.Column("decided_at", UTCDateTime(), nullable=False),
@@ -179,12 +181,12 @@ result_history = sa.Table(
     "result_history",
     metadata,
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("child_key", sa.String(255), primary_key=True),
+    sa.Column("child_key", sa.String(MAX_RECORD_ID_CHARS), primary_key=True),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("cohort", sa.String(16), nullable=False),
     sa.Column("location_state", sa.String(32), nullable=False),
     sa.Column("resolved", sa.Boolean(), nullable=False),
-    sa.Column("parent_key", sa.String(255), nullable=True),
+    sa.Column("parent_key", sa.String(MAX_RECORD_ID_CHARS), nullable=True),
     sa.Column("location_since", sa.String(10), nullable=True),
     sa.Column("days_unresolved", sa.Integer(), nullable=True),
     sa.Column("match_score", sa.Float(), nullable=True),
@@ -199,7 +201,7 @@ result_candidates = sa.Table(
     "result_candidates",
     metadata,
     sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("child_key", sa.String(255), primary_key=True),
+    sa.Column("child_key", sa.String(MAX_RECORD_ID_CHARS), primary_key=True),
     sa.Column("rank", sa.Integer(), primary_key=True),
     sa.Column("payload", sa.Text(), nullable=False),
 )

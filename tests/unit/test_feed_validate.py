@@ -71,3 +71,19 @@ def test_a_parser_crash_quarantines_the_record_instead_of_stopping(monkeypatch: 
     monkeypatch.setitem(parse.PARSERS, "dna", boom)
     valid, quarantined = validate_page("dna", [{"case_id": "DNA-1"}])
     assert valid == [] and quarantined[0].reason == "record could not be parsed (KeyError)"
+
+
+def test_records_nested_too_deep_are_quarantined_with_their_text_or_their_id() -> None:
+    from pipeline import jsontext
+    from pipeline.feeds.validate import TOO_DEEP
+
+    notes: list[Any] = []
+    for _ in range(jsontext.MAX_DEPTH):
+        notes = [notes]
+    deep = dict(CHILD, childId="ORR-DEEP", notes=notes)  # parses, but past what the store keeps
+    unreadable = jsontext.Unreadable('{"childId": "ORR-X", "notes": ' + "[" * 5000 + "]" * 5000 + "}")
+    valid, quarantined = validate_page("orr", [CHILD, deep, unreadable])
+    assert [v.record_id for v in valid] == ["ORR-0001929"]
+    assert [(q.record_id, q.reason) for q in quarantined] == [("ORR-DEEP", TOO_DEEP), (None, TOO_DEEP)]
+    assert json.loads(quarantined[0].payload) == deep  # too deep for orjson, written by a stack
+    assert json.loads(quarantined[1].payload) == unreadable.text  # the record's text as served

@@ -26,3 +26,70 @@ def test_what_orjson_refuses_goes_through_the_standard_library() -> None:
 def test_loads_refuses_text_that_is_not_json() -> None:
     with pytest.raises(ValueError):
         jsontext.loads(b"<html>bad gateway</html>")
+
+
+def _nested(levels: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_dumps_writes_text_both_stores_keep_and_that_reads_back_as_served() -> None:
+    raw = {"lastName": "Pérez\ud800", "id": "A\x00B"}  # a lone surrogate, a NUL
+    text = jsontext.dumps(raw)
+    text.encode("utf-8")  # no UnicodeEncodeError: PostgreSQL and SQLite take it
+    assert "\x00" not in text and "\\u0000" in text and "\\ud800" in text
+    assert "é" in text  # the rest stays unescaped
+    assert jsontext.loads(text) == raw
+
+
+def test_a_value_too_deep_for_the_recursive_encoders_is_still_written_or_refused_on_request() -> None:
+    deep = {"notes": _nested(5000)}
+    with pytest.raises(jsontext.JSONDepthError):
+        jsontext.dumps(deep, limit_depth=True)
+    assert jsontext.dumps(deep) == '{"notes":' + "[" * 5000 + "]" * 5000 + "}"
+    # within the limit, the fast path's text
+    shallow = {"notes": _nested(jsontext.MAX_DEPTH - 1), "n": [1, "x", None]}
+    assert jsontext.dumps(shallow, limit_depth=True) == json.dumps(shallow, separators=(",", ":"))
+
+
+def test_the_stack_encoder_writes_what_the_standard_library_writes() -> None:
+    value = {"a": [1, 2.5, {"b": None, "c": [True, "ñ\ud800"]}], "d": {}, "e": [[], [{}]], 3: "k"}
+    assert jsontext._dumps_deep(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_a_page_holding_records_too_deep_to_decode_reads_with_them_set_aside() -> None:
+    ok = '{"childId": "A", "s": "[[[ not a bracket"}'
+    readable = '{"childId": "B", "notes": ' + "[" * 600 + "]" * 600 + "}"
+    unreadable = '{"childId": "C", "notes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    page = '{"children": [' + ", ".join([ok, readable, unreadable]) + '], "next_cursor": null}'
+    for text in (page, page.encode()):
+        body = jsontext.loads(text)
+        first, second, third = body["children"]
+        assert first == {"childId": "A", "s": "[[[ not a bracket"}
+        assert second["childId"] == "B"  # decoded on its own: its id can be named
+        assert third == jsontext.Unreadable(unreadable)
+        assert body["next_cursor"] is None
+    # a bare list of records too; past the decoders' reach only brackets and strings are checked
+    # (a record set aside is only ever quarantined)
+    assert jsontext.loads("[" + unreadable + "]") == [jsontext.Unreadable(unreadable)]
+    broken = unreadable[:-1] + ",}"
+    assert jsontext.loads("[" + broken + "]") == [jsontext.Unreadable(broken)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"children": [' + "[" * 100_000 + "]}",  # never closed
+        '{"children": [' + "[" * 100_000 + "}" * 100_000 + "]}",  # brackets that do not pair
+    ],
+)
+def test_a_deep_page_that_is_not_json_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        jsontext.loads(text)
+
+
+def test_a_page_nested_too_deep_outside_its_records_is_refused_for_its_depth() -> None:
+    with pytest.raises(jsontext.JSONDepthError):
+        jsontext.loads('{"meta": {"notes": ' + "[" * 100_000 + "]" * 100_000 + "}}")

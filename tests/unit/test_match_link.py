@@ -11,6 +11,7 @@ from pipeline.match.link import MAX_CANDIDATES, MAX_RUNNERS_UP, _best
 from pipeline.reconcile import prepare, reconcile
 from pipeline.records import FeedSnapshot
 from pipeline.results import ReviewDecision
+from pipeline.sim.hostile import huge_name
 
 
 def _decoys(n: int = 8) -> list:  # type: ignore[type-arg]
@@ -246,3 +247,42 @@ def test_first_pass_compares_every_close_candidate_not_only_the_runners_up_it_ke
     [first] = prep.linker().first_pass(prep.cviews, prep.index, prep.dna_index)
     assert len(first.pairs) == 10
     assert MAX_RUNNERS_UP < 10 <= MAX_CANDIDATES
+
+
+def _huge_name(n: int, start: int = 0) -> str:
+    # distinct tokens (a repeated token would collapse in the matcher's sets)
+    return huge_name(n, start)
+
+
+def _first_tokens(name: str, n: int) -> str:
+    return " ".join(name.split()[:n])
+
+
+def test_a_huge_name_makes_no_more_blocking_keys_nor_lookups_than_its_capped_form() -> None:
+    from pipeline.match.adults import build_people
+    from pipeline.match.children import group_children
+    from pipeline.match.link import BlockingIndex, ChildView, candidates_of
+
+    given, surname, full = _huge_name(2500), _huge_name(2500, 2500), _huge_name(5000, 9000)
+
+    def keys_and_lookups(g: str, s: str, f: str) -> tuple[int, int]:
+        person = adult(first_name=g.upper(), last_name=s.upper(), claimed=[(f, None)])
+        index = BlockingIndex(build_people([person], []))
+        lookups = 0
+        hits = index.hits
+
+        def counting(key: tuple[object, ...]) -> list[int]:
+            nonlocal lookups
+            lookups += 1
+            return hits(key)
+
+        index.hits = counting  # type: ignore[method-assign]
+        kid = child(first_name=g, last_name=s, reported_parent_name=f, reported_parent_relation="father")
+        [group] = group_children([kid])
+        candidates_of(ChildView.of(group), index)
+        return len(index.by_key), lookups
+
+    huge = keys_and_lookups(given, surname, full)
+    capped = keys_and_lookups(_first_tokens(given, 8), _first_tokens(surname, 6), _first_tokens(full, 14))
+    assert huge == capped
+    assert capped[0] < 100 and capped[1] < 1000  # a handful of keys per token per day

@@ -63,3 +63,24 @@ def test_cached_date_parsers_still_reject_bad_input_every_time() -> None:
             normalise.us_date("13/45/2018")
         with pytest.raises(ValueError):
             normalise.iso_date(["2018-06-01"])
+
+
+def test_a_name_of_thousands_of_tokens_is_capped_for_matching() -> None:
+    huge = " ".join(f"Nombre{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}" for i in range(5000))
+    assert len(normalise.given_name_tokens(huge)) == normalise.MAX_GIVEN_TOKENS == 8
+    assert len(normalise.surname_tokens(huge)) == normalise.MAX_SURNAME_TOKENS == 6
+    assert len(normalise.name_tokens(huge)) == normalise.MAX_FULL_NAME_TOKENS
+    assert len(normalise.tokens(huge)) == normalise.MAX_FULL_NAME_TOKENS
+    assert normalise.given_name_tokens(huge)[:2] == ("NOMBREAA", "NOMBREBA")
+
+
+def test_one_enormous_token_is_cut_to_the_name_length_bound() -> None:
+    (token,) = normalise.name_tokens("X" * 1_000_000)
+    assert len(token) == normalise.MAX_NAME_CHARS
+
+
+def test_ordinary_names_are_tokenised_whole() -> None:
+    assert normalise.given_name_tokens("María José Guadalupe") == ("MARIA", "JOSE", "GUADALUPE")
+    assert normalise.surname_tokens("López de la Cruz") == ("LOPEZ", "DE", "LA", "CRUZ")
+    assert normalise.name_tokens("  ") == ()
+    assert normalise.name_tokens(None) == ()

@@ -129,3 +129,29 @@ def test_a_dna_result_needs_a_known_result() -> None:
     assert parse_dna(raw).result == "match"
     with pytest.raises(MalformedRecord, match="result"):
         parse_dna(raw | {"result": "maybe"})
+
+
+@pytest.mark.parametrize(
+    ("record_id", "reason"),
+    [
+        ("ORR-\x000001", "childId holds a NUL character"),
+        ("ORR-" + "9" * 252, "childId is longer than 255 characters"),
+        ("ORR-\x1b[2J0001", "childId holds a control or invisible formatting character"),
+        ("ORR-\u202e1000", "childId holds a control or invisible formatting character"),
+        ("ORR-\ud8000001", "childId holds a lone surrogate (not valid Unicode)"),
+    ],
+)
+def test_a_record_id_no_store_or_reader_can_take_is_malformed(record_id: str, reason: str) -> None:
+    with pytest.raises(MalformedRecord) as info:
+        parse_child({**CHILD, "childId": record_id})
+    assert info.value.reason == reason and info.value.record_id is None
+    assert parse_child({**CHILD, "childId": "ORR-" + "9" * 251}).record_id == "ORR-" + "9" * 251
+
+
+@pytest.mark.parametrize(("value", "problem"), [("Ana\x00", "NUL character"), ("\udfffAna", "lone surrogate")])
+def test_a_text_field_no_store_can_take_is_malformed_naming_the_field(value: str, problem: str) -> None:
+    with pytest.raises(MalformedRecord, match=f"^first_name holds a {problem}") as info:
+        parse_adult({**ADULT, "first_name": value})
+    assert info.value.record_id == "ICE-00009358"
+    # control characters in a name are kept: every output escapes them
+    assert parse_adult({**ADULT, "first_name": "\x1b[2JAna"}).first_name == "\x1b[2JAna"
