@@ -148,7 +148,9 @@ def test_a_record_id_no_store_or_reader_can_take_is_malformed(record_id: str, re
     assert parse_child({**CHILD, "childId": "ORR-" + "9" * 251}).record_id == "ORR-" + "9" * 251
 
 
-@pytest.mark.parametrize(("value", "problem"), [("Ana\x00", "NUL character"), ("\udfffAna", "lone surrogate")])
+@pytest.mark.parametrize(
+    ("value", "problem"), [("Ana\x00", "NUL character"), ("\udfffAna", "lone surrogate")]
+)
 def test_a_text_field_no_store_can_take_is_malformed_naming_the_field(value: str, problem: str) -> None:
     with pytest.raises(MalformedRecord, match=f"^first_name holds a {problem}") as info:
         parse_adult({**ADULT, "first_name": value})
