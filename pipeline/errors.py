@@ -96,3 +96,7 @@ class PublishRefused(RunFailedError):
 
 class NotFoundError(ReunifyError):
     """A run, child or record an operator named is not in the store; the message says what to check."""
+
+
+class AccessError(ReunifyError):
+    """A console login or user change that cannot be done (the message says why, never a password)."""

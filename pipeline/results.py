@@ -20,6 +20,27 @@ STATUSES: tuple[str, ...] = (
     "eligible",
     "no_parent_match",
 )
+#: Each status in the plain words the court's monitors and case workers use.
+STATUS_WORDS: dict[str, str] = {
+    "reunified": "reunified",
+    "discharged_other": "discharged otherwise (sponsor, aged out, other)",
+    "not_a_parent": "DNA says not the parent",
+    "parent_removed": "parent removed from the country",
+    "parent_in_criminal_custody": "parent in criminal custody",
+    "safety_concern": "safety concern",
+    "parent_released": "parent released, to be found",
+    "eligible": "eligible for reunification now",
+    "no_parent_match": "no parent found",
+}
+#: The statuses of children not yet reunifiable, for a reason the parent's case gives.
+BLOCKED_STATUSES: tuple[str, ...] = (
+    "parent_removed",
+    "parent_in_criminal_custody",
+    "safety_concern",
+    "not_a_parent",
+    "parent_released",
+    "no_parent_match",
+)
 COHORTS: tuple[str, ...] = ("under_5", "5_and_over", "unknown")
 #: Parent locations that count as resolved.
 RESOLVED_STATES = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})

@@ -99,6 +99,12 @@ class Settings:
     # records a feed served this run were quarantined.
     max_feed_drop: float = 0.2
     max_quarantine_rate: float = 0.05
+    # The console (pipeline/web): the key that signs its session cookies (it refuses to start
+    # without one), minutes a session may sit idle, and the lockout after wrong passwords.
+    web_secret: str | None = field(default=None, repr=False)
+    web_idle_minutes: float = 30.0
+    web_max_failed_logins: int = 5
+    web_lockout_minutes: float = 15.0
     # REUNIFY_* keys given (environment or file) that no setting reads: a typo to warn about
     unknown_keys: tuple[str, ...] = ()
 
@@ -201,6 +207,9 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_STEP_MAX_ATTEMPTS": ("step_max_attempts", int),
     "REUNIFY_MATCH_PARTITIONS": ("match_partitions", int),
     "REUNIFY_NOTIFY_TIMEOUT": ("notify_timeout", float),
+    "REUNIFY_WEB_IDLE_MINUTES": ("web_idle_minutes", float),
+    "REUNIFY_WEB_MAX_FAILED_LOGINS": ("web_max_failed_logins", int),
+    "REUNIFY_WEB_LOCKOUT_MINUTES": ("web_lockout_minutes", float),
 }
 
 
@@ -223,6 +232,7 @@ _OTHER_KEYS: tuple[str, ...] = (
     "REUNIFY_FLOWER_PASSWORD",
     "REUNIFY_DEADLINE_UNDER_5",
     "REUNIFY_DEADLINE_5_AND_OVER",
+    "REUNIFY_WEB_SECRET",
 )
 
 
@@ -302,6 +312,7 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
     kwargs["flower_user"] = get("REUNIFY_FLOWER_USER")
     kwargs["flower_password"] = get("REUNIFY_FLOWER_PASSWORD")
     kwargs["metrics_token"] = get("REUNIFY_METRICS_TOKEN")
+    kwargs["web_secret"] = get("REUNIFY_WEB_SECRET")
     if (raw := get("REUNIFY_NOTIFY_URL")) is not None:
         if not raw.startswith(("http://", "https://")):
             # the value may hold a secret (a webhook path or credentials): do not echo it

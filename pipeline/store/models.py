@@ -152,6 +152,8 @@ class HistoryRow:
     days_unresolved: int | None
     match_score: float | None
     needs_review: bool
+    facility: str | None = None
+    country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

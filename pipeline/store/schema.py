@@ -22,6 +22,8 @@ RUN_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "refused")
 # A publish gate's verdict on one feed of a run (``run_gate_checks.outcome``).
 GATE_OUTCOMES: tuple[str, ...] = ("passed", "refused", "accepted")
 DECISIONS: tuple[str, ...] = ("confirm", "reject")
+# The console's roles, least to most trusted (pipeline/web/roles.py says what each may see).
+ROLES: tuple[str, ...] = ("viewer", "caseworker", "admin")
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -143,6 +145,10 @@ results = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("cohort", sa.String(16), nullable=False),
     sa.Column("payload", sa.Text(), nullable=False),
+    # The names, A-numbers and record ids of the child and its parent folded to upper case without
+    # accents (pipeline/store/history.py search_text): the console's search reads this, never
+    # the payloads. NULL for results stored before migration 0007.
+    sa.Column("search", sa.Text(), nullable=True),
 )
 
 locks = sa.Table(
@@ -191,7 +197,13 @@ result_history = sa.Table(
     sa.Column("days_unresolved", sa.Integer(), nullable=True),
     sa.Column("match_score", sa.Float(), nullable=True),
     sa.Column("needs_review", sa.Boolean(), nullable=False),
+    # where the parent is held or was removed to: the console filters on them (codes, not people)
+    sa.Column("facility", sa.String(64), nullable=True),
+    sa.Column("country", sa.String(64), nullable=True),
     sa.Index(None, "child_key"),
+    # the console's children table: a status filter, and the longest-unresolved order, per run
+    sa.Index(None, "run_id", "status"),
+    sa.Index(None, "run_id", "days_unresolved"),
 )
 
 # Runner-up parent candidates of a child in a run (the matcher's alternatives), kept beside the
@@ -249,4 +261,51 @@ run_acceptances = sa.Table(
     sa.Column("who", sa.String(255), nullable=False),
     sa.Column("why", sa.Text(), nullable=False),
     sa.Column("accepted_at", UTCDateTime(), nullable=False),
+)
+
+# The console's users (`reunify users ...`): an Argon2 hash, never the password; ``failed_logins``
+# and ``locked_until`` hold the lockout after repeated wrong passwords.
+web_users = sa.Table(
+    "web_users",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text(), nullable=False),
+    sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="role"),
+)
+
+# Console sessions, server side so that logout, disabling a user and the idle timeout end them at
+# once. ``token_hash`` is the SHA-256 of the cookie's session token: the table alone opens nothing.
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer(), sa.ForeignKey("web_users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "user_id"),
+)
+
+# The audit trail: who saw which children's personal data, and every decision, by ids only
+# (``child_ids`` is a JSON list of child record ids; ``detail`` never holds personal data).
+# Append-only: the migration adds triggers that refuse UPDATE and DELETE on both databases.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("route", sa.String(255), nullable=False),
+    sa.Column("child_ids", sa.Text(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False, server_default=""),
+    sa.Index(None, "at"),
+    sa.Index(None, "username"),
 )

@@ -37,7 +37,7 @@ from pipeline.store.engine import (
     sqlstate,
     translated,
 )
-from pipeline.store.history import HISTORY_COLUMNS, child_key, history_row
+from pipeline.store.history import HISTORY_COLUMNS, child_key, history_row, search_text
 from pipeline.store.models import (
     Acceptance,
     Decision,
@@ -73,7 +73,7 @@ from pipeline.store.schema import results as results_table
 DEFAULT_URL = "sqlite:///reunify.sqlite3"
 DEFAULT_BATCH = 5000
 _RETRIES = 5
-_RESULT_COLUMNS = ("run_id", "child_key", "status", "cohort", "payload")
+_RESULT_COLUMNS = ("run_id", "child_key", "status", "cohort", "payload", "search")
 
 T = TypeVar("T")
 _HISTORY_FIELDS = tuple(f.name for f in dataclasses.fields(HistoryRow))
@@ -842,13 +842,17 @@ class Store:
         return self._write_retrying("publishing results", body)
 
     @staticmethod
-    def _result_rows(run_id: str, results: Iterable[dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
-        rows: list[tuple[str, str, str, str, str]] = []
+    def _result_rows(
+        run_id: str, results: Iterable[dict[str, Any]]
+    ) -> list[tuple[str, str, str, str, str, str]]:
+        rows: list[tuple[str, str, str, str, str, str]] = []
         for n, result in enumerate(results):
             try:
                 key = child_key(result)
                 payload = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
-                rows.append((run_id, key, str(result["status"]), str(result["cohort"]), payload))
+                rows.append(
+                    (run_id, key, str(result["status"]), str(result["cohort"]), payload, search_text(result))
+                )
             except (KeyError, IndexError, TypeError, ValueError) as exc:
                 raise StoreError(
                     f"result #{n} of run {run_id} cannot be stored ({type(exc).__name__}: {exc}); "
@@ -876,7 +880,9 @@ class Store:
         conn.execute(sa.delete(results_table).where(results_table.c.run_id == run_id))
         self._replace_history(conn, run_id, rows)
         if self._backend == "postgresql":
-            _copy_rows(conn, "COPY results (run_id, child_key, status, cohort, payload) FROM STDIN", rows)
+            _copy_rows(
+                conn, "COPY results (run_id, child_key, status, cohort, payload, search) FROM STDIN", rows
+            )
             return
         for chunk in _chunks(rows, self._batch):
             conn.execute(

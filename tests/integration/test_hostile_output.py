@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 from terminal_chars import terminal_active
 
-from pipeline.cli import CSV_COLUMNS, main
+from pipeline.cli import main
 from pipeline.logging import configure_logging
+from pipeline.ops.export import CSV_COLUMNS
 from pipeline.run import run_embedded
 from pipeline.settings import Settings, get_settings
 from pipeline.sim import hostile

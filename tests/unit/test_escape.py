@@ -11,10 +11,10 @@ import json
 import pytest
 from terminal_chars import BIDI_CONTROLS, terminal_active
 
-from pipeline.cli import CSV_COLUMNS, write_export
 from pipeline.logging import configure_logging, get_logger
 from pipeline.ops.common import md_table, table
 from pipeline.ops.escape import csv_cell, json_text, md_text, term_text, write_text
+from pipeline.ops.export import CSV_COLUMNS, write_export
 
 ESC_SEQUENCES = ["\x1b]0;pwned\x07", "\x1b[2J\x1b[H", "\x1bc", "\x9b31m", "\x07", "\x7f", "\x00"]
 

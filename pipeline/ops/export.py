@@ -1,0 +1,124 @@
+"""The export's formats: JSON Lines (exact), and the flat table for spreadsheets as CSV or XLSX,
+whose text cells can never run as formulas (OWASP's CSV injection guidance)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import IO, Any, TextIO
+
+from pipeline.ops.escape import csv_cell, json_text, term_text
+
+CSV_COLUMNS = (
+    "child_record_ids",
+    "a_number",
+    "name",
+    "date_of_birth",
+    "age_years",
+    "cohort",
+    "status",
+    "reasons",
+    "parent_ice_record_ids",
+    "parent_removal_record_ids",
+    "parent_a_number",
+    "parent_name",
+    "match_score",
+    "evidence",
+    "location_state",
+    "location_resolved",
+    "location_facility",
+    "location_country",
+    "location_since",
+    "days_unresolved",
+    "needs_review",
+    "run_id",
+)
+
+
+def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+    """One export object as a CSV row: numbers as numbers, everything else (flags, dates, ids,
+    names) as text."""
+    parent = row.get("parent") or {}
+    loc = row.get("parent_location") or {}
+    return {
+        "child_record_ids": ";".join(row["child_record_ids"]),
+        "a_number": row.get("a_number") or "",
+        "name": row.get("name") or "",
+        "date_of_birth": row.get("date_of_birth") or "",
+        "age_years": "" if row.get("age_years") is None else row["age_years"],
+        "cohort": row["cohort"],
+        "status": row["status"],
+        "reasons": ";".join(row.get("reasons") or []),
+        "parent_ice_record_ids": ";".join(parent.get("ice_record_ids") or []),
+        "parent_removal_record_ids": ";".join(parent.get("removal_record_ids") or []),
+        "parent_a_number": parent.get("a_number") or "",
+        "parent_name": parent.get("name") or "",
+        "match_score": "" if parent.get("match_score") is None else parent["match_score"],
+        "evidence": " | ".join(parent.get("evidence") or []),
+        "location_state": loc.get("state", ""),
+        "location_resolved": str(loc.get("resolved", "")),
+        "location_facility": loc.get("facility") or "",
+        "location_country": loc.get("country") or "",
+        "location_since": loc.get("since") or "",
+        "days_unresolved": "" if loc.get("days_unresolved") is None else loc["days_unresolved"],
+        "needs_review": str(row.get("needs_review", False)),
+        "run_id": row.get("run_id", ""),
+    }
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    # Text cells hold feed values: shown as a person reads them (controls escaped) and never
+    # starting a formula; numbers stay numbers (a negative count is not a formula).
+    return {
+        key: csv_cell(term_text(value)) if isinstance(value, str) else value
+        for key, value in _flatten(row).items()
+    }
+
+
+def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
+    """Write export objects as JSON lines or CSV; returns how many were written.
+
+    JSON lines keep every value exactly (characters a terminal acts on as ``\\u`` escapes). CSV
+    is for spreadsheets, as OWASP's CSV injection guidance says: every text cell is quoted (a
+    quote or separator in it cannot start another cell), one that would start a formula gets a
+    leading ``'``, and control characters are shown escaped; numbers are written bare.
+    """
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, quoting=csv.QUOTE_NONNUMERIC)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(_csv_row(row))
+            count += 1
+    else:
+        for row in rows:
+            out.write(json_text(json.dumps(row, ensure_ascii=False, sort_keys=True)) + "\n")
+            count += 1
+    return count
+
+
+def write_xlsx(rows: Iterable[dict[str, Any]], out: IO[bytes], title: str = "children") -> int:
+    """Write export objects as one XLSX sheet (the CSV's columns); returns how many were written.
+
+    Every text cell is typed as a string, so a name starting with ``=`` is shown, never
+    evaluated; control characters are shown escaped (XLSX cannot hold them).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(CSV_COLUMNS))
+    count = 0
+    for row in rows:
+        cells = []
+        for value in _flatten(row).values():
+            cell = WriteOnlyCell(sheet, value=term_text(value) if isinstance(value, str) else value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    book.save(out)
+    return count
