@@ -172,20 +172,29 @@ def check_totals(rows: list[dict[str, Any]], counts: Counter[tuple[str, str]]) -
 
 def deadlines(rows: list[dict[str, Any]], settings: Settings, as_of: date) -> list[CohortDeadline]:
     """Each dated cohort's deadline (from the settings), days left at the report date, children."""
+    cells: dict[str, dict[str, int]] = {}
+    for r in rows:
+        by = cells.setdefault(r["cohort"], {})
+        by[r["status"]] = by.get(r["status"], 0) + 1
+    return deadlines_of(cells, settings, as_of)
+
+
+def deadlines_of(cells: dict[str, dict[str, int]], settings: Settings, as_of: date) -> list[CohortDeadline]:
+    """The same from counts of children per cohort and status (cohort -> status -> n)."""
     out = []
     for cohort, deadline in (
         ("under_5", settings.deadline_under_5),
         ("5_and_over", settings.deadline_5_and_over),
     ):
-        mine = [r for r in rows if r["cohort"] == cohort]
+        mine = cells.get(cohort, {})
         out.append(
             CohortDeadline(
                 cohort=cohort,
                 deadline=deadline,
                 days_left=(deadline - as_of).days,
-                children=len(mine),
-                reunified=sum(r["status"] == "reunified" for r in mine),
-                eligible=sum(r["status"] == "eligible" for r in mine),
+                children=sum(mine.values()),
+                reunified=mine.get("reunified", 0),
+                eligible=mine.get("eligible", 0),
             )
         )
     return out

@@ -9,15 +9,14 @@ the dashboard costs the same at 100,000 children as at 1,000.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from pipeline.ops.common import resolve_run
-from pipeline.ops.report import CohortDeadline
+from pipeline.ops.report import CohortDeadline, deadlines_of
 from pipeline.results import BLOCKED_STATUSES, COHORTS, STATUS_WORDS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
-from pipeline.store.browse import distinct_unresolved_parents, run_counts
+from pipeline.store.browse import distinct_unresolved_parents
 from pipeline.store.models import RunTotals
 
 
@@ -46,41 +45,20 @@ class Summary:
         return sum(self.by_status.values()) == cells == self.children
 
 
-def _deadlines(counts: dict[str, dict[str, int]], settings: Settings, as_of: date) -> list[CohortDeadline]:
-    out = []
-    for cohort, deadline in (
-        ("under_5", settings.deadline_under_5),
-        ("5_and_over", settings.deadline_5_and_over),
-    ):
-        mine = counts.get(cohort, {})
-        out.append(
-            CohortDeadline(
-                cohort=cohort,
-                deadline=deadline,
-                days_left=(deadline - as_of).days,
-                children=sum(mine.values()),
-                reunified=mine.get("reunified", 0),
-                eligible=mine.get("eligible", 0),
-            )
-        )
-    return out
-
-
 def build_summary(store: Store, settings: Settings, run_id: str | None = None) -> Summary:
     """The summary of a succeeded run (default: the latest); ReunifyError when there is none."""
     run = resolve_run(store, run_id)
-    found = run_counts(store, run.id)
-    counts = found.by_cohort_status
-    by_status = found.by_status()
+    totals = store.result_totals(run.id)
+    counts = totals.by_cohort_status
     return Summary(
         run=run,
-        children=found.children,
-        by_status={s: by_status.get(s, 0) for s in STATUSES},
+        children=totals.children,
+        by_status={s: totals.by_status.get(s, 0) for s in STATUSES},
         by_cohort_status={c: {s: counts.get(c, {}).get(s, 0) for s in STATUSES} for c in COHORTS},
-        unresolved_locations=found.unresolved,
-        needs_review=found.needs_review,
+        unresolved_locations=totals.unresolved,
+        needs_review=totals.needs_review,
         parents_to_locate=distinct_unresolved_parents(store, run.id),
-        deadlines=_deadlines(counts, settings, run.as_of),
+        deadlines=deadlines_of(counts, settings, run.as_of),
         trend=store.run_totals(),
     )
 

@@ -25,13 +25,15 @@ def process_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def reunify(
-    args: list[str], env: Mapping[str, str], timeout: float = 300
+    args: list[str], env: Mapping[str, str], timeout: float = 300, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the ``reunify`` command as an operator would, with these REUNIFY_* settings; its output."""
+    """Run the ``reunify`` command as an operator would, with these REUNIFY_* settings (and
+    ``stdin`` as its standard input); its output."""
     return subprocess.run(
         [str(BIN / "reunify"), *args],
         cwd=REPO,
         env=process_env(env),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

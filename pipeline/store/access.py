@@ -56,6 +56,19 @@ class AuditEntry:
     child_ids: list[str]
     detail: str
 
+    def to_json(self) -> dict[str, object]:
+        """The line as JSON (``GET /api/audit``, ``reunify audit --format jsonl``)."""
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "who": self.username,
+            "role": self.role,
+            "action": self.action,
+            "route": self.route,
+            "child_record_ids": self.child_ids,
+            "detail": self.detail,
+        }
+
 
 def _user(row: sa.RowMapping) -> User:
     return User(

@@ -191,47 +191,6 @@ def iter_filtered_results(
             yield json.loads(payload)
 
 
-@dataclass(frozen=True, slots=True)
-class RunCounts:
-    """A run's children by cohort and status, with unresolved locations and links to review."""
-
-    by_cohort_status: dict[str, dict[str, int]]
-    unresolved: int
-    needs_review: int
-
-    @property
-    def children(self) -> int:
-        """Every child of the run."""
-        return sum(n for by in self.by_cohort_status.values() for n in by.values())
-
-    def by_status(self) -> dict[str, int]:
-        """status -> children, all cohorts."""
-        out: dict[str, int] = {}
-        for by in self.by_cohort_status.values():
-            for status, n in by.items():
-                out[status] = out.get(status, 0) + n
-        return out
-
-
-def run_counts(store: Store, run_id: str) -> RunCounts:
-    """The run's counts in one GROUP BY over its history rows (never its payloads)."""
-    h = result_history.c
-    stmt = (
-        sa.select(h.cohort, h.status, h.resolved, h.needs_review, sa.func.count())
-        .where(h.run_id == run_id)
-        .group_by(h.cohort, h.status, h.resolved, h.needs_review)
-    )
-    cells: dict[str, dict[str, int]] = {}
-    unresolved = review = 0
-    with store._read("counting children by cohort and status") as conn:
-        for cohort, status, resolved, needs_review, n in conn.execute(stmt):
-            by = cells.setdefault(str(cohort), {})
-            by[str(status)] = by.get(str(status), 0) + int(n)
-            unresolved += 0 if resolved else int(n)
-            review += int(n) if needs_review else 0
-    return RunCounts(cells, unresolved, review)
-
-
 def facet_values(store: Store, run_id: str) -> dict[str, list[str]]:
     """The facilities and countries that occur in the run (for the filters' choices)."""
     h = result_history.c

@@ -179,3 +179,4 @@ class ResultTotals:
     needs_review: int
     by_status: dict[str, int] = field(default_factory=dict)
     by_cohort: dict[str, int] = field(default_factory=dict)
+    by_cohort_status: dict[str, dict[str, int]] = field(default_factory=dict)  # cohort -> status -> n

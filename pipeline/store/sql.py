@@ -1158,16 +1158,19 @@ class Store:
         )
         by_status: dict[str, int] = {}
         by_cohort: dict[str, int] = {}
+        cells: dict[str, dict[str, int]] = {}
         children = unresolved = review = 0
         with self._read("counting a run's results") as conn:
             for status, cohort, resolved, needs_review, n in conn.execute(stmt):
                 n = int(n)
                 by_status[status] = by_status.get(status, 0) + n
                 by_cohort[cohort] = by_cohort.get(cohort, 0) + n
+                cell = cells.setdefault(cohort, {})
+                cell[status] = cell.get(status, 0) + n
                 children += n
                 unresolved += 0 if resolved else n
                 review += n if needs_review else 0
-        return ResultTotals(run_id, children, unresolved, review, by_status, by_cohort)
+        return ResultTotals(run_id, children, unresolved, review, by_status, by_cohort, cells)
 
     def find_result(self, record_id: str, run_id: str | None = None) -> dict[str, Any] | None:
         """The export object of the child that holds ORR record ``record_id`` in a run (default: the

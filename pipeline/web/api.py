@@ -155,7 +155,7 @@ def story_json(request: Request, child_record_id: str) -> dict[str, Any]:
                     "decision": d.decision,
                     "who": d.who,
                     "why": d.why,
-                    "decided_at": d.decided_at.isoformat() if isinstance(d.decided_at, datetime) else None,
+                    "decided_at": d.decided_at.isoformat(),
                 }
                 for d in case.decisions
             ],
@@ -178,19 +178,7 @@ def audit_trail(
     user: str | None = None,
     since: datetime | None = None,
     limit: int = Query(500, ge=1, le=10_000),
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """The audit trail, newest first: who, when, which route, which children (ids)."""
     entries = console(request).access.list_audit(username=user, since=since, limit=limit)
-    return [
-        {
-            "id": e.id,
-            "at": e.at.isoformat(),
-            "who": e.username,
-            "role": e.role,
-            "action": e.action,
-            "route": e.route,
-            "child_record_ids": e.child_ids,
-            "detail": e.detail,
-        }
-        for e in entries
-    ]
+    return [e.to_json() for e in entries]

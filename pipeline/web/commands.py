@@ -149,21 +149,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         limit=args.limit,
     )
     if args.format == "jsonl":
-        for e in entries:
-            sys.stdout.write(
-                json.dumps(
-                    {
-                        "at": e.at.isoformat(),
-                        "who": e.username,
-                        "role": e.role,
-                        "action": e.action,
-                        "route": e.route,
-                        "child_record_ids": e.child_ids,
-                        "detail": e.detail,
-                    }
-                )
-                + "\n"
-            )
+        sys.stdout.write("".join(json.dumps(e.to_json()) + "\n" for e in entries))
         return 0
     rows = [
         [

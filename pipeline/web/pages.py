@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pipeline.errors import AccessError, NotFoundError
 from pipeline.metrics import stage_durations
+from pipeline.ops import charts
 from pipeline.ops import report as court_report
 from pipeline.ops.discrepancies import KINDS, find_discrepancies
 from pipeline.ops.export import write_export, write_xlsx
@@ -164,12 +165,11 @@ def dashboard(request: Request, session: ViewerSession) -> Response:
     c = console(request)
     store = c.store
     last = next(iter(store.list_runs(limit=1)), None)
-    summary = build_summary(store, c.settings) if store.latest_succeeded_run() else None
+    published = store.latest_succeeded_run()
+    summary = build_summary(store, c.settings, published.id) if published else None
     chart = ""
     trend = ""
     if summary is not None:
-        from pipeline.ops import charts
-
         cells = {(s, co): summary.by_cohort_status[co][s] for co in COHORTS for s in STATUSES}
         chart = charts.status_by_cohort(cells, STATUSES, COHORTS)
         trend = charts.unresolved_over_runs(
@@ -294,7 +294,7 @@ async def children_download(request: Request, session: CaseworkerSession) -> Res
         )
     text = io.StringIO()
     write_export(rows, "csv", text)
-    return StreamingResponse(iter([text.getvalue()]), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(text.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/children/{child_record_id}")

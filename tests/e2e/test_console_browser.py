@@ -198,7 +198,7 @@ def test_a_viewer_sees_no_name_anywhere_and_no_personal_page(
         page.goto(base + path)
         text = page.inner_text("body")
         assert not [n for n in names if n in text], path
-    _shot(page, "dashboard-viewer")
+        _shot(page, "viewer" + (path.replace("/", "-").rstrip("-") or "-dashboard")[:24])
     response = page.goto(f"{base}/children/{child_key(published.export()[0])}")
     assert response.status == 403
     api = page.request.get(f"{base}/api/children/{child_key(published.export()[0])}")

@@ -15,7 +15,7 @@ import pytest
 import requests
 from console_harness import csrf_of
 
-from pipeline.sim.processes import BIN, REPO, process_env
+from pipeline.sim.processes import BIN, REPO, process_env, reunify
 
 SECRET = "cli-console-secret-0123456789"
 
@@ -28,16 +28,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _reunify(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "reunify"), *args],
-        cwd=REPO,
-        env=process_env(env),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return reunify(args, env, timeout=60, stdin=stdin)
 
 
 def _port() -> int:
