@@ -69,3 +69,23 @@ def add_user(access: AccessStore, name: str, role: str, password: str) -> User:
 def reset_password(access: AccessStore, name: str, password: str) -> User:
     """Give a user a new password (ends their sessions and clears a lockout)."""
     return access.update_user(name, password_hash=hash_password(password))
+
+
+def _active_admins(access: AccessStore) -> list[User]:
+    return [u for u in access.list_users() if u.role == "admin" and not u.disabled]
+
+
+def change_user(
+    access: AccessStore, name: str, *, role: str | None = None, disabled: bool | None = None
+) -> User:
+    """Change a user's role or disabled flag (their sessions end). Refuses, with AccessError, to
+    demote or disable the last active admin: nobody could then manage the console's users."""
+    user = access.get_user(name)
+    if user is not None and user.role == "admin" and not user.disabled:
+        losing = (role is not None and role != "admin") or disabled is True
+        if losing and [u.name for u in _active_admins(access)] == [name]:
+            raise AccessError(
+                f"{name} is the last active admin: make another user admin first "
+                "(`reunify users set-role NAME admin`)"
+            )
+    return access.update_user(name, role=role, disabled=disabled)

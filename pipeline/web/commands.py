@@ -90,10 +90,10 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
         user = accounts.reset_password(access, args.name, _password())
         write_text(sys.stdout, f"new password set for {user.name}; their sessions are ended\n")
     elif action == "set-role":
-        user = access.update_user(args.name, role=args.role)
+        user = accounts.change_user(access, args.name, role=args.role)
         write_text(sys.stdout, f"{user.name} is now {user.role}; their sessions are ended\n")
     elif action in ("disable", "enable"):
-        user = access.update_user(args.name, disabled=action == "disable")
+        user = accounts.change_user(access, args.name, disabled=action == "disable")
         write_text(
             sys.stdout,
             f"{user.name} {'disabled; their sessions are ended' if user.disabled else 'enabled'}\n",

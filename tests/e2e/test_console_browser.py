@@ -232,6 +232,24 @@ def test_every_personal_data_read_is_in_the_audit_trail(as_user: Any, published:
     _shot(ada, "audit")
 
 
+def test_an_admin_adds_and_disables_a_user_in_the_browser(as_user: Any, published: Published) -> None:
+    ada = as_user("ada")
+    ada.click("nav >> text=Users")
+    ada.fill("#new-name", "gus")
+    ada.select_option("#new-role", "caseworker")
+    ada.fill("#new-password", "gus-password-01")
+    ada.click("#add-user button[type=submit]")
+    assert "added gus (caseworker)" in ada.inner_text(".notice")
+    row = ada.locator('tr[data-user="gus"]')
+    assert row.locator(".state").inner_text() == "active"
+    row.locator("button", has_text="Disable").click()
+    assert "gus disabled" in ada.inner_text(".notice")
+    assert ada.locator('tr[data-user="gus"] .state').inner_text() == "disabled"
+    _shot(ada, "users")
+    assert _axe(ada) == []
+    assert not as_user("carl").locator("nav >> text=Users").count()
+
+
 def test_the_live_panel_follows_a_run_in_progress(as_user: Any, published: Published) -> None:
     page = as_user("ada")
     page.wait_for_selector('#live[data-state="idle"]', timeout=10_000)  # the script ran under the CSP

@@ -316,3 +316,75 @@ def test_a_disabled_user_is_logged_out_at_once(base: str, published: Published) 
     assert http.get(f"{base}/api/summary", timeout=10).status_code == 200
     access.update_user("dora", disabled=True)
     assert http.get(f"{base}/api/summary", timeout=10).status_code == 401
+
+
+def test_an_admin_adds_a_user_on_the_users_page_who_can_then_log_in(base: str, published: Published) -> None:
+    admin = login(base, "ada")
+    page = admin.get(f"{base}/users", timeout=10)
+    assert page.status_code == 200 and 'data-user="carl"' in page.text
+    added = admin.post(
+        f"{base}/users",
+        data={
+            "name": "eve",
+            "role": "caseworker",
+            "password": "eve-password-01",
+            "csrf_token": csrf_of(page.text),
+        },
+        timeout=10,
+    )
+    assert added.status_code == 200 and "added eve (caseworker)" in added.text
+    assert "eve-password-01" not in added.text
+    assert login(base, "eve", "eve-password-01").get(f"{base}/children", timeout=10).status_code == 200
+    entries = AccessStore(published.store).list_audit(username="ada", limit=50)
+    assert any(e.action == "user_add" and e.detail == "eve as caseworker" for e in entries)
+    assert all("eve-password-01" not in e.detail for e in entries)
+
+
+def test_an_admin_disables_a_user_on_the_users_page_and_their_session_ends(
+    base: str, published: Published
+) -> None:
+    from pipeline.web.accounts import add_user
+
+    add_user(AccessStore(published.store), "finn", "viewer", "finn-password-1")
+    finn = login(base, "finn", "finn-password-1")
+    admin = login(base, "ada")
+    token = csrf_of(admin.get(f"{base}/users", timeout=10).text)
+    done = admin.post(
+        f"{base}/users/change", data={"name": "finn", "change": "disable", "csrf_token": token}, timeout=10
+    )
+    assert done.status_code == 200 and "finn disabled" in done.text
+    assert finn.get(f"{base}/api/summary", timeout=10).status_code == 401
+    assert re.search(r'data-user="finn">.*?class="state disabled"', done.text, re.S)
+
+
+@pytest.mark.parametrize("name", ["vera", "carl"])
+def test_the_users_page_is_for_admins_only(base: str, name: str) -> None:
+    http = login(base, name)
+    assert http.get(f"{base}/users", timeout=10).status_code == 403
+    token = csrf_of(http.get(f"{base}/", timeout=10).text)
+    refused = http.post(
+        f"{base}/users",
+        data={"name": "mallory", "role": "admin", "password": "mallory-password", "csrf_token": token},
+        timeout=10,
+    )
+    assert refused.status_code == 403
+
+
+def test_a_user_change_without_the_csrf_token_is_refused(base: str, published: Published) -> None:
+    admin = login(base, "ada")
+    refused = admin.post(f"{base}/users/change", data={"name": "carl", "change": "disable"}, timeout=10)
+    assert refused.status_code == 403
+    carl = AccessStore(published.store).get_user("carl")
+    assert carl is not None and not carl.disabled
+
+
+def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(base: str, published: Published) -> None:
+    admin = login(base, "ada")
+    token = csrf_of(admin.get(f"{base}/users", timeout=10).text)
+    for data in ({"change": "set-role", "role": "viewer"}, {"change": "disable"}):
+        refused = admin.post(
+            f"{base}/users/change", data=data | {"name": "ada", "csrf_token": token}, timeout=10
+        )
+        assert refused.status_code == 400 and "last active admin" in refused.text
+    ada = AccessStore(published.store).get_user("ada")
+    assert ada is not None and ada.role == "admin" and not ada.disabled
