@@ -82,10 +82,11 @@ def test_users_take_the_password_from_stdin_and_never_show_it(tmp_path: Path) ->
     short = _reunify(["users", "add", "bo", "--role", "viewer"], env, "short\n")
     assert short.returncode == 1 and "12 characters" in short.stderr
     assert _reunify(["users", "set-role", "ana", "admin"], env).returncode == 0
-    assert _reunify(["users", "disable", "ana"], env).returncode == 0
+    last_admin = _reunify(["users", "disable", "ana"], env)
+    assert last_admin.returncode == 1 and "last active admin" in last_admin.stderr
     listed = json.loads(_reunify(["users", "list", "--json"], env).stdout)
     assert listed == [
-        {"name": "ana", "role": "admin", "disabled": True, "created_at": listed[0]["created_at"]}
+        {"name": "ana", "role": "admin", "disabled": False, "created_at": listed[0]["created_at"]}
     ]
     assert _reunify(["users", "reset-password", "ana"], env, "a-new-password-12\n").returncode == 0
     bad_role = _reunify(["users", "add", "cy", "--role", "root"], env, "a-long-password-1\n")
