@@ -11,9 +11,16 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from pipeline.errors import ConfigError, PublishRefused, ReunifyError, RunFailedError, RunInProgressError
+from pipeline.errors import (
+    ConfigError,
+    PublishRefused,
+    ReunifyError,
+    RunCancelled,
+    RunFailedError,
+    RunInProgressError,
+)
 from pipeline.exit_codes import ExitCode
 from pipeline.exit_codes import epilog as exit_codes_epilog
 from pipeline.gates import AcceptDrop, describe_acceptance, refused_feeds
@@ -21,55 +28,11 @@ from pipeline.logging import configure_logging
 from pipeline.ops.commands import register as register_ops_commands
 from pipeline.ops.escape import term_text, write_text
 from pipeline.ops.export import write_export
+from pipeline.progress import LATER_STAGES, Progress
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import FEEDS, Settings, get_settings, warn_unknown_keys
 from pipeline.store import RunInfo, Store
 from pipeline.web.commands import register as register_web_commands
-
-# the stages after fetching, shown as they start (in-process: reconcile; through workers:
-# prepare, match, finish), then publish
-LATER_STAGES = ("reconcile", "prepare", "match", "finish", "publish")
-
-
-class Progress:
-    """Draws a run's progress: one line per feed and stage, rewritten in place on a terminal."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.tty = out.isatty()
-        self.feeds: dict[str, dict[str, int]] = {}
-        self.stage = "fetch"
-        self.started = time.monotonic()
-        self._last = ""
-
-    def __call__(self, stage: str, feed: str | None, counts: dict[str, int] | None) -> None:
-        if feed is not None and counts is not None:
-            self.feeds[feed] = counts
-            if stage == "fetched":
-                self._emit(final=True)
-                return
-        if stage in LATER_STAGES:
-            self.stage = stage
-            self._emit(final=True)
-            return
-        if self.tty:
-            self._emit(final=False)
-
-    def _line(self) -> str:
-        parts = [f"{feed} {c.get('fetched', 0):,}" for feed, c in sorted(self.feeds.items())]
-        elapsed = time.monotonic() - self.started
-        return f"[{elapsed:6.1f}s] {self.stage:<9} " + "  ".join(parts)
-
-    def _emit(self, final: bool) -> None:
-        line = self._line()
-        if line == self._last:
-            return
-        self._last = line
-        if self.tty:
-            self.out.write("\r\x1b[2K" + line + ("\n" if final else ""))
-        else:
-            self.out.write(line + "\n")
-        self.out.flush()
 
 
 def summary_table(results: Iterable[dict[str, Any]], quarantined: dict[str, int] | None) -> str:
@@ -100,17 +63,11 @@ def quarantined_counts(run: RunInfo | None) -> dict[str, int]:
     return {feed: c.quarantined for feed, c in run.counts.items()} if run else {}
 
 
-def _run_via_broker(
-    settings: Settings,
-    store: Store,
-    trigger: str,
-    progress: Progress,
-    mode: str,
-    accept: Sequence[AcceptDrop] = (),
-) -> str:
-    from workers.tasks import start_run
+def _follow_run(settings: Settings, store: Store, run_id: str, progress: Progress) -> str:
+    """Follow a run through workers until it ends, drawing its progress from what the store
+    records (feed counts, the stage, its steps done); the run id once it succeeded."""
+    from pipeline.run import stage_steps
 
-    run_id = start_run(settings, store, trigger, mode, accept)
     seen: dict[str, tuple[int, ...]] = {}
     warned = False
     while True:
@@ -122,11 +79,18 @@ def _run_via_broker(
             if seen.get(feed) != key:
                 seen[feed] = key
                 progress("fetch", feed, {"fetched": c.fetched, "quarantined": c.quarantined})
-        if run.stage and run.stage != progress.stage and run.stage in LATER_STAGES:
-            progress(run.stage, None, None)
+        if run.stage and run.stage in LATER_STAGES:
+            if run.stage != progress.stage:
+                progress(run.stage, None, None)
+            steps = stage_steps(run.stage, run.partitions)
+            if len(steps) > 1:  # partition i of n: the match steps done so far
+                done = sum(s.done for s in store.list_steps(run_id) if s.step in steps)
+                progress(run.stage, None, {"steps": len(steps), "done": done})
         if run.status == "succeeded":
             return run_id
         if run.status == "failed":
+            if run.cancelled:
+                raise RunCancelled(f"run {run_id} was {run.error}", run_id)
             if run.refused:
                 feeds = refused_feeds(store.list_gate_checks(run_id))
                 raise PublishRefused(f"run {run_id} was not published: {run.error}", feeds, run_id)
@@ -134,11 +98,29 @@ def _run_via_broker(
         quiet = (store.now() - run.heartbeat_at).total_seconds()
         if not warned and quiet > 2 * settings.stall_seconds + settings.sweep_seconds:
             warned = True
-            sys.stderr.write(
+            progress.note(
                 f"reunify: no progress for {quiet:.0f} s; the watchdog (`celery -A workers beat`) "
-                "re-sends lost work: is beat running, and a worker?\n"
+                "re-sends lost work: is beat running, and a worker?"
             )
         time.sleep(0.5)
+
+
+def _interrupted(progress: Progress, run_id: str | None, through_workers: bool) -> int:
+    """What Ctrl-C on ``reunify run`` did, on stderr; exit code 130."""
+    progress.close()
+    if run_id is None:
+        sys.stderr.write("reunify: interrupted before the run started\n")
+    elif through_workers:
+        sys.stderr.write(
+            f"reunify: interrupted; run {run_id} goes on in the workers. Follow it with `reunify status`, "
+            f"stop it with `reunify cancel {run_id}`\n"
+        )
+    else:
+        sys.stderr.write(
+            f"reunify: interrupted; run {run_id} was stopped and marked cancelled, nothing was published "
+            "(the last good results stay)\n"
+        )
+    return ExitCode.INTERRUPTED
 
 
 def _run_json(store: Store, run_id: str | None, error: str | None = None) -> str:
@@ -183,32 +165,42 @@ def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.run import run_embedded
+    from pipeline.run import Interrupted, run_embedded
 
     accept = acceptances(args)
     store = Store(settings.database_url)
-    # with --json stdout holds the JSON alone: the progress goes to stderr
-    out = sys.stderr if args.json else sys.stdout
+    # the progress goes to stderr: stdout holds only the summary (or, with --json, the JSON)
     mode = "workers at the configured broker" if settings.broker_url else "in-process (embedded)"
-    out.write(f"reunify run ({args.mode}): as of {settings.as_of}, {mode}\n")
-    progress = Progress(out)
+    sys.stderr.write(f"reunify run ({args.mode}): as of {settings.as_of}, {mode}\n")
+    progress = Progress(sys.stderr)
     started = time.monotonic()
+    run_id: str | None = None
     try:
         if settings.broker_url:
-            run_id = _run_via_broker(settings, store, args.trigger, progress, args.mode, accept)
+            from workers.tasks import start_run
+
+            run_id = start_run(settings, store, args.trigger, args.mode, accept)
+            _follow_run(settings, store, run_id, progress)
         else:
             run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode, accept=accept)
+    except Interrupted as exc:
+        return _interrupted(progress, exc.run_id, through_workers=False)
+    except KeyboardInterrupt:
+        return _interrupted(progress, run_id, through_workers=bool(settings.broker_url))
     except ReunifyError as exc:
+        progress.close()
         if not args.json:
             raise
         sys.stdout.write(_run_json(store, getattr(exc, "run_id", None), str(exc)))
         write_text(sys.stderr, f"reunify: error: {exc}\n")
         return ExitCode.IN_PROGRESS if isinstance(exc, RunInProgressError) else ExitCode.FAILED
+    progress.close()
     if args.json:
         sys.stdout.write(_run_json(store, run_id))
         return 0
     run = store.get_run(run_id)
-    out.write(f"\nrun {run_id} succeeded in {time.monotonic() - started:.1f} s\n")
+    out = sys.stdout
+    out.write(f"run {run_id} succeeded in {time.monotonic() - started:.1f} s\n")
     for acceptance in run.acceptances if run else ():
         out.write(f"  {describe_acceptance(acceptance)}\n")
     out.write("\n")
@@ -322,6 +314,19 @@ def cmd_unlock(args: argparse.Namespace, settings: Settings) -> int:
 
     store = Store(settings.database_url)
     write_text(sys.stdout, unlock(store, settings, force=args.force) + "\n")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.cancel import request_cancel
+
+    run = request_cancel(Store(settings.database_url), args.run_id, args.who or _os_user(), args.reason)
+    write_text(
+        sys.stdout,
+        f"cancelled run {run.id} (stage {run.stage or 'fetch'}): its steps stop at their next check "
+        f"(within REUNIFY_HEARTBEAT_SECONDS, {settings.heartbeat_seconds:g} s); nothing of it is "
+        "published and the last good results stay; the run lock is free\n",
+    )
     return 0
 
 
@@ -444,6 +449,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="fail the holding run even though it looks alive, and free the lock",
     )
     unlock.set_defaults(func=cmd_unlock)
+    cancel = sub.add_parser(
+        "cancel",
+        help="stop the run in progress (or RUN) cleanly; nothing of it is published",
+        description="Cancel a run in progress, through workers or in-process (from any shell): it is "
+        "marked cancelled with who and why, its steps stop at their next check, nothing of it is "
+        "published (the last good results stay) and the run lock is freed for the next run.",
+    )
+    cancel.add_argument(
+        "run_id", nargs="?", metavar="RUN", help="the run to cancel (default: the one in progress)"
+    )
+    cancel.add_argument("--reason", help="why (stored in the run's reason)")
+    cancel.add_argument("--who", help="who cancels (default: the OS user)")
+    cancel.set_defaults(func=cmd_cancel)
     metrics = sub.add_parser("metrics", help="Prometheus metrics read from the store")
     metrics_sub = metrics.add_subparsers(dest="metrics_command", required=True)
     serve = metrics_sub.add_parser(

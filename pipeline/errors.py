@@ -100,3 +100,13 @@ class NotFoundError(ReunifyError):
 
 class AccessError(ReunifyError):
     """A console login or user change that cannot be done (the message says why, never a password)."""
+
+
+class NothingToCancel(ReunifyError):
+    """``reunify cancel`` found no run to cancel: none is in progress, or the named run has ended
+    already (the message says which, and its outcome)."""
+
+
+class RunCancelled(RunFailedError):
+    """The run was cancelled by an operator (``reunify cancel``) before it published; the last good
+    results are untouched. The message says who cancelled it and why."""

@@ -23,11 +23,13 @@ class ExitCode(IntEnum):
 
 DESCRIPTIONS: dict[ExitCode, str] = {
     ExitCode.OK: "success",
-    ExitCode.FAILED: "the run failed or was refused by a publish gate, or the command failed (why: stderr)",
+    ExitCode.FAILED: "the run failed, was refused by a publish gate or was cancelled, or the command failed "
+    "(why: stderr)",
     ExitCode.USAGE: "wrong arguments",
     ExitCode.TOTALS_CHECK: "`reunify report`: the totals check failed (the report is still written)",
     ExitCode.IN_PROGRESS: "another run is in progress (its lock is held): retry later, or `reunify unlock`",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C): an in-process run is cancelled, a run through workers goes "
+    "on (`reunify status`, `reunify cancel RUN`)",
     ExitCode.BROKEN_PIPE: "stdout was closed by its reader (e.g. piped to `head`)",
 }
 

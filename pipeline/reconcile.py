@@ -9,7 +9,7 @@ children: the bulk of the work) and ``finish`` (the family pass and classificati
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +33,12 @@ from pipeline.match.link import (
 from pipeline.match.partition import Partition, plan_partitions
 from pipeline.records import DnaResult, FeedSnapshot
 from pipeline.results import ChildResult, ParentInfo, ReviewDecision
+
+# Children linked between two progress reports of a partition (each child is decided on its own,
+# so linking in slices gives the same links as linking all at once).
+LINK_SLICE = 250
+# Called with (children linked so far, children of the partition) while a partition is linked.
+LinkProgress = Callable[[int, int], None]
 
 
 def _latest_dna(dna: Sequence[DnaResult]) -> list[DnaResult]:
@@ -154,13 +160,22 @@ def link_partition(
     partition: Partition,
     dna: DnaIndex,
     index: BlockingIndex | None = None,
+    progress: LinkProgress | None = None,
 ) -> list[FirstLink]:
     """The first pass over one partition's children (``cviews``, in the partition's order), with
     an index of the partition's people (``linker.people`` holds at least those), or ``index``
-    when the caller has one that gives the same buckets (the whole snapshot's)."""
+    when the caller has one that gives the same buckets (the whole snapshot's). ``progress`` is
+    told the children linked so far every ``LINK_SLICE`` children (it may raise to stop)."""
     if index is None:
         index = BlockingIndex((linker.people[pid] for pid in partition.people), partition.oversized)
-    return linker.first_pass(cviews, index, dna)
+    if progress is None:
+        return linker.first_pass(cviews, index, dna)
+    firsts: list[FirstLink] = []
+    progress(0, len(cviews))
+    for start in range(0, len(cviews), LINK_SLICE):
+        firsts.extend(linker.first_pass(cviews[start : start + LINK_SLICE], index, dna))
+        progress(len(firsts), len(cviews))
+    return firsts
 
 
 def finish(
@@ -185,14 +200,19 @@ def finish(
 
 
 def reconcile(
-    snapshot: FeedSnapshot, as_of: date, decisions: Sequence[ReviewDecision] = (), partitions: int = 1
+    snapshot: FeedSnapshot,
+    as_of: date,
+    decisions: Sequence[ReviewDecision] = (),
+    partitions: int = 1,
+    progress: Callable[[int, int, int, int], None] | None = None,
 ) -> list[ChildResult]:
     """Link every child to its parent and classify it; one result per child, sorted by child key.
 
     ``decisions`` are review verdicts: ``reject`` never links that adult to that child,
     ``confirm`` links them unless a DNA exclusion exists for the pair. The linking runs in
     ``partitions`` slices one after the other (the same slices workers run in parallel); the
-    result does not depend on how many.
+    result does not depend on how many. ``progress`` is told (partition number from 1, partitions,
+    children linked, children of the partition) as the linking goes (it may raise to stop).
     """
     with no_gc_pauses():
         prep = prepare(snapshot, decisions, partitions, as_of)
@@ -201,9 +221,11 @@ def reconcile(
         firsts: list[FirstLink | None] = [None] * len(prep.groups)
         for part in prep.partitions:
             cviews = [prep.cviews[i] for i in part.children]
-            for i, first in zip(
-                part.children, link_partition(linker, cviews, part, prep.dna_index, whole), strict=True
-            ):
+            told = None
+            if progress is not None:
+                told = _partition_progress(progress, part.number + 1, len(prep.partitions))
+            linked = link_partition(linker, cviews, part, prep.dna_index, whole, told)
+            for i, first in zip(part.children, linked, strict=True):
                 firsts[i] = first
         done = [f for f in firsts if f is not None]
         return finish(
@@ -216,6 +238,12 @@ def reconcile(
             prep.dna,
             as_of,
         )
+
+
+def _partition_progress(
+    progress: Callable[[int, int, int, int], None], number: int, partitions: int
+) -> LinkProgress:
+    return lambda linked, children: progress(number, partitions, linked, children)
 
 
 # --- review decisions in the evidence (the operators' review queue) ----------------------------

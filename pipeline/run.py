@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from pipeline import feeds, gates, jsontext, notify
 from pipeline.dates import screen
-from pipeline.errors import PublishRefused, ReunifyError, RunFailedError, RunInProgressError
+from pipeline.errors import PublishRefused, ReunifyError, RunCancelled, RunFailedError, RunInProgressError
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
@@ -42,6 +42,7 @@ from pipeline.match.adults import Person
 from pipeline.match.link import ChildView, DnaIndex, FirstLink, Linker
 from pipeline.match.partition import Partition
 from pipeline.parse import PARSERS
+from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare, reconcile
 from pipeline.records import FeedSnapshot, keep_latest
 from pipeline.results import ChildResult, ReviewDecision
@@ -88,8 +89,6 @@ def stage_steps(stage: str, partitions: int) -> tuple[str, ...]:
     return (stage,)
 
 
-# Called with (stage, feed or None, counts or None) as a run moves; the CLI draws progress with it.
-ProgressFn = Callable[[str, str | None, dict[str, int] | None], None]
 # Sends the messages of some steps of a run to the workers (workers.tasks.send_steps).
 SendFn = Callable[[str, Sequence[str]], None]
 
@@ -97,6 +96,16 @@ SendFn = Callable[[str, Sequence[str]], None]
 class StepAbandoned(ReunifyError):
     """This worker must stop its step without failing the run: the run ended, or the step's lease
     was lost and another worker took it over."""
+
+
+def ended_reason(store: Store, run_id: str) -> str:
+    """Why work on a run must stop: it ended (how), or is gone; for StepAbandoned."""
+    run = store.get_run(run_id)
+    if run is None:
+        return "the run is no longer in the store"
+    if run.cancelled:
+        return "the run was cancelled"
+    return f"the run is no longer running (it {run.outcome})"
 
 
 def step_owner() -> str:
@@ -141,7 +150,7 @@ class Heartbeat:
         ):
             self.lost = f"step {step} was taken over by another worker"
         if not self._store.heartbeat(self.run_id):
-            self.lost = "the run is no longer running"
+            self.lost = ended_reason(self._store, self.run_id)
         else:
             self._store.refresh_lock(RUN_LOCK, self.run_id, self._settings.run_lock_seconds)
 
@@ -175,7 +184,7 @@ class FeedCounts:
         return {"fetched": self.fetched, "valid": self.valid, "quarantined": self.quarantined}
 
 
-def _noop(_stage: str, _feed: str | None, _counts: dict[str, int] | None) -> None:
+def _noop(_stage: str, _feed: str | None, _counts: Mapping[str, int] | None) -> None:
     return None
 
 
@@ -467,7 +476,17 @@ def reconcile_run(
         if snapshot is None:
             snapshot = load_snapshot(run_id, store)
         loaded = time.monotonic()
-        results = reconcile(snapshot, run.as_of, _decisions(store), run.partitions)
+
+        def linked(number: int, partitions: int, done: int, children: int) -> None:
+            if check is not None:
+                check()  # a cancelled or failed run stops between slices of its linking
+            progress(
+                "reconcile",
+                None,
+                {"partition": number, "partitions": partitions, "linked": done, "children": children},
+            )
+
+        results = reconcile(snapshot, run.as_of, _decisions(store), run.partitions, linked)
         matched = time.monotonic()
         if check is not None:
             check()
@@ -505,10 +524,12 @@ def _all_parsed(store: Store, run_id: str, feed: str, as_of: date) -> dict[str, 
     return out
 
 
-def prepare_run(run_id: str, store: Store, check: Callable[[], None] | None = None) -> int:
+def prepare_run(
+    run_id: str, store: Store, check: Callable[[], None] | None = None, progress: ProgressFn = _noop
+) -> dict[str, int]:
     """The global part of a run's reconciliation: read every record, group the children, recognise
     the people, estimate the model and plan the partitions; hand them on through the store (ids
-    and weights only). Returns the number of children."""
+    and weights only). Returns its counts: children, people, partitions."""
     with bound(run_id=run_id, stage=PREPARE), no_gc_pauses():
         run = store.get_run(run_id)
         if run is None:
@@ -567,7 +588,13 @@ def prepare_run(run_id: str, store: Store, check: Callable[[], None] | None = No
             partitions=[len(p.children) for p in prep.partitions],
             seconds=round(time.monotonic() - started, 2),
         )
-        return len(prep.groups)
+        counts = {
+            "children": len(prep.groups),
+            "people": len(prep.people),
+            "partitions": len(prep.partitions),
+        }
+        progress(PREPARE, None, counts)
+        return counts
 
 
 def _linker(head: dict[str, Any], people: dict[int, Person]) -> Linker:
@@ -580,9 +607,16 @@ def _linker(head: dict[str, Any], people: dict[int, Person]) -> Linker:
     )
 
 
-def match_partition(run_id: str, number: int, store: Store, check: Callable[[], None] | None = None) -> int:
+def match_partition(
+    run_id: str,
+    number: int,
+    store: Store,
+    check: Callable[[], None] | None = None,
+    progress: ProgressFn = _noop,
+) -> dict[str, int]:
     """The first linking pass over one partition: read its children and the people they can meet
-    from the store, link them, write the links back. Returns the number of children."""
+    from the store, link them, write the links back. Reports partition i of n and the children
+    linked so far; returns its counts (partition from 1, partitions, children, linked, people)."""
     with bound(run_id=run_id, step=match_step(number)), no_gc_pauses():
         started = time.monotonic()
         head = jsontext.loads(store.get_artifact(run_id, "model"))
@@ -601,7 +635,14 @@ def match_partition(run_id: str, number: int, store: Store, check: Callable[[], 
         if check is not None:
             check()
         partition = Partition(number, part["children"], sorted(people), [tuple(k) for k in part["oversized"]])
-        firsts = link_partition(_linker(head, people), cviews, partition, dna)
+        told = {"partition": number + 1, "partitions": run.partitions, "children": len(cviews)}
+
+        def linked(done: int, _children: int) -> None:
+            if check is not None:
+                check()  # a cancelled or failed run stops between slices of the partition
+            progress(MATCH, None, told | {"linked": done})
+
+        firsts = link_partition(_linker(head, people), cviews, partition, dna, progress=linked)
         store.put_artifact(
             run_id,
             f"first:{number}",
@@ -616,12 +657,14 @@ def match_partition(run_id: str, number: int, store: Store, check: Callable[[], 
             load_seconds=round(loaded - started, 2),
             match_seconds=round(time.monotonic() - loaded, 2),
         )
-        return len(firsts)
+        return told | {"linked": len(firsts), "people": len(people)}
 
 
-def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = None) -> int:
+def finish_run(
+    run_id: str, store: Store, check: Callable[[], None] | None = None, progress: ProgressFn = _noop
+) -> dict[str, int]:
     """The family pass and classification over every partition's links; stage the results (not
-    yet published). Returns the number of children."""
+    yet published). Returns its counts: children, revisited, people read."""
     with bound(run_id=run_id, stage=FINISH), no_gc_pauses():
         run = store.get_run(run_id)
         if run is None:
@@ -676,7 +719,9 @@ def finish_run(run_id: str, store: Store, check: Callable[[], None] | None = Non
             people_read=len(wanted),
             seconds=round(time.monotonic() - started, 2),
         )
-        return count
+        counts = {"children": count, "revisited": len(revisits), "people_read": len(wanted)}
+        progress(FINISH, None, counts)
+        return counts
 
 
 def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None:
@@ -692,7 +737,11 @@ def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None
 
 
 def publish_step(
-    run_id: str, settings: Settings, store: Store, check: Callable[[], None] | None = None
+    run_id: str,
+    settings: Settings,
+    store: Store,
+    check: Callable[[], None] | None = None,
+    progress: ProgressFn = _noop,
 ) -> dict[str, Any]:
     """The ``publish`` step through workers: hold the run against the publish gates, then publish.
 
@@ -707,8 +756,10 @@ def publish_step(
     except PublishRefused as exc:
         fail_run(run_id, store, str(exc), settings, refused=True)
         return {"published": False, "refused": list(exc.feeds)}
-    publish_run(run_id, store)
-    return {"published": True, "refused": []}
+    publish_run(run_id, store, progress)
+    run = store.get_run(run_id)
+    children = (run.results_count or 0) if run is not None else 0
+    return {"published": True, "refused": [], "children": children}
 
 
 def fail_run(
@@ -745,6 +796,20 @@ def _in_thread(name: str, fn: Callable[..., T], *args: Any) -> Future[T]:
     return future
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an in-process run: it was marked cancelled (nothing published, lock freed)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
+INTERRUPTED_REASON = (
+    "cancelled: interrupted (Ctrl-C) in the `reunify run` that ran it in-process; "
+    "the last good results stay published"
+)
+
+
 class RunDeadlinePassed(ReunifyError):
     """An in-process run did not finish within ``run_deadline_seconds``."""
 
@@ -765,7 +830,9 @@ def run_embedded(
     (they are daemon threads: one stuck in a read does not keep the process alive). Raises
     RunFailedError (after recording the failure) when any stage fails; PublishRefused, a
     RunFailedError, when a publish gate refused the run (``accept``: operators' acceptances of a
-    real drop for this run, see ``pipeline.gates``).
+    real drop for this run, see ``pipeline.gates``); RunCancelled, a RunFailedError, when an
+    operator cancelled it (``pipeline.cancel``): its threads stop at their next check, within
+    about ``heartbeat_seconds``, and nothing is published.
     """
     run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     limit = settings.run_deadline_seconds
@@ -831,8 +898,20 @@ def run_embedded(
         except PublishRefused as exc:
             fail_run(run_id, store, str(exc), settings, refused=True)
             raise PublishRefused(f"run {run_id} was not published: {exc}", exc.feeds, run_id) from exc
+        except KeyboardInterrupt:
+            # stop cleanly: the run is cancelled (not failed: an operator stopped it), its lock
+            # freed, and its threads still working stop at their next check
+            if beat is not None:
+                beat.abandon("the run was interrupted")
+            store.cancel_run(run_id, INTERRUPTED_REASON)
+            store.release_lock(RUN_LOCK, run_id)
+            log.warning("run.interrupted")
+            raise Interrupted(run_id) from None
         except ReunifyError as exc:
             _abandon(beat, run_id, store, str(exc), settings)
+            ended = store.get_run(run_id)
+            if ended is not None and ended.cancelled:  # `reunify cancel`, from any process
+                raise RunCancelled(f"run {run_id} was {ended.error}", run_id) from exc
             raise RunFailedError(f"run {run_id} failed: {exc}", run_id) from exc
         except Exception as exc:
             _abandon(beat, run_id, store, f"unexpected {type(exc).__name__}: {exc}", settings)
@@ -921,7 +1000,7 @@ def execute_step(
         if run is None:
             return skipped("no such run")
         if run.status != "running":
-            return skipped(f"the run has {run.status}")
+            return skipped("the run was cancelled" if run.cancelled else f"the run has {run.status}")
         stage = run.stage or FETCH
         if stage_of(step) != stage:
             return skipped(f"the run is in stage {stage}")
@@ -933,10 +1012,25 @@ def execute_step(
         try:
             with Heartbeat(store, settings, run_id, step, owner) as beat:
                 value = body(beat)
-        except BaseException:
+        except StepAbandoned:
             with suppress(ReunifyError):
                 store.release_step(run_id, step, owner)
             raise
+        except BaseException as exc:
+            with suppress(ReunifyError):
+                store.release_step(run_id, step, owner)
+            # a step of a run that ended meanwhile (cancelled, failed elsewhere) whose writes the
+            # store refused is not a failure to retry: it stops, like a step that checked in time
+            with suppress(ReunifyError):
+                ended = store.get_run(run_id)
+                if ended is not None and ended.status != "running":
+                    raise StepAbandoned(ended_reason(store, run_id)) from exc
+            raise
+        ended = store.get_run(run_id)
+        if ended is not None and ended.cancelled:
+            # cancelled while the step worked: its work is not marked done, nothing advances
+            store.release_step(run_id, step, owner)
+            return skipped(ended_reason(store, run_id) + " while the step ran")
         if not store.finish_step(run_id, step, owner):
             return skipped("another worker took the step over while it ran")
         log.info("step.done", seconds=round(time.monotonic() - started, 2))

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init
+from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, celeryd_init
 
 from pipeline.logging import configure_logging, route_to_root
 from pipeline.settings import Settings, get_settings, warn_unknown_keys
@@ -27,6 +27,7 @@ from workers.tasks import RETRY_BACKOFF_MAX
 VISIBILITY_TIMEOUT = 1800
 TASK_SOFT_TIME_LIMIT = 1200  # the task gets SoftTimeLimitExceeded and fails its run with that reason
 TASK_TIME_LIMIT = 1320  # then the pool process is killed
+RESULT_EXPIRES = 86400
 assert TASK_SOFT_TIME_LIMIT < TASK_TIME_LIMIT < VISIBILITY_TIMEOUT
 assert RETRY_BACKOFF_MAX < VISIBILITY_TIMEOUT
 
@@ -41,9 +42,16 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # kombu's Redis transport, but one that survives a Redis restart (see workers/broker.py).
         "broker_transport": broker_transport.TRANSPORT if redis_broker else None,
         # The contract names the broker as the result backend too. Nothing waits on a result
-        # (no chords: the store drives a run), so tasks store none (task_ignore_result).
+        # (no chords: the store drives a run), so by default tasks store none; the step tasks
+        # do (RunTask.ignore_result = False): their PROGRESS state while they work and their
+        # counts at the end, for the task monitor and AsyncResult (workers/tasks.py).
         "result_backend": backend,
         "task_ignore_result": True,
+        # A step's state in the backend says STARTED from the moment a worker takes it, before its
+        # first PROGRESS report (Flower learns it from the task-started event either way).
+        "task_track_started": True,
+        # Results and progress are counts for monitoring: a day is plenty, then Redis drops them.
+        "result_expires": RESULT_EXPIRES,
         # JSON only: a message can never carry a pickled object (and so never code).
         "task_serializer": "json",
         "result_serializer": "json",
@@ -67,7 +75,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_retry": True,
         "broker_connection_max_retries": None,
-        # Events feed the task monitor (Flower): sent, received, started, succeeded, failed.
+        # Events feed the task monitor (Flower): sent, received, started, succeeded, failed, and
+        # the steps' task-progress events. Flower reads only events, never the result backend,
+        # so without these it shows no progress at all. The watchdog's sweep sends none
+        # (workers/tasks.py) and beat no task-sent events (below): neither floods the task list.
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "timezone": "UTC",
@@ -103,6 +114,15 @@ def _setup_logging(logger: logging.Logger | None = None, **_kwargs: Any) -> None
     if logger is not None and logger is not logging.getLogger():
         route_to_root(logger)  # the task logger: Celery gave it its own handler and format
     warn_unknown_keys(settings)
+
+
+@beat_init.connect
+def _beat_sends_no_sent_events(sender: Any = None, **_kwargs: Any) -> None:
+    # Beat sends only its ticks (scheduled run, watchdog sweep): their task-sent events would list
+    # a sweep in Flower every REUNIFY_SWEEP_SECONDS. Steps are sent by workers and the CLI, which
+    # keep task_send_sent_event (a queued step shows in Flower before a worker takes it).
+    if sender is not None:
+        sender.app.conf.task_send_sent_event = False
 
 
 app = create_app()

@@ -8,11 +8,20 @@ done, and the worker that finishes a stage's last step sends the next stage
 records and the matching state stay in the store. Every task is idempotent
 (a duplicate or late message is skipped), so ``acks_late`` redelivery and the watchdog's
 re-sends are safe. Task names are a contract, pinned by tests/unit/test_celery_config.py.
+
+Progress: each step task reports what it has done so far (records fetched per feed, partition i
+of n and children linked, children finished) as the custom state ``PROGRESS`` with counts only,
+at most once a second (``pipeline.progress.Throttle``): in the result backend (``update_state``,
+what ``AsyncResult`` and Flower's ``/api/task/result`` read) and as a ``task-progress`` event,
+which is what Flower's task list and task page show (Flower reads events, not the backend). Each
+step task's result is its counts. The watchdog's sweep sends no events (``send_events=False``, and
+beat sends no ``task-sent`` events, workers/app.py): every few seconds it would flood the list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +35,7 @@ from pipeline import run as stages
 from pipeline.errors import FeedUnavailableError, ReunifyError, RunInProgressError, StoreError
 from pipeline.gates import AcceptDrop
 from pipeline.logging import bound, get_logger
+from pipeline.progress import ProgressFn, Throttle
 from pipeline.settings import Settings, get_settings
 from pipeline.store import Store
 
@@ -39,6 +49,11 @@ PUBLISH = "reunify.run.publish"
 SCHEDULED = "reunify.run.scheduled"
 SWEEP = "reunify.run.sweep"
 TASK_NAMES = (FETCH, PREPARE, MATCH, FINISH, PUBLISH, SCHEDULED, SWEEP)
+
+# The custom state of a step at work (Celery's documented PROGRESS convention), and the event type
+# Flower turns into it (a custom event ``task-<state>`` sets the task's state to ``<STATE>``).
+PROGRESS = "PROGRESS"
+PROGRESS_EVENT = "task-progress"
 
 # Below the broker's visibility timeout (workers/app.py), like every retry's countdown.
 RETRY_BACKOFF_MAX = 120
@@ -93,6 +108,8 @@ class RunTask(Task):
     and heartbeat (``pipeline.run.execute_step``), and failing the run on a real failure."""
 
     abstract = True
+    # A step's result is its counts (small JSON): stored, unlike the beat tasks' (task_ignore_result).
+    ignore_result = False
     acks_late = True
     reject_on_worker_lost = True
     autoretry_for = (FeedUnavailableError, StoreError)
@@ -106,7 +123,8 @@ class RunTask(Task):
             return super().__call__(*args, **kwargs)
 
     def run_step(self, run_id: str, step: str, body: Callable[[stages.Heartbeat], Any]) -> dict[str, Any]:
-        """Execute one step of the run and advance the run; what happened, for the task's result."""
+        """Execute one step of the run and advance the run; what happened and the step's counts,
+        for the task's result."""
         try:
             outcome = stages.execute_step(
                 run_id, step, get_settings(), _store(), body, send_or_leave_to_watchdog
@@ -114,7 +132,40 @@ class RunTask(Task):
         except stages.StepAbandoned as exc:
             log.warning("step.abandoned", step=step, reason=str(exc))
             return {"step": step, "ran": False, "detail": str(exc)}
-        return {"step": step, "ran": outcome.ran, "detail": outcome.detail, "next": outcome.advanced_to}
+        counts = outcome.value if isinstance(outcome.value, Mapping) else {}
+        return {
+            "step": step,
+            "ran": outcome.ran,
+            "detail": outcome.detail,
+            "next": outcome.advanced_to,
+            "counts": dict(counts),
+        }
+
+    def progress(self, run_id: str, step: str) -> ProgressFn:
+        """The progress callback a step body hands to ``pipeline.run``: throttled to one report a
+        second (``pipeline.run.PROGRESS_SECONDS``), so that a fetch of many pages does not write
+        the result backend and the event stream for each."""
+
+        def report(stage: str, feed: str | None, counts: Mapping[str, int] | None) -> None:
+            meta: dict[str, Any] = {"run_id": run_id, "step": step, "stage": stage}
+            if feed is not None:
+                meta["feed"] = feed
+            meta.update(counts or {})
+            self.report_progress(meta)
+
+        return Throttle(report, stages.PROGRESS_SECONDS)
+
+    def report_progress(self, meta: dict[str, Any]) -> None:
+        """Publish ``meta`` (ids and counts only) as the task's PROGRESS state; a failure to report
+        is logged and never fails the step."""
+        if self.request.id is None or self.request.called_directly:
+            return  # called as a function (tests): no task state to update
+        try:
+            self.update_state(state=PROGRESS, meta=meta)
+            # Flower shows a custom event's ``result`` field as the task's result while it runs
+            self.send_event(PROGRESS_EVENT, result=json.dumps(meta, sort_keys=True))
+        except Exception as exc:  # the backend or broker is down: the step goes on
+            log.warning("step.progress_not_reported", error=f"{type(exc).__name__}: {exc}")
 
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         """A step that failed for good (not a lost worker: that is the watchdog's) fails its run."""
@@ -132,42 +183,53 @@ class RunTask(Task):
 def fetch_feed(self: RunTask, run_id: str, feed: str) -> dict[str, Any]:
     """Pull one feed into the store under the run."""
 
-    def body(beat: stages.Heartbeat) -> dict[str, int]:
-        return stages.fetch_feed(run_id, feed, get_settings(), _store(), check=beat.check).as_dict()
+    step = stages.fetch_step(feed)
 
-    return self.run_step(run_id, stages.fetch_step(feed), body)
+    def body(beat: stages.Heartbeat) -> dict[str, int]:
+        return stages.fetch_feed(
+            run_id, feed, get_settings(), _store(), self.progress(run_id, step), beat.check
+        ).as_dict()
+
+    return self.run_step(run_id, step, body)
 
 
 @shared_task(name=PREPARE, base=RunTask, bind=True)
 def prepare_run(self: RunTask, run_id: str) -> dict[str, Any]:
     """Group the children, recognise the people, estimate the model, plan the partitions."""
+    report = self.progress(run_id, stages.PREPARE)
     return self.run_step(
-        run_id, stages.PREPARE, lambda beat: stages.prepare_run(run_id, _store(), beat.check)
+        run_id, stages.PREPARE, lambda beat: stages.prepare_run(run_id, _store(), beat.check, report)
     )
 
 
 @shared_task(name=MATCH, base=RunTask, bind=True)
 def match_partition(self: RunTask, run_id: str, partition: int) -> dict[str, Any]:
     """Link the children of one partition."""
+    step = stages.match_step(partition)
+    report = self.progress(run_id, step)
     return self.run_step(
-        run_id,
-        stages.match_step(partition),
-        lambda beat: stages.match_partition(run_id, partition, _store(), beat.check),
+        run_id, step, lambda beat: stages.match_partition(run_id, partition, _store(), beat.check, report)
     )
 
 
 @shared_task(name=FINISH, base=RunTask, bind=True)
 def finish_run(self: RunTask, run_id: str) -> dict[str, Any]:
     """The family pass and classification; stage the results."""
-    return self.run_step(run_id, stages.FINISH, lambda beat: stages.finish_run(run_id, _store(), beat.check))
+    report = self.progress(run_id, stages.FINISH)
+    return self.run_step(
+        run_id, stages.FINISH, lambda beat: stages.finish_run(run_id, _store(), beat.check, report)
+    )
 
 
 @shared_task(name=PUBLISH, base=RunTask, bind=True)
 def publish_run(self: RunTask, run_id: str) -> dict[str, Any]:
     """Hold the run against the publish gates, then make its results the exported ones (or fail
     the run with the gates' reason)."""
+    report = self.progress(run_id, stages.PUBLISH)
     return self.run_step(
-        run_id, stages.PUBLISH, lambda beat: stages.publish_step(run_id, get_settings(), _store(), beat.check)
+        run_id,
+        stages.PUBLISH,
+        lambda beat: stages.publish_step(run_id, get_settings(), _store(), beat.check, report),
     )
 
 
@@ -211,7 +273,11 @@ def scheduled_run() -> str | None:
     return scheduled_tick(get_settings(), _store())
 
 
-@shared_task(name=SWEEP, ignore_result=True, acks_late=False, soft_time_limit=30, time_limit=60)
+# Hidden from the task monitor: sent every REUNIFY_SWEEP_SECONDS, it would push the runs' steps
+# out of Flower's task list (see the module docstring and docs/OPERATIONS.md).
+@shared_task(
+    name=SWEEP, ignore_result=True, acks_late=False, send_events=False, soft_time_limit=30, time_limit=60
+)
 def sweep_runs() -> dict[str, list[str]]:
     """The watchdog: re-send lost steps, advance stalled stages, fail runs past their deadline."""
     report = stages.watch_runs(_store(), get_settings(), send_or_leave_to_watchdog)

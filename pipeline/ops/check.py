@@ -3,7 +3,8 @@
 The check reads the store and answers in one line, with the plugin convention's exit code:
 0 OK, 1 WARNING (the last success is older than the warning threshold), 2 CRITICAL (the last run
 that ended failed or was refused by the publish gates, no run ever succeeded, or the last success
-is older than the critical threshold), 3 UNKNOWN (the store cannot be read or holds no run yet).
+is older than the critical threshold; a run an operator cancelled is passed over: it neither failed
+nor succeeded), 3 UNKNOWN (the store cannot be read or holds no run yet).
 Thresholds default to 1.5× and 2× the schedule interval (the longest gap between two slots of
 ``REUNIFY_SCHEDULE_CRON``).
 """
@@ -91,7 +92,9 @@ def check_status(store: Store, warning_seconds: float, critical_seconds: float) 
         return CheckResult(UNKNOWN, f"cannot read the store: {_one_line(str(exc))}")
     if not recent:
         return CheckResult(UNKNOWN, "the store holds no run yet: run `reunify run` or start celery beat")
-    ended = next((r for r in recent if r.status != "running"), None)
+    # a cancelled run (`reunify cancel`) says nothing about the pipeline's health: the run before it does
+    ended = next((r for r in recent if r.status != "running" and not r.cancelled), None)
+    latest = next((r for r in recent if r.status != "running"), None)
     running = next((r for r in recent if r.status == "running"), None)
     perf: dict[str, str] = {"running": "1" if running else "0"}
     age = None
@@ -99,6 +102,8 @@ def check_status(store: Store, warning_seconds: float, critical_seconds: float) 
         age = max(0.0, (now - success.finished_at).total_seconds())
         perf = {"last_success_age": f"{age:.0f}s;{warning_seconds:.0f};{critical_seconds:.0f};0", **perf}
     in_progress = f"; run {running.id} in progress (stage {running.stage or 'fetch'})" if running else ""
+    if latest is not None and latest.cancelled:
+        in_progress += f"; last run {latest.id} cancelled"
     if ended is not None and run_outcome(ended) != "succeeded":
         since = "" if age is None else f"; last success {_age(age)} ago"
         return CheckResult(

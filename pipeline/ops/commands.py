@@ -196,7 +196,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     runs = sub.add_parser(
         "runs",
         help="run history: trigger, start, duration, outcome (succeeded, failed, refused by the publish "
-        "gates), records, accepted drops, errors",
+        "gates, cancelled), records, accepted drops, errors",
     )
     runs.add_argument("--limit", type=int, default=20, help="how many runs, newest first (default 20)")
     runs.add_argument("--json", action="store_true", help="the runs as a JSON list, newest first")

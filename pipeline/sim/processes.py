@@ -46,32 +46,42 @@ def celery_worker(
     env: Mapping[str, str], log_path: Path, name: str = "w1", concurrency: int = 2
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A ``celery -A workers worker`` process; waits until it answers a ping."""
+    proc = spawn(worker_command(name, concurrency), env, log_path)
+    try:
+        wait_ready(proc, log_path)
+        yield proc
+    finally:
+        stop(proc)
+
+
+def worker_command(name: str = "w1", concurrency: int = 2) -> list[str]:
+    """The command line of a worker named ``name`` (``-n name@%h``: its own name in Flower)."""
+    return [
+        str(BIN / "celery"),
+        "-A",
+        "workers",
+        "--quiet",  # no banner on stdout: the log is one JSON stream
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "-n",
+        f"{name}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+
+
+def spawn(command: list[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` in its own process group with these REUNIFY_* settings, output to ``log_path``."""
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                "-A",
-                "workers",
-                "--quiet",  # no banner on stdout: the log is one JSON stream
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "-n",
-                f"{name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+        return subprocess.Popen(
+            command,
             cwd=REPO,
             env=process_env(env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            wait_ready(proc, log_path)
-            yield proc
-        finally:
-            stop(proc)
 
 
 def wait_ready(
@@ -90,11 +100,21 @@ def wait_ready(
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     """Stop a worker and all its pool processes."""
-    if proc.poll() is None:
-        try:
+    stop_all([proc], sig)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Stop processes (each with its process group) at once: signal all, then wait for each (a
+    group still alive after ``timeout`` seconds is killed)."""
+    alive = [proc for proc in procs if proc.poll() is None]
+    for proc in alive:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+    deadline = time.monotonic() + timeout
+    for proc in alive:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)

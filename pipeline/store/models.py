@@ -71,11 +71,20 @@ class RunInfo:
     acceptances: tuple[Acceptance, ...] = ()
     # failed because a publish gate refused it (pipeline/gates.py): its results were never published
     refused: bool = False
+    # when an operator cancelled it (`reunify cancel`): its status is then failed, its outcome cancelled
+    cancelled_at: datetime | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """True for a run an operator cancelled (``pipeline.cancel.request_cancel``)."""
+        return self.cancelled_at is not None and self.status == "failed"
 
     @property
     def outcome(self) -> str:
         """``running``, or what became of the run (schema.RUN_OUTCOMES): ``succeeded``, ``failed``,
-        or ``refused`` (failed by a publish gate)."""
+        ``refused`` (failed by a publish gate) or ``cancelled`` (stopped by an operator)."""
+        if self.cancelled:
+            return "cancelled"
         return "refused" if self.refused and self.status == "failed" else self.status
 
 

@@ -17,8 +17,9 @@ from pipeline.records import MAX_RECORD_ID_CHARS
 
 RUN_STATUSES: tuple[str, ...] = ("running", "succeeded", "failed")
 # What became of a run that ended: its status, or ``refused`` for a failed run that a publish gate
-# stopped before publishing (pipeline/gates.py; ``runs.refused``).
-RUN_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "refused")
+# stopped before publishing (pipeline/gates.py; ``runs.refused``), or ``cancelled`` for one an
+# operator cancelled (pipeline/cancel.py; ``runs.cancelled_at``): neither failed nor succeeded.
+RUN_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "refused", "cancelled")
 # A publish gate's verdict on one feed of a run (``run_gate_checks.outcome``).
 GATE_OUTCOMES: tuple[str, ...] = ("passed", "refused", "accepted")
 DECISIONS: tuple[str, ...] = ("confirm", "reject")
@@ -78,6 +79,8 @@ runs = sa.Table(
     sa.Column("partitions", sa.Integer(), nullable=False, server_default="1"),
     # a failed run that the publish gates stopped before publishing (its outcome is "refused")
     sa.Column("refused", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # a failed run that an operator cancelled (`reunify cancel`; its outcome is "cancelled")
+    sa.Column("cancelled_at", UTCDateTime(), nullable=True),
     sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
     sa.Index(None, "status", "finished_at"),
     sa.Index(None, "started_at"),

@@ -338,6 +338,18 @@ class Store:
         with self._write("failing a run") as conn:
             return conn.execute(stmt).rowcount == 1
 
+    def cancel_run(self, run_id: str, reason: str) -> bool:
+        """Mark a running run cancelled (failed, ``cancelled_at`` now) with ``reason``; False if it
+        was not running. Results stay as they are: a cancelled run is never published."""
+        now = self._now()
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running")
+            .values(status="failed", error=reason, finished_at=now, cancelled_at=now)
+        )
+        with self._write("cancelling a run") as conn:
+            return conn.execute(stmt).rowcount == 1
+
     def fail_quiet_run(self, run_id: str, older_than: timedelta, reason: str) -> bool:
         """Fail a running run only if its heartbeat is older than ``older_than`` (one statement, so a
         run that beat meanwhile is left alone); True if it was failed."""
@@ -440,6 +452,7 @@ class Store:
                 partitions=row["partitions"],
                 acceptances=tuple(accepted[row["id"]]),
                 refused=bool(row["refused"]),
+                cancelled_at=row["cancelled_at"],
             )
             for row in rows
         ]

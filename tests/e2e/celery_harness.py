@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import random
 import shutil
@@ -10,10 +12,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 
@@ -21,7 +26,7 @@ import redis
 from pipeline.sim.processes import celery_worker as celery_worker
 from pipeline.sim.processes import process_env as process_env
 from pipeline.sim.processes import reunify as reunify
-from pipeline.sim.processes import stop, wait_ready
+from pipeline.sim.processes import spawn, stop, stop_all, wait_ready, worker_command
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -176,3 +181,79 @@ def start_reunify(args: list[str], env: Mapping[str, str], log_path: Path) -> su
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+@dataclass
+class Cluster:
+    """Processes of a deployment started together: workers, beat, Flower (its base URL)."""
+
+    workers: list[subprocess.Popen[bytes]]
+    beat: subprocess.Popen[bytes] | None
+    flower_url: str | None
+
+
+@contextmanager
+def cluster(
+    env: Mapping[str, str],
+    logs: Path,
+    workers: tuple[str, ...] = ("w1", "w2"),
+    concurrency: int = 1,
+    beat: bool = True,
+    flower_auth: tuple[str, str] | None = None,
+) -> Iterator[Cluster]:
+    """Workers (``<name>.log``), beat (``beat.log``) and Flower with basic auth (``flower.log``),
+    started at once and waited for together, stopped together: a second each, not one after
+    the other."""
+    started: list[subprocess.Popen[bytes]] = []
+    waits: list[tuple[subprocess.Popen[bytes], Path, bytes]] = []
+
+    def start(
+        command: list[str], extra: Mapping[str, str], log: Path, marker: bytes
+    ) -> subprocess.Popen[bytes]:
+        proc = spawn(command, dict(env) | dict(extra), log)
+        started.append(proc)
+        if marker:
+            waits.append((proc, log, marker))
+        return proc
+
+    celery = [str(BIN / "celery"), "-A", "workers"]
+    try:
+        procs = [start(worker_command(n, concurrency), {}, logs / f"{n}.log", b"ready.") for n in workers]
+        beat_proc = None
+        if beat:
+            schedule = f"--schedule={logs / 'beat.schedule'}"
+            beat_proc = start(
+                [*celery, "beat", "--loglevel=INFO", schedule], {}, logs / "beat.log", b"beat: Starting"
+            )
+        url = None
+        if flower_auth is not None:
+            port = free_port()
+            creds = {"REUNIFY_FLOWER_USER": flower_auth[0], "REUNIFY_FLOWER_PASSWORD": flower_auth[1]}
+            command = [*celery, "flower", "--address=127.0.0.1", f"--port={port}"]
+            flower_proc = start(command, creds, logs / "flower.log", b"")
+            url = f"http://127.0.0.1:{port}/"
+        for proc, log, marker in waits:
+            wait_ready(proc, log, marker=marker)
+        if flower_auth is not None and url is not None:
+            base, auth = url, flower_auth
+            wait_for(
+                lambda: flower_json(base + "api/workers", auth) is not None or flower_proc.poll() is not None,
+                60,
+                "Flower to answer",
+            )
+            if flower_proc.poll() is not None:
+                raise RuntimeError(f"Flower exited: {(logs / 'flower.log').read_text()[-2000:]}")
+        yield Cluster(procs, beat_proc, url)
+    finally:
+        stop_all(started)
+
+
+def flower_json(url: str, auth: tuple[str, str]) -> Any:
+    """GET a Flower API URL with basic auth; its JSON, or None while Flower does not answer."""
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 import redis
-from celery_harness import REDIS_URL, celery_worker, free_redis_db, release_redis_db, reunify
+from celery_harness import REDIS_URL, cluster, free_redis_db, release_redis_db, reunify
 
+from pipeline.run import run_embedded
+from pipeline.settings import load_settings
 from pipeline.sim.server import FaultConfig, FeedSimulator
+from pipeline.store import Store
 
 SHUTDOWN_NOTICE = re.compile(r"worker: (Warm|Cold) shutdown \(MainProcess\)")
 
@@ -28,10 +31,10 @@ def broker_url() -> Iterator[str]:
     release_redis_db(url)
 
 
-def _export(env: dict[str, str], out: Path) -> list[dict[str, Any]]:
-    done = reunify(["export", "--format", "jsonl", "--out", str(out)], env)
-    assert done.returncode == 0, done.stderr
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+def _export(database_url: str) -> list[dict[str, Any]]:
+    """The published run's export objects (what `reunify export` writes), without the run id."""
+    with Store(database_url) as store:
+        rows = list(store.iter_results())
     return sorted(({k: v for k, v in r.items() if k != "run_id"} for r in rows), key=json.dumps)
 
 
@@ -46,15 +49,17 @@ def test_a_run_through_celery_workers_equals_the_embedded_run(
         "REUNIFY_BROKER_URL": broker_url,
     }
 
-    done = reunify(["run"], embedded)
-    assert done.returncode == 0, done.stderr
+    # the reference: the same run in-process (the CLI's embedded path is tests/e2e/test_cli.py's)
+    settings = load_settings(embedded, config_file=tmp_path / "none.toml")
+    with Store(settings.database_url) as store:
+        run_embedded(settings, store)
 
-    with celery_worker(celery_env, tmp_path / "worker.log"):
+    with cluster(celery_env, tmp_path, ("worker",), concurrency=2, beat=False):
         done = reunify(["run"], celery_env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "succeeded" in done.stdout
 
-    assert _export(celery_env, tmp_path / "celery.jsonl") == _export(embedded, tmp_path / "embedded.jsonl")
+    assert _export(celery_env["REUNIFY_DATABASE_URL"]) == _export(embedded["REUNIFY_DATABASE_URL"])
     _assert_one_json_stream(tmp_path / "worker.log")
 
 

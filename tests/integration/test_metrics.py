@@ -147,6 +147,7 @@ def test_metrics_scraped_after_a_good_and_a_failed_run_equal_what_the_store_and_
     assert samples["reunify_published_run_info"] == {(("as_of", "2018-07-12"), ("run_id", good)): 1}
     # the last run that ended is the failed one: outcome, timings, records per feed
     assert by_label(samples, "reunify_last_run_outcome", "outcome") == {
+        "cancelled": 0,
         "failed": 1,
         "refused": 0,
         "succeeded": 0,

@@ -154,7 +154,12 @@ def test_a_shrunk_feed_is_refused_naming_both_counts_the_export_stays_and_operat
     assert leaked(small_world, json.dumps(body) + error) == []
     check = check_status(store, 3600.0, 7200.0)
     assert check.code == CRITICAL and f"last run {shrunk} (test) refused in stage publish" in check.message
-    assert _outcome_metric(store, settings) == {"failed": 0.0, "refused": 1.0, "succeeded": 0.0}
+    assert _outcome_metric(store, settings) == {
+        "cancelled": 0.0,
+        "failed": 0.0,
+        "refused": 1.0,
+        "succeeded": 0.0,
+    }
 
     # a removal list of its header only is a well-formed "nobody was ever removed" (issue item 2):
     # after a good run with rows it is a drop of every row

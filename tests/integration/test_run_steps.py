@@ -338,12 +338,24 @@ def test_the_reconciliation_steps_through_the_store_give_the_in_process_results(
     changed = next(r for r in expected[0] if r["child_record_ids"] == linked["child_record_ids"])
     assert changed["parent"] != linked["parent"]
 
-    assert stages.prepare_run(run_id, store) == len(expected[0])
+    assert stages.prepare_run(run_id, store)["children"] == len(expected[0])
     sizes = [len(json.loads(store.get_artifact(run_id, f"part:{n}"))["children"]) for n in range(3)]
     assert sum(sizes) == len(expected[0]) and min(sizes) > 0
     store.save_results(run_id, [])  # nothing left of the in-process results
-    assert [stages.match_partition(run_id, n, store) for n in range(3)] == sizes
-    assert stages.finish_run(run_id, store) == len(expected[0])
+    reports: list[tuple[str, str | None, dict[str, int]]] = []
+    matched = [
+        stages.match_partition(run_id, n, store, progress=lambda *a: reports.append((a[0], a[1], dict(a[2]))))
+        for n in range(3)
+    ]
+    assert [m["linked"] for m in matched] == [m["children"] for m in matched] == sizes
+    # each step reports partition i of n and the children linked so far, counts only
+    assert {(r[2]["partition"], r[2]["partitions"]) for r in reports} == {(1, 3), (2, 3), (3, 3)}
+    assert all(
+        r[:2] == ("match", None) and set(r[2]) == {"partition", "partitions", "children", "linked"}
+        for r in reports
+    )
+    assert [r[2]["linked"] for r in reports if r[2]["partition"] == 1][-1] == sizes[0]
+    assert stages.finish_run(run_id, store)["children"] == len(expected[0])
     assert _staged(store, run_id) == expected
     stages.publish_run(run_id, store)
     with pytest.raises(StoreError, match="has no 'model'"):

@@ -16,7 +16,13 @@ from pipeline.errors import ConfigError
 from pipeline.settings import DEFAULT_CONFIG, Settings, load_settings
 from workers import app as celery_app
 from workers import monitor, schedule, tasks
-from workers.app import TASK_SOFT_TIME_LIMIT, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, celery_config
+from workers.app import (
+    RESULT_EXPIRES,
+    TASK_SOFT_TIME_LIMIT,
+    TASK_TIME_LIMIT,
+    VISIBILITY_TIMEOUT,
+    celery_config,
+)
 
 FEEDS_ENV = {
     "REUNIFY_ORR_URL": "http://orr",
@@ -57,6 +63,36 @@ def test_step_tasks_are_late_acked_and_requeued_when_their_worker_dies() -> None
         assert not celery_app.tasks[name].acks_late, name
 
 
+def test_step_tasks_keep_their_progress_and_counts_and_the_sweep_stays_out_of_the_monitor() -> None:
+    for name in (tasks.FETCH, tasks.PREPARE, tasks.MATCH, tasks.FINISH, tasks.PUBLISH):
+        task = celery_app.tasks[name]
+        assert task.ignore_result is False and task.send_events, name  # PROGRESS, then counts
+    for name in (tasks.SCHEDULED, tasks.SWEEP):
+        assert celery_app.tasks[name].ignore_result, name
+    # every REUNIFY_SWEEP_SECONDS: no worker events, and beat sends no task-sent events
+    assert celery_app.tasks[tasks.SWEEP].send_events is False
+    assert celery_app.tasks[tasks.SCHEDULED].send_events
+    conf = celery_app.conf
+    was = conf.task_send_sent_event
+    try:
+        _beat_starts(celery_app)
+        assert conf.task_send_sent_event is False
+    finally:
+        conf.task_send_sent_event = was
+
+
+def _beat_starts(app: object) -> None:
+    """Send the signal beat sends when it starts (``beat_init``), for ``app``."""
+    from celery.signals import beat_init
+
+    class Beat:
+        pass
+
+    beat = Beat()
+    beat.app = app  # type: ignore[attr-defined]
+    beat_init.send(sender=beat)
+
+
 def test_messages_carry_ids_only() -> None:
     fetch = tasks.step_signature("run-1", "fetch:orr")
     assert (fetch.task, fetch.args, fetch.kwargs) == (tasks.FETCH, (), {"run_id": "run-1", "feed": "orr"})
@@ -83,7 +119,9 @@ def test_celery_settings_are_deliberate(tmp_path: Path) -> None:
     assert conf["worker_cancel_long_running_tasks_on_connection_loss"] is True
     assert conf["broker_connection_retry"] and conf["broker_connection_max_retries"] is None
     assert conf["worker_send_task_events"] and conf["task_send_sent_event"]
-    assert conf["task_ignore_result"] is True
+    assert conf["task_ignore_result"] is True  # by default; the step tasks store theirs (above)
+    assert conf["task_track_started"] is True
+    assert conf["result_expires"] == RESULT_EXPIRES == 86400
     assert conf["timezone"] == "UTC" and conf["enable_utc"]
     # Without a broker (embedded mode, tests) nothing points at Redis.
     local = celery_config(settings(tmp_path))
