@@ -183,6 +183,18 @@ FIGURE_HEAD: tuple[str, ...] = (
 )
 
 
+#: The figures' keys, column by column (JSON and the dashboard's data attributes).
+FIGURE_KEYS: tuple[str, ...] = (
+    "cohort",
+    "cases",
+    "parents_to_locate",
+    "parents_to_find",
+    *FIGURE_BUCKETS,
+    "contacted",
+    "reached",
+)
+
+
 def case_figures(store: Store, settings: Settings, run_id: str | None = None) -> CaseFigures | None:
     """The case figures of the published run (None for an older run: cases follow the latest)."""
     latest = current_run(store, settings)
