@@ -53,7 +53,7 @@ __all__ = [
 FIGURE_BUCKETS: dict[str, str] = {
     "not_contacted": "not contacted yet",
     "not_reached": "contacted, not reached",
-    "reached": "reached, no wish stated (or undecided)",
+    "reached_undecided": "reached, no wish stated (or undecided)",
     "wishes_reunification": "wishes reunification",
     "waives_reunification": "waives reunification",
 }
@@ -99,7 +99,7 @@ def bucket_of(contacted: bool, reached: bool, wish: str | None) -> str:
     if wish == "waive":
         return "waives_reunification"
     if reached or wish == "undecided":
-        return "reached"
+        return "reached_undecided"
     return "not_reached" if contacted else "not_contacted"
 
 
@@ -125,7 +125,9 @@ class CohortCases:
     @property
     def reached(self) -> int:
         """Cases whose parent was reached (or whose wish is known)."""
-        return sum(self.buckets[b] for b in ("reached", "wishes_reunification", "waives_reunification"))
+        return sum(
+            self.buckets[b] for b in ("reached_undecided", "wishes_reunification", "waives_reunification")
+        )
 
     def sums(self) -> bool:
         """True when the buckets sum to the cases."""
@@ -333,15 +335,17 @@ class CaseView:
 
 
 def case_view(store: Store, settings: Settings, case_id: int) -> CaseView:
-    """One case, whole; NotFoundError when there is none."""
+    """One case, whole (brought up to the published run first); NotFoundError when there is none."""
+    current_run(store, settings)
     cs = CaseStore(store)
     case = cs.get_case(case_id)
     row = list_rows(store, settings, case.seen_run_id, [case])[0]
     return CaseView(row, cs.identities(case_id), cs.attempts([case_id])[case_id], cs.events(case_id))
 
 
-def child_cases(store: Store, key: str) -> list[tuple[Case, list[ContactAttempt]]]:
+def child_cases(store: Store, settings: Settings, key: str) -> list[tuple[Case, list[ContactAttempt]]]:
     """The cases that hold a child, with their contact attempts (the child page, `reunify show`)."""
+    current_run(store, settings)
     cs = CaseStore(store)
     found = cs.cases_of_child(key)
     attempts = cs.attempts([c.id for c in found])
@@ -360,9 +364,9 @@ def attempt_line(a: ContactAttempt) -> str:
     )
 
 
-def render_child_cases(store: Store, key: str) -> str:
+def render_child_cases(store: Store, settings: Settings, key: str) -> str:
     """The case-work section of ``reunify show CHILD``."""
-    found = child_cases(store, key)
+    found = child_cases(store, settings, key)
     if not found:
         return "Case work: no case holds this child\n"
     out = ["Case work"]

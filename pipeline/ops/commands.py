@@ -100,7 +100,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     found = story.child_story(store, args.child, args.run)
     write_text(sys.stdout, story.render_story(found))
-    write_text(sys.stdout, "\n" + cases.render_child_cases(store, child_key(found.case.result)))
+    write_text(sys.stdout, "\n" + cases.render_child_cases(store, settings, child_key(found.case.result)))
     return 0
 
 

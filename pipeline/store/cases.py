@@ -464,7 +464,7 @@ class CaseStore:
         # rule 2: the ids changed upstream, the adult identity says same person
         followed: set[int] = set()
         for gi, g in enumerate(groups):
-            if gi in case_of or gi in overlapped or g.kind != "parent" or not g.in_list:
+            if gi in case_of or gi in overlapped or g.kind != "parent":
                 continue
             shared = sorted(
                 {

@@ -325,7 +325,7 @@ def child_page(request: Request, session: CaseworkerSession, child_record_id: st
         r=r,
         chart=chart,
         notes=notes,
-        child_cases=case_work.child_cases(console(request).store, child_key(r)),
+        child_cases=case_work.child_cases(console(request).store, console(request).settings, child_key(r)),
         case_kinds=case_work.CASE_KINDS,
         case_states=case_work.CASE_STATES,
         attempt_line=case_work.attempt_line,
