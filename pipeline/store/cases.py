@@ -74,6 +74,7 @@ from pipeline.store.schema import (
     contact_attempts,
 )
 from pipeline.store.sql import Store
+from pipeline.store.sql import _copy_rows as copy_rows
 
 #: Statuses of children whose case work is over: they are in no list.
 DONE_STATUSES: tuple[str, ...] = ("reunified", "discharged_other")
@@ -243,7 +244,7 @@ class Group:
             "children": len(self.children),
         }
 
-    def members(self) -> set[tuple[str, str, str, str | None, str | None]]:
+    def members(self) -> set[tuple[Any, ...]]:
         """(child key, status, cohort, facility, facility name) of each child."""
         return {(c.key, c.status, c.cohort, c.facility, c.facility_name) for c in self.children}
 
@@ -555,11 +556,10 @@ class CaseStore:
                     }
                     for gi, flag in created
                 ]
-                ids = (
-                    conn.execute(sa.insert(cases).returning(c.id, sort_by_parameter_order=True), rows)
-                    .scalars()
-                    .all()
-                )
+                ids = self._new_ids(conn, len(rows))
+                for new_row, cid in zip(rows, ids, strict=True):
+                    new_row["id"] = cid
+                self._bulk_insert(conn, cases, rows)
                 for (gi, flag), cid in zip(created, ids, strict=True):
                     new_idents[int(cid)] = groups[gi].ids
                     new_members[int(cid)] = groups[gi].members()
@@ -577,8 +577,7 @@ class CaseStore:
             for cids in _chunks(list(new_idents), _CHUNK):
                 conn.execute(sa.delete(case_identities).where(i.case_id.in_(cids)))
             rows_i = [{"case_id": cid, "record_id": rid} for cid, ids_ in new_idents.items() for rid in ids_]
-            for chunk in _chunks(rows_i, 5000):
-                conn.execute(sa.insert(case_identities), chunk)
+            self._bulk_insert(conn, case_identities, rows_i)
             for cids in _chunks(list(new_members), _CHUNK):
                 conn.execute(sa.delete(case_members).where(m.case_id.in_(cids)))
             rows_m = [
@@ -587,10 +586,8 @@ class CaseStore:
                 for cid, ts in new_members.items()
                 for t in ts
             ]
-            for chunk in _chunks(rows_m, 5000):
-                conn.execute(sa.insert(case_members), chunk)
-            for chunk in _chunks(events, 5000):
-                conn.execute(sa.insert(case_events), chunk)
+            self._bulk_insert(conn, case_members, rows_m)
+            self._bulk_insert(conn, case_events, events)
             total = int(conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one())
             listed = int(
                 conn.execute(
@@ -609,6 +606,34 @@ class CaseStore:
             followed_by_identity=len(followed),
             flagged=len(flags) + sum(1 for _, f in created if f),
         )
+
+    def _new_ids(self, conn: sa.Connection, n: int) -> list[int]:
+        """``n`` new case ids (only a sync creates cases, and it holds the sync lock)."""
+        if n == 0:
+            return []
+        if self._store.backend == "postgresql":
+            stmt = sa.text(
+                "SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, :n)"
+            )
+            return [int(v) for v in conn.execute(stmt, {"n": n}).scalars()]
+        top = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(cases.c.id), 0))).scalar_one())
+        return list(range(top + 1, top + 1 + n))
+
+    def _bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Many rows at once: COPY on PostgreSQL (statements of thousands of rows are slow to
+        build there), batched INSERTs on SQLite."""
+        if not rows:
+            return
+        if self._store.backend == "postgresql":
+            names = [col.name for col in table.columns if col.name in rows[0]]
+            copy_rows(
+                conn,
+                f"COPY {table.name} ({', '.join(names)}) FROM STDIN",
+                ([row[n] for n in names] for row in rows),
+            )
+            return
+        for chunk in _chunks(rows, 5000):
+            conn.execute(sa.insert(table), list(chunk))
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -239,7 +239,7 @@ def test_the_case_figures_sum_per_cohort_on_the_dashboard_and_in_the_report(
             == cell["cases"]
             == cell["parents_to_locate"] + cell["parents_to_find"]
         )
-    assert page.locator("#case-check.ok").count() == 1
+    assert page.locator("#case-check.ok").count() == 1  # class case-check ok
     _shot(page, "dashboard-cases")
     store = casework.store
     run = store.latest_succeeded_run()
