@@ -9,7 +9,7 @@ The store part (cases that survive runs, the rule by which they follow a person)
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -286,24 +286,20 @@ class ListRow:
         return [m.child_key for m in self.members]
 
 
-def _results(store: Store, run_id: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for key in keys:
-        found = store.find_result(key, run_id)
-        if found is not None:
-            out[key] = found
-    return out
-
-
 def list_rows(store: Store, settings: Settings, run_id: str, found: Sequence[Case]) -> list[ListRow]:
     """The page's rows for these cases (their members' export objects read, a page at a time)."""
     run = store.get_run(run_id)
     days = deadlines_by_cohort(settings, run.as_of) if run else {}
-    members = CaseStore(store).members([c.id for c in found])
+    cs = CaseStore(store)
+    members = cs.members([c.id for c in found])
+    by_run: dict[str, list[str]] = {}
+    for case in found:
+        by_run.setdefault(case.seen_run_id, []).extend(m.child_key for m in members.get(case.id, []))
+    read = {run: cs.results_of(run, keys) for run, keys in by_run.items()}
     rows = []
     for case in found:
         mine = members.get(case.id, [])
-        results = _results(store, case.seen_run_id, [m.child_key for m in mine])
+        results = read.get(case.seen_run_id, {})
         objs = [results[m.child_key] for m in mine if m.child_key in results]
         lead = next((o for o in objs if o.get("parent")), objs[0] if objs else {})
         rows.append(
