@@ -204,14 +204,23 @@ def case_figures(store: Store, settings: Settings, run_id: str | None = None) ->
         return None
     by = {c: CohortCases(c) for c in COHORTS}
     total = CohortCases("total")
-    for _, kind, cohort, contacted, reached, wish in CaseStore(store).list_figures(latest):
-        bucket = bucket_of(contacted, reached, wish)
+
+    def count(kind: str, cohort: str | None, n: int, bucket: str, before: str | None = None) -> None:
         for target in (by.setdefault(cohort or "unknown", CohortCases(cohort or "unknown")), total):
-            if kind == "parent":
-                target.parents_to_locate += 1
+            if before is None:
+                if kind == "parent":
+                    target.parents_to_locate += n
+                else:
+                    target.parents_to_find += n
             else:
-                target.parents_to_find += 1
-            target.buckets[bucket] += 1
+                target.buckets[before] -= n
+            target.buckets[bucket] += n
+
+    listed, worked = CaseStore(store).list_figures(latest)
+    for (kind, cohort), n in listed.items():
+        count(kind, cohort, n, "not_contacted")
+    for kind, cohort, reached, wish in worked:  # contacted: out of "not contacted"
+        count(kind, cohort, 1, bucket_of(True, reached, wish), before="not_contacted")
     return CaseFigures(latest, list(by.values()), total)
 
 

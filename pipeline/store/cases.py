@@ -787,37 +787,29 @@ class CaseStore:
         with self._store._read("listing case values") as conn:
             return [str(v) for v in conn.execute(stmt).scalars()]
 
-    def list_figures(self, run_id: str) -> list[tuple[int, str, str | None, bool, bool, str | None]]:
-        """(case id, kind, cohort, contacted, reached, last stated wish) of each case in the run's
-        list: what the court's figures count."""
+    def list_figures(
+        self, run_id: str
+    ) -> tuple[dict[tuple[str, str | None], int], list[tuple[str, str | None, bool, str | None]]]:
+        """What the court's figures count, cheap at any size: the cases of the run's list by
+        (kind, cohort) (one GROUP BY), and (kind, cohort, reached, last stated wish) of each of
+        them with at least one contact attempt (the worked cases: few beside the list)."""
         c, a = cases.c, contact_attempts.c
-        listed = sa.select(c.id, c.kind, c.cohort).where(c.in_list.is_(True), c.seen_run_id == run_id)
+        listed = [c.in_list.is_(True), c.seen_run_id == run_id]
+        counts = sa.select(c.kind, c.cohort, sa.func.count()).where(*listed).group_by(c.kind, c.cohort)
         attempts = (
-            sa.select(a.case_id, a.outcome, a.wish)
+            sa.select(a.case_id, c.kind, c.cohort, a.outcome, a.wish)
             .join(cases, c.id == a.case_id)
-            .where(c.in_list.is_(True), c.seen_run_id == run_id)
+            .where(*listed)
             .order_by(a.case_id, a.attempted_at, a.id)
         )
+        worked: dict[int, list[Any]] = {}
         with self._store._read("counting case work") as conn:
-            rows = conn.execute(listed).all()
-            seen: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
-            for cid, outcome, wish in conn.execute(attempts):
-                seen[int(cid)].append((str(outcome), wish))
-        out = []
-        for cid, kind, cohort in rows:
-            tries = seen.get(int(cid), [])
-            wishes = [w for _, w in tries if w]
-            out.append(
-                (
-                    int(cid),
-                    str(kind),
-                    cohort,
-                    bool(tries),
-                    any(o == "reached" for o, _ in tries),
-                    wishes[-1] if wishes else None,
-                )
-            )
-        return out
+            by = {(str(kind), cohort): int(n) for kind, cohort, n in conn.execute(counts)}
+            for cid, kind, cohort, outcome, wish in conn.execute(attempts):
+                entry = worked.setdefault(int(cid), [str(kind), cohort, False, None])
+                entry[2] = entry[2] or outcome == "reached"
+                entry[3] = wish or entry[3]
+        return by, [(k, co, bool(r), w) for k, co, r, w in worked.values()]
 
     def next_actions(self, run_id: str) -> dict[str, str]:
         """Child key -> the next action (with its due date) last recorded on the child's case in
