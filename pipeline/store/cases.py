@@ -28,8 +28,9 @@ an existing case of its kind by these rules, in this order:
    with a name agreeing, a mis-keyed A-number with name and date of birth agreeing, or no
    A-number with name, country, sex and date of birth or apprehension agreeing). Both
    conditions, because namesakes are many and a wrong parent is worse than none. The oldest
-   such case wins. When that run's records were pruned the rule cannot apply: a new case is
-   opened and the old one stays out of the list.
+   such case wins. A group split off a case, and a case merged into another, by rule 1 take no
+   part. When that run's records were pruned the rule cannot apply: a new case is opened and the
+   old one stays out of the list (flagged, since its child is now another case's).
 3. Otherwise a group in the run's list opens a new case (state ``open``, nobody assigned).
 
 A case that takes over a group gets the group's identity (ids replaced) and children, and the
