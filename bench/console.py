@@ -6,9 +6,11 @@ Usage: .venv/bin/python bench/console.py [--children 20000 100000] [--base 20000
 A world of ``--base`` children is generated and reconciled once (pure, no feeds); a run of N
 children is its results repeated with fresh record ids (copy k of child ORR-x is ORR-x-k), published
 into a fresh database, so the store holds N children whose statuses, cohorts and locations have the
-generator's mix. The console then serves it under uvicorn on loopback and each page is requested
-``--requests`` times by a logged-in case worker; printed: median and p95 of the time to the
-response's headers (``requests``' ``elapsed``: server time plus loopback).
+generator's mix (each copy with its own parents: one case per copied parent). The console then
+serves it under uvicorn on loopback and each page is requested ``--requests`` times by a logged-in
+case worker; printed: median and p95 of the time to the response's headers (``requests``'
+``elapsed``: server time plus loopback). The first read of the cases page, which brings the cases
+up to the run (once per run), is timed on its own.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from console_harness import login, serve_console
 from eval_world import snapshot_of
 
+from pipeline.ops.cases import current_run
 from pipeline.reconcile import reconcile
 from pipeline.settings import load_settings
 from pipeline.sim.world import generate_world
@@ -46,6 +50,11 @@ def _copies(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
                 break
             c = dict(r)
             c["child_record_ids"] = [f"{i}-{k}" if k else i for i in r["child_record_ids"]]
+            if k and r.get("parent"):  # each copy its own parents: one case per copied parent
+                p = dict(r["parent"])
+                p["ice_record_ids"] = [f"{i}-{k}" for i in p.get("ice_record_ids") or []]
+                p["removal_record_ids"] = [f"{i}-{k}" for i in p.get("removal_record_ids") or []]
+                c["parent"] = p
             out.append(c)
         k += 1
     return out
@@ -92,8 +101,15 @@ def main() -> int:
                 env = {"REUNIFY_DATABASE_URL": url, "REUNIFY_WEB_SECRET": "bench-secret-0123456789"}
                 settings = load_settings(env, config_file=Path(tmp) / "none.toml")
             child = next(r for r in rows if r.get("parent"))["child_record_ids"][0]
+            # the first read of the cases after a run brings them up to it (once per run)
+            started = time.perf_counter()
+            current_run(store, settings)
+            sync_ms = (time.perf_counter() - started) * 1000
+            print(f"{n:>9} {'cases: sync to the run':<28} {sync_ms:>10.1f} {'-':>8}", flush=True)
             with serve_console(settings, store) as web:
                 http = login(web, "bench", "bench-password-1")
+                first = http.get(web + "/cases", timeout=60)
+                case_id = int(first.text.split('data-case="', 1)[1].split('"', 1)[0])
                 pages = [
                     ("dashboard /", "GET", "/", {}),
                     (
@@ -110,6 +126,10 @@ def main() -> int:
                     ),
                     ("child page", "GET", f"/children/{child}", {}),
                     ("api summary", "GET", "/api/summary", {}),
+                    ("cases (parents to locate)", "GET", "/cases", {}),
+                    ("cases released, under_5", "GET", "/cases?location=released&cohort=under_5", {}),
+                    ("cases page 20, unassigned", "GET", "/cases?assignee=-&page=20", {}),
+                    ("case page", "GET", f"/cases/{case_id}", {}),
                 ]
                 for label, method, path, kw in pages:
                     med, p95 = _time(http, method, web + path, args.requests, **kw)

@@ -210,15 +210,23 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.database_url)
+    if args.list is not None:  # the agencies' lists (issue 16): pipeline/ops/cases.py
+        from pipeline.ops.commands import export_list
+
+        return export_list(store, settings, args.list, args.format, args.out)
+    fmt = args.format or "jsonl"
+    if fmt == "xlsx":
+        sys.stderr.write("reunify export: error: --format xlsx is for the agencies' lists (--list NAME)\n")
+        return ExitCode.USAGE
     if store.latest_succeeded_run() is None:
         raise RunFailedError("no successful run yet: run `reunify run` first")
     if args.out == "-":
-        write_export(store.iter_results(), args.format, sys.stdout)
+        write_export(store.iter_results(), fmt, sys.stdout)
         return 0
     path = Path(args.out)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
-        count = write_export(store.iter_results(), args.format, fh)
+        count = write_export(store.iter_results(), fmt, fh)
     tmp.replace(path)
     sys.stderr.write(f"exported {count:,} children to {path}\n")
     return 0
@@ -406,10 +414,16 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="the latest successful run's results")
     export.add_argument(
         "--format",
-        choices=("jsonl", "csv"),
-        default="jsonl",
+        choices=("jsonl", "csv", "xlsx"),
+        default=None,
         help="jsonl: the contract's export objects, exact; csv: one row per child, text cells "
-        "neutralised for spreadsheets (default jsonl)",
+        "neutralised for spreadsheets (default jsonl; with --list: csv or xlsx, default csv)",
+    )
+    export.add_argument(
+        "--list",
+        choices=("parents-to-locate", "children-per-facility", "court-table"),
+        help="an agency's list instead of the export: parents-to-locate (ICE ERO), "
+        "children-per-facility (ORR), court-table (the court); recorded in the audit trail",
     )
     export.add_argument("--out", required=True, help="file path, or - for stdout")
     export.set_defaults(func=cmd_export)

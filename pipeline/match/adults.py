@@ -180,6 +180,12 @@ def same_adult(a: _Ident, b: _Ident) -> bool:
     return bool(a.country and b.country) and _dob_strong(a.dob, b.dob)
 
 
+def records_same_adult(a: AdultRecord | RemovalRecord, b: AdultRecord | RemovalRecord) -> bool:
+    """The pairwise rule of this module on two records of either feed (case work uses it to
+    recognise a parent whose record ids changed between runs)."""
+    return same_adult(_ident(a), _ident(b))
+
+
 def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
     """Keys under which records of one person meet by name: any two dates of birth that are
     compatible share an "M" (month and day, either order) or a "Y" (year) key."""

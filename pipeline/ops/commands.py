@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 from pipeline.exit_codes import ExitCode
-from pipeline.ops import discrepancies, report, review, story
+from pipeline.ops import cases, discrepancies, report, review, story
 from pipeline.ops.escape import write_text
 from pipeline.ops.history import render_run, render_runs
 from pipeline.settings import Settings
 from pipeline.store import Store
+from pipeline.store.history import child_key
 
 _FORMAT_HELP = "text for people, jsonl (one JSON object per line) for scripts (default text)"
 _NAMES_NOTE = "Shows names, A-numbers and dates of birth: for operators working a case."
@@ -51,7 +52,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     _write(render(rep), args.out)
     if args.out not in (None, "-"):
         write_text(sys.stderr, rep.check.text() + "\n")
-    if not rep.check.ok:
+    if not rep.check.ok or (rep.cases is not None and not rep.cases.checks()):
         sys.stderr.write("reunify: the report's totals do not add up; see the check line\n")
         return ExitCode.TOTALS_CHECK
     return 0
@@ -97,7 +98,48 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     if run is not None:
         write_text(sys.stdout, render_run(run, store.list_gate_checks(run.id)))
         return 0
-    write_text(sys.stdout, story.render_story(story.child_story(store, args.child, args.run)))
+    found = story.child_story(store, args.child, args.run)
+    write_text(sys.stdout, story.render_story(found))
+    write_text(sys.stdout, "\n" + cases.render_child_cases(store, settings, child_key(found.case.result)))
+    return 0
+
+
+def export_list(store: Store, settings: Settings, name: str, fmt: str | None, out: str) -> int:
+    """``reunify export --list NAME``: an agency's list as CSV or XLSX, on the audit trail (who:
+    the shell user, as ``shell:NAME``)."""
+    import getpass
+
+    from pipeline.store.access import AccessStore, User
+
+    fmt = fmt or "csv"
+    if fmt not in cases.LIST_FORMATS:
+        sys.stderr.write(f"reunify export: error: --list takes --format {' or '.join(cases.LIST_FORMATS)}\n")
+        return ExitCode.USAGE
+    found = cases.agency_list(store, settings, name)
+    body = cases.list_bytes(found, fmt)
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    shell = User(0, f"shell:{who}"[:64], "shell", False, 0, None, store.now())
+    AccessStore(store).audit(
+        shell,
+        "download_list",
+        f"reunify export --list {name}",
+        found.child_ids,
+        f"{name}.{fmt}: {len(found.rows)} rows",
+    )
+    if out == "-":
+        if fmt == "xlsx":
+            sys.stdout.buffer.write(body)
+        else:
+            sys.stdout.write(body.decode("utf-8"))
+        return 0
+    path = Path(out)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(body)
+    tmp.replace(path)
+    sys.stderr.write(f"wrote {len(found.rows):,} rows of {name} to {path}\n")
     return 0
 
 

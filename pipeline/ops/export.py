@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import IO, Any, TextIO
 
 from pipeline.ops.escape import csv_cell, json_text, term_text
@@ -117,6 +117,42 @@ def write_xlsx(rows: Iterable[dict[str, Any]], out: IO[bytes], title: str = "chi
             cell = WriteOnlyCell(sheet, value=term_text(value) if isinstance(value, str) else value)
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    book.save(out)
+    return count
+
+
+def write_table_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: TextIO) -> int:
+    """Any table (the agencies' lists) as CSV, the export's way: text cells quoted, shown escaped
+    and never starting a formula, numbers bare; returns how many rows were written."""
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow([csv_cell(c) for c in columns])
+    count = 0
+    for row in rows:
+        writer.writerow([csv_cell(term_text(v)) if isinstance(v, str) else v for v in row])
+        count += 1
+    return count
+
+
+def write_table_xlsx(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[bytes], title: str = "list"
+) -> int:
+    """Any table as one XLSX sheet, every text cell typed as a string (never a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(columns))
+    count = 0
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=term_text(value) if isinstance(value, str) else value)
+            if isinstance(value, str):
+                cell.data_type = "s"
             cells.append(cell)
         sheet.append(cells)
         count += 1

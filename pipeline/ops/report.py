@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.ops import charts
 from pipeline.ops.common import ids, md_table, resolve_run, table
@@ -21,6 +21,9 @@ from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
 from pipeline.store.history import child_key
 from pipeline.store.models import HistoryRow, RunTotals
+
+if TYPE_CHECKING:
+    from pipeline.ops.cases import CaseFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,8 @@ class Report:
     worklist: list[WorkItem]
     trend: list[RunTotals]
     generated_at: datetime
+    # case work per cohort (pipeline/ops/cases.py); None for a run older than the one the cases follow
+    cases: CaseFigures | None = None
 
     @property
     def as_of(self) -> date:
@@ -260,6 +265,8 @@ def build_report(
     store: Store, settings: Settings, run_id: str | None = None, *, with_names: bool = False
 ) -> Report:
     """Gather the report of a succeeded run (default: the latest) from the store."""
+    from pipeline.ops.cases import case_figures  # it reads this module's deadlines
+
     run = resolve_run(store, run_id)
     rows = list(store.iter_results(run.id))
     counts: Counter[tuple[str, str]] = Counter((r["status"], r["cohort"]) for r in rows)
@@ -282,6 +289,7 @@ def build_report(
         worklist=worklist(rows, with_names),
         trend=store.run_totals(),
         generated_at=datetime.now(UTC),
+        cases=case_figures(store, settings, run.id),
     )
 
 
@@ -373,6 +381,39 @@ def _work_rows(report: Report) -> list[list[object]]:
     return rows
 
 
+_NO_CASES = "case work is kept for the latest published run only"
+
+
+def _case_head() -> tuple[str, ...]:
+    from pipeline.ops.cases import FIGURE_HEAD
+
+    return FIGURE_HEAD
+
+
+def _case_right() -> tuple[int, ...]:
+    return tuple(range(1, len(_case_head())))
+
+
+def _case_lines(report: Report) -> list[str]:
+    if report.cases is None:
+        return [f"Case work: {_NO_CASES}"]
+    return [
+        "Parents to locate: the case work by cohort",
+        table(list(_case_head()), report.cases.rows(), right=_case_right()),
+        term_text(report.cases.check_text()),
+    ]
+
+
+def _case_html(report: Report) -> list[str]:
+    if report.cases is None:
+        return [f"<p class=sub>{escape(_NO_CASES)}</p>"]
+    cls = "ok" if report.cases.checks() else "failed"
+    return [
+        _html_table(list(_case_head()), report.cases.rows(), _case_right(), id_="case-figures"),
+        f'<p id="case-check" class="check {cls}">{_html(report.cases.check_text())}</p>',
+    ]
+
+
 def _title(report: Report) -> str:
     return f"Reunify status report as of {report.as_of.isoformat()}"
 
@@ -389,7 +430,7 @@ def render_text(report: Report) -> str:
     out.append(table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
     out += [term_text(report.check.text()), "", "Court deadlines"]
     out.append(table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
-    out += ["", f"Changes {_change_head(report)}"]
+    out += ["", *_case_lines(report), "", f"Changes {_change_head(report)}"]
     if report.changes.previous is not None:
         for title, items in report.changes.sections():
             out.append(f"  {title}: {len(items)}")
@@ -412,6 +453,12 @@ def render_markdown(report: Report) -> str:
     out.append(md_table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
     out += ["", f"**{md_text(report.check.text())}**", "", "## Court deadlines", ""]
     out.append(md_table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
+    out += ["", "## Parents to locate: the case work by cohort", ""]
+    if report.cases is None:
+        out.append(md_text(_NO_CASES, line_start=True))
+    else:
+        out.append(md_table(list(_case_head()), report.cases.rows(), right=_case_right()))
+        out += ["", f"**{md_text(report.cases.check_text())}**"]
     out += ["", "## Changes", "", md_text(_change_head(report), line_start=True), ""]
     if report.changes.previous is not None:
         out.append(
@@ -481,6 +528,8 @@ def render_html(report: Report) -> str:
         "</figure></div>",
         "<h2>Court deadlines</h2>",
         _html_table(list(_DEADLINE_HEAD), _deadline_rows(report), (3, 4, 5, 6), id_="deadlines"),
+        "<h2>Parents to locate: the case work by cohort</h2>",
+        *_case_html(report),
         f"<h2>Changes</h2><p class=sub>{escape(_change_head(report))}</p>",
     ]
     if report.changes.previous is not None:

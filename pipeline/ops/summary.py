@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.ops.cases import CaseFigures, case_figures, figures_json
 from pipeline.ops.common import resolve_run
 from pipeline.ops.report import CohortDeadline, deadlines_of
 from pipeline.results import BLOCKED_STATUSES, COHORTS, STATUS_WORDS, STATUSES
@@ -33,6 +34,7 @@ class Summary:
     parents_to_locate: int
     deadlines: list[CohortDeadline]
     trend: list[RunTotals]
+    cases: CaseFigures | None = None  # case work per cohort (pipeline/ops/cases.py): aggregates
 
     @property
     def blocked(self) -> list[tuple[str, str, int]]:
@@ -60,6 +62,7 @@ def build_summary(store: Store, settings: Settings, run_id: str | None = None) -
         parents_to_locate=distinct_unresolved_parents(store, run.id),
         deadlines=deadlines_of(counts, settings, run.as_of),
         trend=store.run_totals(),
+        cases=case_figures(store, settings, run.id),
     )
 
 
@@ -87,6 +90,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
             }
             for d in summary.deadlines
         ],
+        "cases": figures_json(summary.cases) if summary.cases is not None else None,
         "trend": [
             {
                 "run_id": t.run_id,

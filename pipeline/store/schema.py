@@ -312,3 +312,156 @@ audit_log = sa.Table(
     sa.Index(None, "at"),
     sa.Index(None, "username"),
 )
+
+# -- case work (issue 16; pipeline/store/cases.py) -------------------------------------------
+# Each vocabulary of case work, declared once: code -> the words the console and the lists show.
+CASE_KINDS: dict[str, str] = {"parent": "parent to locate", "find_parent": "parent to find"}
+CASE_STATES: dict[str, str] = {
+    "open": "open",
+    "contacting": "contacting",
+    "located": "parent located",
+    "closed": "closed",
+}
+CONTACT_CHANNELS: dict[str, str] = {
+    "phone": "phone",
+    "consulate": "consulate",
+    "ngo": "NGO",
+    "legal_aid": "legal aid",
+    "ice_ero": "ICE ERO",
+    "in_person": "in person",
+    "other": "other",
+}
+CONTACT_LANGUAGES: dict[str, str] = {
+    "spanish": "Spanish",
+    "english": "English",
+    "mam": "Mam",
+    "kiche": "K'iche'",
+    "qanjobal": "Q'anjob'al",
+    "portuguese": "Portuguese",
+    "other": "other",
+}
+CONTACT_OUTCOMES: dict[str, str] = {
+    "reached": "reached",
+    "no_answer": "no answer",
+    "wrong_number": "wrong number",
+    "message_left": "message left",
+    "declined": "parent declined",
+    "other": "other",
+}
+STATED_WISHES: dict[str, str] = {
+    "reunify": "reunify",
+    "waive": "waive reunification",
+    "undecided": "undecided",
+}
+# A record id of the person a case follows, tagged with its feed ("ice:ICE-1", "removals:RM-1",
+# "orr:ORR-1" for a child whose parent is to be found).
+CASE_IDENTITY_CHARS = MAX_RECORD_ID_CHARS + 16
+
+
+def _in(values: dict[str, str]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+# One case per parent (or per child whose parent is to be found), kept across runs: the work
+# (state, assignee, flag) and, for the list's filters and order, the figures of the last run the
+# case was seen in (``seen_run_id``). ``in_list``: in that run's parents-to-locate list.
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("close_reason", sa.Text(), nullable=True),
+    sa.Column("assignee", sa.String(64), nullable=True),
+    sa.Column("flag", sa.Text(), nullable=True),
+    sa.Column("flagged_at", UTCDateTime(), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("created_run_id", sa.String(64), nullable=False),
+    sa.Column("seen_run_id", sa.String(64), nullable=False),
+    sa.Column("in_list", sa.Boolean(), nullable=False),
+    sa.Column("parent_key", sa.String(MAX_RECORD_ID_CHARS), nullable=True),
+    sa.Column("cohort", sa.String(16), nullable=True),
+    sa.Column("days_unresolved", sa.Integer(), nullable=True),
+    sa.Column("location_state", sa.String(32), nullable=False),
+    sa.Column("country", sa.String(64), nullable=True),
+    sa.Column("parent_facility", sa.String(64), nullable=True),
+    sa.Column("children", sa.Integer(), nullable=False),
+    sa.CheckConstraint(f"kind IN ({_in(CASE_KINDS)})", name="kind"),
+    sa.CheckConstraint(f"state IN ({_in(CASE_STATES)})", name="state"),
+    sa.Index(None, "in_list", "cohort", "days_unresolved"),
+    sa.Index(None, "assignee"),
+    sa.Index(None, "seen_run_id"),
+)
+
+# The person a case follows: the tagged record ids it was last seen with (replaced when a later
+# run recognises the same person under other ids).
+case_identities = sa.Table(
+    "case_identities",
+    metadata,
+    sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("record_id", sa.String(CASE_IDENTITY_CHARS), primary_key=True),
+    sa.Index(None, "record_id"),
+)
+
+# The children of a case in the run it was last seen in (ids, status and the child's ORR facility).
+case_members = sa.Table(
+    "case_members",
+    metadata,
+    sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("child_key", sa.String(MAX_RECORD_ID_CHARS), primary_key=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("cohort", sa.String(16), nullable=False),
+    sa.Column("facility", sa.String(64), nullable=True),
+    sa.Column("facility_name", sa.String(255), nullable=True),
+    sa.Index(None, "child_key"),
+    sa.Index(None, "facility", "case_id"),
+)
+
+# Contact attempts: append-only (the migration's triggers refuse UPDATE and DELETE), each with
+# its author. ``wish``: the parent's stated wish, where given.
+contact_attempts = sa.Table(
+    "contact_attempts",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("attempted_at", UTCDateTime(), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("wish", sa.String(16), nullable=True),
+    sa.Column("notes", sa.Text(), nullable=False),
+    sa.Column("next_action", sa.Text(), nullable=False),
+    sa.Column("next_action_due", sa.Date(), nullable=True),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint(f"channel IN ({_in(CONTACT_CHANNELS)})", name="channel"),
+    sa.CheckConstraint(f"language IN ({_in(CONTACT_LANGUAGES)})", name="language"),
+    sa.CheckConstraint(f"outcome IN ({_in(CONTACT_OUTCOMES)})", name="outcome"),
+    sa.CheckConstraint(f"wish IS NULL OR wish IN ({_in(STATED_WISHES)})", name="wish"),
+    sa.Index(None, "case_id"),
+)
+
+# What happened to a case (created, assigned, state changed, flagged, followed to new ids, flag
+# seen): append-only like the contact attempts. ``detail`` holds ids and codes, never names.
+case_events = sa.Table(
+    "case_events",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer(), sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("who", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Index(None, "case_id"),
+)
+
+# The runs whose results the cases were brought up to (one sync per run, done once).
+case_syncs = sa.Table(
+    "case_syncs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("synced_at", UTCDateTime(), nullable=False),
+    sa.Column("cases", sa.Integer(), nullable=False),
+    sa.Column("in_list", sa.Integer(), nullable=False),
+)

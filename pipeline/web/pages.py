@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pipeline.errors import AccessError, NotFoundError
 from pipeline.metrics import stage_durations
+from pipeline.ops import cases as case_work
 from pipeline.ops import charts
 from pipeline.ops import report as court_report
 from pipeline.ops.discrepancies import KINDS, find_discrepancies
@@ -184,6 +185,8 @@ def dashboard(request: Request, session: ViewerSession) -> Response:
         cohorts=COHORTS,
         chart=chart,
         trend=trend,
+        case_head=case_work.FIGURE_HEAD,
+        case_keys=case_work.FIGURE_KEYS,
     )
 
 
@@ -315,7 +318,18 @@ def child_page(request: Request, session: CaseworkerSession, child_record_id: st
         if parent
         else []
     )
-    return render(request, "child.html", story=story, r=r, chart=chart, notes=notes)
+    return render(
+        request,
+        "child.html",
+        story=story,
+        r=r,
+        chart=chart,
+        notes=notes,
+        child_cases=case_work.child_cases(console(request).store, console(request).settings, child_key(r)),
+        case_kinds=case_work.CASE_KINDS,
+        case_states=case_work.CASE_STATES,
+        attempt_line=case_work.attempt_line,
+    )
 
 
 # -- runs ------------------------------------------------------------------------------------
