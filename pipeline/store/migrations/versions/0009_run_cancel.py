@@ -4,8 +4,8 @@ A cancelled run keeps the status ``failed`` (the CHECK constraint on ``runs.stat
 it would rebuild ``runs`` on SQLite, whose foreign keys cascade) with ``cancelled_at`` set; its
 outcome is then ``cancelled`` (``RunInfo.outcome``), like ``refused`` for the publish gates.
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
