@@ -15,9 +15,9 @@ from datetime import date
 from typing import Any
 
 from pipeline.ops.common import table
+from pipeline.ops.deadlines import deadlines_of
 from pipeline.ops.escape import term_text
 from pipeline.ops.export import write_table_csv, write_table_xlsx
-from pipeline.ops.report import deadlines_of
 from pipeline.results import COHORTS, STATUS_WORDS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -73,7 +73,7 @@ NEXT_STEPS: dict[str, str] = {
 
 
 def deadlines_by_cohort(settings: Settings, as_of: date) -> dict[str, int]:
-    """Days from the report date to each dated cohort's court deadline (report.deadlines_of)."""
+    """Days from the report date to each dated cohort's court deadline (pipeline.ops.deadlines)."""
     return {d.cohort: d.days_left for d in deadlines_of({}, settings, as_of)}
 
 

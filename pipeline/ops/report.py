@@ -11,19 +11,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.ops import charts
+from pipeline.ops.cases import FIGURE_HEAD, CaseFigures, case_figures
 from pipeline.ops.common import ids, md_table, resolve_run, table
+from pipeline.ops.deadlines import CohortDeadline, deadlines_of
 from pipeline.ops.escape import md_text, term_text
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
 from pipeline.store.history import child_key
 from pipeline.store.models import HistoryRow, RunTotals
-
-if TYPE_CHECKING:
-    from pipeline.ops.cases import CaseFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +61,6 @@ class TotalsCheck:
             f" = {self.cohort_total_sum} by cohort; each child record counted once: "
             f"{'yes' if not self.duplicated_record_ids else 'no'}{extra}"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class CohortDeadline:
-    """A cohort's court deadline and how far its children are from it."""
-
-    cohort: str
-    deadline: date
-    days_left: int
-    children: int
-    reunified: int
-    eligible: int
-
-    @property
-    def not_reunified(self) -> int:
-        """Children of the cohort not (yet) reunified."""
-        return self.children - self.reunified
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,27 +166,6 @@ def deadlines(rows: list[dict[str, Any]], settings: Settings, as_of: date) -> li
     return deadlines_of(cells, settings, as_of)
 
 
-def deadlines_of(cells: dict[str, dict[str, int]], settings: Settings, as_of: date) -> list[CohortDeadline]:
-    """The same from counts of children per cohort and status (cohort -> status -> n)."""
-    out = []
-    for cohort, deadline in (
-        ("under_5", settings.deadline_under_5),
-        ("5_and_over", settings.deadline_5_and_over),
-    ):
-        mine = cells.get(cohort, {})
-        out.append(
-            CohortDeadline(
-                cohort=cohort,
-                deadline=deadline,
-                days_left=(deadline - as_of).days,
-                children=sum(mine.values()),
-                reunified=mine.get("reunified", 0),
-                eligible=mine.get("eligible", 0),
-            )
-        )
-    return out
-
-
 def compare_runs(
     before: Iterable[HistoryRow], after: Iterable[HistoryRow], names: dict[str, str] | None = None
 ) -> Changes:
@@ -265,7 +226,6 @@ def build_report(
     store: Store, settings: Settings, run_id: str | None = None, *, with_names: bool = False
 ) -> Report:
     """Gather the report of a succeeded run (default: the latest) from the store."""
-    from pipeline.ops.cases import case_figures  # it reads this module's deadlines
 
     run = resolve_run(store, run_id)
     rows = list(store.iter_results(run.id))
@@ -385,7 +345,6 @@ _NO_CASES = "case work is kept for the latest published run only"
 
 
 def _case_head() -> tuple[str, ...]:
-    from pipeline.ops.cases import FIGURE_HEAD
 
     return FIGURE_HEAD
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline.ops.cases import CaseFigures, case_figures, figures_json
 from pipeline.ops.common import resolve_run
-from pipeline.ops.report import CohortDeadline, deadlines_of
+from pipeline.ops.deadlines import CohortDeadline, deadlines_of
 from pipeline.results import BLOCKED_STATUSES, COHORTS, STATUS_WORDS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
