@@ -724,16 +724,34 @@ def finish_run(
         return counts
 
 
-def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None:
-    """Make the run's results the exported ones, in one transaction, and free the run lock."""
+def publish_run(
+    run_id: str, store: Store, progress: ProgressFn = _noop, settings: Settings | None = None
+) -> None:
+    """Make the run's results the exported ones, in one transaction, and free the run lock; with
+    ``settings``, draw the run's quality sample (``pipeline.store.quality``) once it is published."""
     with bound(run_id=run_id, stage="publish"):
         store.set_stage(run_id, "publish")
         progress("publish", None, None)
         store.mark_succeeded(run_id)
+        if settings is not None:
+            draw_quality_sample(run_id, store, settings.quality_sample_share)
         store.delete_artifacts(run_id)
         store.release_lock(RUN_LOCK, run_id)
         store.prune_runs(keep=5)
         log.info("run.succeeded")
+
+
+def draw_quality_sample(run_id: str, store: Store, share: float) -> None:
+    """Draw a published run's quality sample; a failure is logged, never undoes the publish (the
+    results are right; only the reviewers' sample of them is missing)."""
+    from pipeline.store.quality import QualityStore
+
+    try:
+        drawn = QualityStore(store).draw(run_id, share)
+    except ReunifyError as exc:
+        log.error("quality_sample.failed", error=str(exc))
+        return
+    log.info("quality_sample.drawn", links=drawn, share=share)
 
 
 def publish_step(
@@ -756,7 +774,7 @@ def publish_step(
     except PublishRefused as exc:
         fail_run(run_id, store, str(exc), settings, refused=True)
         return {"published": False, "refused": list(exc.feeds)}
-    publish_run(run_id, store, progress)
+    publish_run(run_id, store, progress, settings)
     run = store.get_run(run_id)
     children = (run.results_count or 0) if run is not None else 0
     return {"published": True, "refused": [], "children": children}
@@ -894,7 +912,7 @@ def run_embedded(
                 # the gates are the publish stage's first act, as in a run through workers
                 store.set_stage(run_id, PUBLISH)
                 gates.check_publish(run_id, store, settings)
-                publish_run(run_id, store, progress)
+                publish_run(run_id, store, progress, settings)
         except PublishRefused as exc:
             fail_run(run_id, store, str(exc), settings, refused=True)
             raise PublishRefused(f"run {run_id} was not published: {exc}", exc.feeds, run_id) from exc

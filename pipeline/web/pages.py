@@ -22,6 +22,7 @@ from pipeline.ops import report as court_report
 from pipeline.ops.discrepancies import KINDS, find_discrepancies
 from pipeline.ops.export import write_export, write_xlsx
 from pipeline.ops.history import duration
+from pipeline.ops.quality import estimate as precision_estimate
 from pipeline.ops.story import child_story
 from pipeline.ops.summary import build_summary
 from pipeline.results import COHORTS, STATUS_WORDS, STATUSES
@@ -187,6 +188,8 @@ def dashboard(request: Request, session: ViewerSession) -> Response:
         trend=trend,
         case_head=case_work.FIGURE_HEAD,
         case_keys=case_work.FIGURE_KEYS,
+        quality=precision_estimate(store),
+        share=c.settings.quality_sample_share,
     )
 
 

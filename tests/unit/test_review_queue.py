@@ -46,7 +46,7 @@ def test_a_dna_exclusion_of_the_linked_adult_keeps_the_real_parent_among_the_run
 
 
 def test_the_runner_ups_do_not_depend_on_the_partitions() -> None:
-    world, child_id, _, _ = _excluded_world()
+    world, *_ = _excluded_world()
     one = {
         r.child_key: [c.ice_record_ids for c in r.candidates]
         for r in reconcile(world.to_snapshot(), world.as_of)
