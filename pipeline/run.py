@@ -41,6 +41,8 @@ from pipeline.match import state
 from pipeline.match.adults import Person
 from pipeline.match.link import ChildView, DnaIndex, FirstLink, Linker
 from pipeline.match.partition import Partition
+from pipeline.no_fetch import copy_feed_state
+from pipeline.no_fetch import source_run as no_fetch_source
 from pipeline.parse import PARSERS
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare, reconcile
@@ -186,6 +188,9 @@ class FeedCounts:
 
 def _noop(_stage: str, _feed: str | None, _counts: Mapping[str, int] | None) -> None:
     return None
+
+
+quiet: ProgressFn = _noop  # the progress of a run nobody watches
 
 
 class FetchedRecords:
@@ -839,9 +844,13 @@ def run_embedded(
     progress: ProgressFn = _noop,
     mode: str = "full",
     accept: Sequence[gates.AcceptDrop] = (),
+    run_id: str | None = None,
+    no_fetch: bool = False,
 ) -> str:
     """One whole run in this process: the four fetches in parallel threads, then reconcile, the
-    publish gates, publish.
+    publish gates, publish. ``no_fetch``: instead of fetching, the last good run's feed state is
+    copied in the store (``pipeline.no_fetch``) and reconciled again, with the decisions made since.
+    ``run_id``: the new run's id, when the caller needs it before the run ends.
 
     Bounded by ``run_deadline_seconds``: past it the run is failed with the stage and the feeds
     not yet fetched, and the threads still working stop at their next check without writing
@@ -852,7 +861,8 @@ def run_embedded(
     operator cancelled it (``pipeline.cancel``): its threads stop at their next check, within
     about ``heartbeat_seconds``, and nothing is published.
     """
-    run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
+    source = no_fetch_source(store) if no_fetch else None
+    run_id = begin_run(store, settings, trigger, run_id, mode=mode, accept=accept)
     limit = settings.run_deadline_seconds
     ends = time.monotonic() + limit
 
@@ -868,7 +878,9 @@ def run_embedded(
         try:
             with Heartbeat(store, settings, run_id) as beat:
                 store.set_stage(run_id, FETCH)
-                kept = {feed: FetchedRecords() for feed in FEEDS}
+                if source is not None:
+                    copy_feed_state(store, run_id, source)
+                kept = {} if source is not None else {feed: FetchedRecords() for feed in FEEDS}
                 # the kept records are many small acyclic objects: see reconcile.no_gc_pauses
                 with no_gc_pauses():
                     futures = {
@@ -896,7 +908,8 @@ def run_embedded(
                     unfinished = [feed for feed, future in futures.items() if not future.done()]
                     if unfinished:
                         raise past_deadline(FETCH, f"feeds not fetched yet: {', '.join(unfinished)}")
-                snapshot = FeedSnapshot(**{FEED_ATTR[feed]: kept[feed].records() for feed in FEEDS})
+                # without a fetch the records are read back from the store by reconcile_run
+                snapshot = FeedSnapshot(**{FEED_ATTR[f]: kept[f].records() for f in FEEDS}) if kept else None
                 kept.clear()
                 reconciled = _in_thread(
                     "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot
@@ -975,17 +988,30 @@ def start_distributed(
     send: SendFn,
     mode: str = "full",
     accept: Sequence[gates.AcceptDrop] = (),
+    no_fetch: bool = False,
 ) -> str:
-    """Begin a run and send its fetch steps to the workers; returns the run id.
+    """Begin a run and send its fetch steps to the workers; returns the run id. ``no_fetch``: the
+    last good run's feed state is copied here instead (``pipeline.no_fetch``) and the workers
+    start at the prepare step.
 
     RunInProgressError if a run is in progress; if the steps cannot be sent (broker down) the run
     is failed with that reason and RunFailedError raised. ``accept`` is stored on the run before
     any step is sent, for the publish step to honour.
     """
+    source = no_fetch_source(store) if no_fetch else None
     run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     store.set_stage(run_id, FETCH)
+    first = FETCH_STEPS
+    if source is not None:
+        try:
+            copy_feed_state(store, run_id, source)
+        except ReunifyError as exc:
+            fail_run(run_id, store, f"could not copy the last good run's feed state: {exc}", settings)
+            raise RunFailedError(f"run {run_id} failed: {exc}", run_id) from exc
+        store.set_stage(run_id, PREPARE)
+        first = (PREPARE,)
     try:
-        dispatch(run_id, FETCH_STEPS, store, send)
+        dispatch(run_id, first, store, send)
     except Exception as exc:
         reason = f"could not send the run's tasks to the broker: {type(exc).__name__}: {exc}"
         fail_run(run_id, store, reason, settings)
