@@ -15,18 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline import run as stages
+from pipeline.cancel import current_run
 from pipeline.errors import ReunifyError, RunFailedError
-from pipeline.gates import AcceptDrop
+from pipeline.gates import AcceptDrop, refused_feeds
 from pipeline.logging import get_logger
 from pipeline.no_fetch import REVIEW_TRIGGER as REVIEW_TRIGGER
 from pipeline.progress import ProgressFn
 from pipeline.settings import Settings
-from pipeline.store import Store
+from pipeline.store import RunInfo, Store
 
 log = get_logger(__name__)
 
 #: The trigger of a run an admin started from the console's runs page.
 CONSOLE_TRIGGER = "console"
+#: The modes an operator may start a run in (a run without fetching is ``RunRequest.review``).
+MODES: tuple[str, ...] = ("full", "incremental")
 # How long the console waits for a background run to be recorded (it takes the lock first).
 _STARTED_WITHIN_SECONDS = 30.0
 
@@ -115,3 +118,21 @@ def start_in_background(settings: Settings, store: Store, req: RunRequest) -> st
     if store.get_run(run_id) is not None:
         return run_id
     raise RunFailedError(f"run {run_id} did not start within {_STARTED_WITHIN_SECONDS:g} s")
+
+
+@dataclass(frozen=True, slots=True)
+class RunActions:
+    """What the runs page offers an admin: the run to cancel, the refused run to accept."""
+
+    running: RunInfo | None
+    refused: RunInfo | None
+    refused_feeds: list[str]
+    modes: tuple[str, ...] = MODES
+
+
+def run_actions(store: Store) -> RunActions:
+    """The run in progress (to cancel) and the latest run if the publish gates refused it."""
+    latest = next(iter(store.list_runs(limit=1)), None)
+    refused = latest if latest is not None and latest.outcome == "refused" else None
+    feeds = refused_feeds(store.list_gate_checks(refused.id)) if refused else []
+    return RunActions(current_run(store), refused, feeds)
