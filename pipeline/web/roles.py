@@ -9,7 +9,8 @@ ROLE_GRANTS: dict[str, str] = {
     "viewer": "aggregate figures only: counts, deadlines, runs, the court report without names",
     "caseworker": "children's and parents' records, search, the child's story, downloads, review "
     "(decisions, the quality sample's verdicts, re-reconcile without fetching)",
-    "admin": "users, quarantine payloads, the audit trail; starting and cancelling runs, accepting a gated drop",
+    "admin": "users, quarantine payloads, the audit trail; starting and cancelling runs, "
+    "accepting a gated drop",
 }
 
 
