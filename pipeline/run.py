@@ -878,8 +878,16 @@ def run_embedded(
         try:
             with Heartbeat(store, settings, run_id) as beat:
                 store.set_stage(run_id, FETCH)
+                stored: FeedSnapshot | None = None
                 if source is not None:
-                    copy_feed_state(store, run_id, source)
+                    copying = _in_thread("copy-feeds", copy_feed_state, store, run_id, source)
+                    # the very records being copied, read back from the source run meanwhile
+                    with no_gc_pauses():  # many small acyclic objects: see reconcile.no_gc_pauses
+                        stored = load_snapshot(source.id, store)
+                    try:
+                        copying.result(timeout=max(0.0, ends - time.monotonic()))
+                    except TimeoutError:
+                        raise past_deadline(FETCH, "copying the last good run's feed state") from None
                 kept = {} if source is not None else {feed: FetchedRecords() for feed in FEEDS}
                 # the kept records are many small acyclic objects: see reconcile.no_gc_pauses
                 with no_gc_pauses():
@@ -908,8 +916,7 @@ def run_embedded(
                     unfinished = [feed for feed, future in futures.items() if not future.done()]
                     if unfinished:
                         raise past_deadline(FETCH, f"feeds not fetched yet: {', '.join(unfinished)}")
-                # without a fetch the records are read back from the store by reconcile_run
-                snapshot = FeedSnapshot(**{FEED_ATTR[f]: kept[f].records() for f in FEEDS}) if kept else None
+                snapshot = FeedSnapshot(**{FEED_ATTR[f]: kept[f].records() for f in FEEDS}) if kept else stored
                 kept.clear()
                 reconciled = _in_thread(
                     "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot
