@@ -916,7 +916,7 @@ def run_embedded(
                     unfinished = [feed for feed, future in futures.items() if not future.done()]
                     if unfinished:
                         raise past_deadline(FETCH, f"feeds not fetched yet: {', '.join(unfinished)}")
-                snapshot = FeedSnapshot(**{FEED_ATTR[f]: kept[f].records() for f in FEEDS}) if kept else stored
+                snapshot = stored or FeedSnapshot(**{FEED_ATTR[f]: kept[f].records() for f in FEEDS})
                 kept.clear()
                 reconciled = _in_thread(
                     "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot
