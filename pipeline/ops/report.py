@@ -1,8 +1,9 @@
 """The court status report: children per cohort and status (with a checked total), each cohort's
 court deadline, the changes since the previous successful run, and the worklist of unresolved
-parent locations. ``build_report`` gathers the figures; ``render_text``, ``render_markdown`` and
-``render_html`` present them. Names appear only when the report is built ``with_names``; every
-value from a feed goes through the escaper of the format (:mod:`pipeline.ops.escape`)."""
+parent locations. ``build_report`` gathers the figures; ``document`` lays them out as sections
+(:mod:`pipeline.ops.document`), which ``render_text``, ``render_markdown`` and ``render_html``
+present. Names appear only when the report is built ``with_names``; every value from a feed goes
+through the escaper of the format (:mod:`pipeline.ops.escape`)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from html import escape
 from typing import Any
 
 from pipeline.ops import charts
+from pipeline.ops import document as rendering
 from pipeline.ops.cases import FIGURE_HEAD, CaseFigures, case_figures
-from pipeline.ops.common import ids, md_table, resolve_run, table
+from pipeline.ops.common import ids, resolve_run
 from pipeline.ops.deadlines import CohortDeadline, deadlines_of
-from pipeline.ops.escape import md_text, term_text
+from pipeline.ops.document import Charts, Check, Document, ItemLists, Paragraph, Section, Table
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
@@ -289,6 +290,7 @@ def _deadline_rows(report: Report) -> list[list[object]]:
     ]
 
 
+_NOT_TEXT = frozenset({rendering.MARKDOWN, rendering.HTML})
 _DEADLINE_HEAD = (
     "cohort",
     "court deadline",
@@ -343,95 +345,6 @@ def _work_rows(report: Report) -> list[list[object]]:
 
 _NO_CASES = "case work is kept for the latest published run only"
 
-
-def _case_head() -> tuple[str, ...]:
-
-    return FIGURE_HEAD
-
-
-def _case_right() -> tuple[int, ...]:
-    return tuple(range(1, len(_case_head())))
-
-
-def _case_lines(report: Report) -> list[str]:
-    if report.cases is None:
-        return [f"Case work: {_NO_CASES}"]
-    return [
-        "Parents to locate: the case work by cohort",
-        table(list(_case_head()), report.cases.rows(), right=_case_right()),
-        term_text(report.cases.check_text()),
-    ]
-
-
-def _case_html(report: Report) -> list[str]:
-    if report.cases is None:
-        return [f"<p class=sub>{escape(_NO_CASES)}</p>"]
-    cls = "ok" if report.cases.checks() else "failed"
-    return [
-        _html_table(list(_case_head()), report.cases.rows(), _case_right(), id_="case-figures"),
-        f'<p id="case-check" class="check {cls}">{_html(report.cases.check_text())}</p>',
-    ]
-
-
-def _title(report: Report) -> str:
-    return f"Reunify status report as of {report.as_of.isoformat()}"
-
-
-def _subtitle(report: Report) -> str:
-    finished = report.run.finished_at.isoformat(timespec="seconds") if report.run.finished_at else "-"
-    names = "names shown (--with-names)" if report.with_names else "names withheld (use --with-names)"
-    return f"run {report.run.id}, published {finished}; {names}"
-
-
-def render_text(report: Report) -> str:
-    """The report as terminal text."""
-    out = [_title(report), _subtitle(report), "", "Children by status and cohort"]
-    out.append(table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
-    out += [term_text(report.check.text()), "", "Court deadlines"]
-    out.append(table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
-    out += ["", *_case_lines(report), "", f"Changes {_change_head(report)}"]
-    if report.changes.previous is not None:
-        for title, items in report.changes.sections():
-            out.append(f"  {title}: {len(items)}")
-            out += [f"    {term_text(_change_text(c, report.with_names))}" for c in items]
-    out += ["", f"Worklist: {len(report.worklist)} unresolved parent locations, longest unresolved first"]
-    out.append(table(_work_head(report), _work_rows(report), right=(6,)))
-    return "\n".join(out) + "\n"
-
-
-def render_markdown(report: Report) -> str:
-    """The report as Markdown."""
-    out = [
-        f"# {_title(report)}",
-        "",
-        f"_{md_text(_subtitle(report))}_",
-        "",
-        "## Children by status and cohort",
-        "",
-    ]
-    out.append(md_table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
-    out += ["", f"**{md_text(report.check.text())}**", "", "## Court deadlines", ""]
-    out.append(md_table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
-    out += ["", "## Parents to locate: the case work by cohort", ""]
-    if report.cases is None:
-        out.append(md_text(_NO_CASES, line_start=True))
-    else:
-        out.append(md_table(list(_case_head()), report.cases.rows(), right=_case_right()))
-        out += ["", f"**{md_text(report.cases.check_text())}**"]
-    out += ["", "## Changes", "", md_text(_change_head(report), line_start=True), ""]
-    if report.changes.previous is not None:
-        out.append(
-            md_table(["change", "children"], [[t, len(i)] for t, i in report.changes.sections()], right=(1,))
-        )
-        for title, items in report.changes.sections():
-            if items:
-                out += ["", f"### {title} ({len(items)})", ""]
-                out += [f"- {md_text(_change_text(c, report.with_names), line_start=True)}" for c in items]
-    out += ["", f"## Worklist: {len(report.worklist)} unresolved parent locations", ""]
-    out.append(md_table(_work_head(report), _work_rows(report), right=(6,)))
-    return "\n".join(out) + "\n"
-
-
 _CSS = """
 body{font-family:system-ui,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1d1d1d;max-width:1200px}
 h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}
@@ -446,66 +359,87 @@ figcaption{font-size:13px;font-weight:bold;margin-bottom:4px} ul{font-size:13px;
 """.strip()
 
 
-def _html(value: object) -> str:
-    return escape(term_text(value))
+def _case_section(report: Report) -> Section:
+    title = "Parents to locate: the case work by cohort"
+    if report.cases is None:
+        return Section(title, [Paragraph(_NO_CASES, formats=_NOT_TEXT)], text_title=f"Case work: {_NO_CASES}")
+    right = tuple(range(1, len(FIGURE_HEAD)))
+    return Section(
+        title,
+        [
+            Table(list(FIGURE_HEAD), report.cases.rows(), right, id="case-figures"),
+            Check(report.cases.check_text(), report.cases.checks(), id="case-check"),
+        ],
+    )
 
 
-def _html_table(
-    headers: list[str] | tuple[str, ...],
-    rows: list[list[object]],
-    right: tuple[int, ...] = (),
-    *,
-    id_: str = "",
-) -> str:
-    attr = f' id="{id_}"' if id_ else ""
-    head = "".join(f"<th{' class=n' if i in right else ''}>{_html(h)}</th>" for i, h in enumerate(headers))
-    body = []
-    for row in rows:
-        cls = ' class="total"' if row and row[0] == "total" else ""
-        cells = "".join(f"<td{' class=n' if i in right else ''}>{_html(c)}</td>" for i, c in enumerate(row))
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+def _changes_section(report: Report) -> Section:
+    lists = [
+        (title, [_change_text(c, report.with_names) for c in items])
+        for title, items in (report.changes.sections() if report.changes.previous is not None else [])
+    ]
+    return Section(
+        "Changes", [ItemLists(lists, ("change", "children"), id="changes")], lead=_change_head(report)
+    )
+
+
+def document(report: Report) -> Document:
+    """The report's sections as data, for every renderer."""
+    trend = [(t.run_id, t.as_of.isoformat(), t.unresolved, t.children) for t in report.trend]
+    worklist = f"Worklist: {len(report.worklist)} unresolved parent locations"
+    sections = [
+        Section(
+            "Children by status and cohort",
+            [
+                Table(["status", *COHORTS, "total"], _status_rows(report), (1, 2, 3, 4), id="status-table"),
+                Check(report.check.text(), report.check.ok, id="totals-check"),
+                Charts(
+                    [
+                        ("Status by cohort", charts.status_by_cohort(report.counts, STATUSES, COHORTS)),
+                        ("Unresolved parent locations over runs", charts.unresolved_over_runs(trend)),
+                    ]
+                ),
+            ],
+        ),
+        Section(
+            "Court deadlines", [Table(_DEADLINE_HEAD, _deadline_rows(report), (3, 4, 5, 6), id="deadlines")]
+        ),
+        _case_section(report),
+        _changes_section(report),
+        Section(
+            worklist,
+            [Table(_work_head(report), _work_rows(report), (6,), id="worklist")],
+            text_title=f"{worklist}, longest unresolved first",
+        ),
+    ]
+    return Document(
+        title=f"Reunify status report as of {report.as_of.isoformat()}",
+        subtitle=_subtitle(report),
+        sections=sections,
+        footer=f"generated {report.generated_at.isoformat(timespec='seconds')}",
+        css=_CSS,
+    )
+
+
+def _subtitle(report: Report) -> str:
+    finished = report.run.finished_at.isoformat(timespec="seconds") if report.run.finished_at else "-"
+    names = "names shown (--with-names)" if report.with_names else "names withheld (use --with-names)"
+    return f"run {report.run.id}, published {finished}; {names}"
+
+
+def render_text(report: Report) -> str:
+    """The report as terminal text."""
+    return rendering.render_text(document(report))
+
+
+def render_markdown(report: Report) -> str:
+    """The report as Markdown."""
+    return rendering.render_markdown(document(report))
 
 
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page: inline CSS and SVG charts, no scripts or assets."""
-    check_cls = "ok" if report.check.ok else "failed"
-    trend = [(t.run_id, t.as_of.isoformat(), t.unresolved, t.children) for t in report.trend]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(_title(report))}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{escape(_title(report))}</h1><p class=sub>{escape(_subtitle(report))}</p>",
-        "<h2>Children by status and cohort</h2>",
-        _html_table(["status", *COHORTS, "total"], _status_rows(report), (1, 2, 3, 4), id_="status-table"),
-        f'<p id="totals-check" class="check {check_cls}">{_html(report.check.text())}</p>',
-        '<div class="charts">',
-        "<figure><figcaption>Status by cohort</figcaption>",
-        charts.status_by_cohort(report.counts, STATUSES, COHORTS),
-        "</figure><figure><figcaption>Unresolved parent locations over runs</figcaption>",
-        charts.unresolved_over_runs(trend),
-        "</figure></div>",
-        "<h2>Court deadlines</h2>",
-        _html_table(list(_DEADLINE_HEAD), _deadline_rows(report), (3, 4, 5, 6), id_="deadlines"),
-        "<h2>Parents to locate: the case work by cohort</h2>",
-        *_case_html(report),
-        f"<h2>Changes</h2><p class=sub>{escape(_change_head(report))}</p>",
-    ]
-    if report.changes.previous is not None:
-        sections = report.changes.sections()
-        parts.append(
-            _html_table(["change", "children"], [[t, len(i)] for t, i in sections], (1,), id_="changes")
-        )
-        for title, items in sections:
-            if items:
-                parts.append(f"<h3>{escape(title)} ({len(items)})</h3><ul>")
-                parts += [f"<li>{_html(_change_text(c, report.with_names))}</li>" for c in items]
-                parts.append("</ul>")
-    parts.append(f"<h2>Worklist: {len(report.worklist)} unresolved parent locations</h2>")
-    parts.append(_html_table(_work_head(report), _work_rows(report), (6,), id_="worklist"))
-    parts.append(f"<p class=sub>generated {escape(report.generated_at.isoformat(timespec='seconds'))}</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return rendering.render_html(document(report))
 
 
 __all__ = [
@@ -517,6 +451,7 @@ __all__ = [
     "WorkItem",
     "build_report",
     "compare_runs",
+    "document",
     "render_html",
     "render_markdown",
     "render_text",
