@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from pipeline.ops import charts
 from pipeline.ops import document as rendering
@@ -19,10 +18,10 @@ from pipeline.ops.cases import FIGURE_HEAD, CaseFigures, case_figures
 from pipeline.ops.common import ids, resolve_run
 from pipeline.ops.deadlines import CohortDeadline, deadlines_of
 from pipeline.ops.document import Charts, Check, Document, ItemLists, Paragraph, Section, Table
+from pipeline.ops.result_row import ResultRow, result_rows
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
-from pipeline.store.history import child_key
 from pipeline.store.models import HistoryRow, RunTotals
 
 
@@ -143,13 +142,13 @@ class Report:
         return sum(self.counts[(s, cohort)] for s in STATUSES)
 
 
-def check_totals(rows: list[dict[str, Any]], counts: Counter[tuple[str, str]]) -> TotalsCheck:
+def check_totals(rows: list[ResultRow], counts: Counter[tuple[str, str]]) -> TotalsCheck:
     """Count the run's children independently of the table and compare."""
-    seen: Counter[str] = Counter(rid for r in rows for rid in r["child_record_ids"])
+    seen: Counter[str] = Counter(rid for r in rows for rid in r.child_record_ids)
     cells = sum(counts[(s, c)] for s in STATUSES for c in COHORTS)
     return TotalsCheck(
         exported=len(rows),
-        distinct_children=len({child_key(r) for r in rows}),
+        distinct_children=len({r.child_key for r in rows}),
         duplicated_record_ids=sorted(rid for rid, n in seen.items() if n > 1),
         cell_sum=cells,
         status_total_sum=sum(sum(counts[(s, c)] for c in COHORTS) for s in STATUSES),
@@ -158,12 +157,12 @@ def check_totals(rows: list[dict[str, Any]], counts: Counter[tuple[str, str]]) -
     )
 
 
-def deadlines(rows: list[dict[str, Any]], settings: Settings, as_of: date) -> list[CohortDeadline]:
+def deadlines(rows: list[ResultRow], settings: Settings, as_of: date) -> list[CohortDeadline]:
     """Each dated cohort's deadline (from the settings), days left at the report date, children."""
     cells: dict[str, dict[str, int]] = {}
     for r in rows:
-        by = cells.setdefault(r["cohort"], {})
-        by[r["status"]] = by.get(r["status"], 0) + 1
+        by = cells.setdefault(r.cohort, {})
+        by[r.status] = by.get(r.status, 0) + 1
     return deadlines_of(cells, settings, as_of)
 
 
@@ -195,28 +194,24 @@ def compare_runs(
     return changes
 
 
-def worklist(rows: list[dict[str, Any]], with_names: bool) -> list[WorkItem]:
+def worklist(rows: list[ResultRow], with_names: bool) -> list[WorkItem]:
     """Unresolved parent locations, longest unresolved first (unknown durations last)."""
     items = []
     for r in rows:
-        loc = r["parent_location"]
-        if loc["resolved"]:
+        loc = r.parent_location
+        if loc.resolved:
             continue
-        parent = r.get("parent") or {}
         items.append(
             WorkItem(
-                child_record_ids=list(r["child_record_ids"]),
-                parent_record_ids=[
-                    *(parent.get("ice_record_ids") or []),
-                    *(parent.get("removal_record_ids") or []),
-                ],
-                status=r["status"],
-                state=loc["state"],
-                country=loc.get("country"),
-                since=loc.get("since"),
-                days_unresolved=loc.get("days_unresolved"),
-                child_name=r.get("name") if with_names else None,
-                parent_name=parent.get("name") if with_names else None,
+                child_record_ids=list(r.child_record_ids),
+                parent_record_ids=list(r.parent.record_ids) if r.parent else [],
+                status=r.status,
+                state=loc.state,
+                country=loc.country,
+                since=loc.since,
+                days_unresolved=loc.days_unresolved,
+                child_name=r.name if with_names else None,
+                parent_name=r.parent.name if with_names and r.parent else None,
             )
         )
     items.sort(key=lambda w: (w.days_unresolved is None, -(w.days_unresolved or 0), w.child_record_ids[0]))
@@ -229,10 +224,10 @@ def build_report(
     """Gather the report of a succeeded run (default: the latest) from the store."""
 
     run = resolve_run(store, run_id)
-    rows = list(store.iter_results(run.id))
-    counts: Counter[tuple[str, str]] = Counter((r["status"], r["cohort"]) for r in rows)
+    rows = list(result_rows(store, run.id))
+    counts: Counter[tuple[str, str]] = Counter((r.status, r.cohort) for r in rows)
     previous = store.previous_succeeded_run(run.id)
-    names = {child_key(r): r["name"] for r in rows} if with_names else None
+    names = {r.child_key: r.name for r in rows if r.name is not None} if with_names else None
     if previous is not None:
         changes = compare_runs(
             store.iter_history(run_id=previous.id), store.iter_history(run_id=run.id), names
