@@ -48,7 +48,10 @@ class forward(Generic[P, R]):
 
     def __set_name__(self, owner: type, name: str) -> None:
         if name != self.method.__name__:
-            raise TypeError(f"{owner.__name__}.{name} forwards to {self.method.__qualname__}: same name")
+            raise TypeError(
+                f"{owner.__name__}.{name} forwards to {self.method.__qualname__}: "
+                "a façade method must have the same name as the method it forwards to"
+            )
 
     @overload
     def __get__(self, obj: None, owner: type) -> Callable[Concatenate[Any, P], R]: ...
