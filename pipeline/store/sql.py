@@ -224,30 +224,20 @@ __all__ = ["DEFAULT_URL", "Store", "forward"]
 
 if TYPE_CHECKING:  # mypy proves here that the façade plays every role of ports.py
 
-    def _plays_every_role(store: Store) -> list[object]:
-        clock_role: ports.Clock = store
-        runReader_role: ports.RunReader = store
-        runLifecycle_role: ports.RunLifecycle = store
-        gateVerdicts_role: ports.GateVerdicts = store
-        locks_role: ports.Locks = store
-        stepLeases_role: ports.StepLeases = store
-        feedRecordReader_role: ports.FeedRecordReader = store
-        feedRecordWriter_role: ports.FeedRecordWriter = store
-        results_role: ports.Results = store
-        decisions_role: ports.Decisions = store
-        artifacts_role: ports.Artifacts = store
-        operatorViews_role: ports.OperatorViews = store
-        return [
-            clock_role,
-            runReader_role,
-            runLifecycle_role,
-            gateVerdicts_role,
-            locks_role,
-            stepLeases_role,
-            feedRecordReader_role,
-            feedRecordWriter_role,
-            results_role,
-            decisions_role,
-            artifacts_role,
-            operatorViews_role,
-        ]
+    def _plays_every_role(
+        store: Store,
+    ) -> tuple[
+        ports.Clock,
+        ports.RunReader,
+        ports.RunLifecycle,
+        ports.GateVerdicts,
+        ports.Locks,
+        ports.StepLeases,
+        ports.FeedRecordReader,
+        ports.FeedRecordWriter,
+        ports.Results,
+        ports.Decisions,
+        ports.Artifacts,
+        ports.OperatorViews,
+    ]:
+        return (store, store, store, store, store, store, store, store, store, store, store, store)
