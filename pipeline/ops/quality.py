@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 from pipeline.store import Store
-from pipeline.store.quality import QualityStore
 
 Z_95 = 1.959964  # the normal quantile of a two-sided 95% interval
 HALF_WIDTH = 0.02  # the ±2% the issue asks about
@@ -59,7 +58,7 @@ class PrecisionEstimate:
 
 def estimate(store: Store) -> PrecisionEstimate:
     """The precision of confident links from every sampled link's latest verdict."""
-    correct, n = QualityStore(store).verdict_counts()
+    correct, n = store.quality_verdict_counts()
     low, high = wilson(correct, n)
     # all correct (or all wrong) says p(1 - p) = 0, and so "no verdict needed": plan with the
     # interval's bound nearest 0.5 instead, which shrinks as verdicts come in

@@ -1,5 +1,5 @@
 """The quality sample in the store: confident links of a published run drawn at random, and the
-reviewers' verdicts on them (``QualityStore(store)``, on the tables of migration 0010)."""
+reviewers' verdicts on them (the tables of migration 0011; ``Store`` forwards to this repository)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from pipeline.errors import NotFoundError, StoreError
+from pipeline.store.db import Database
 from pipeline.store.history import child_key
 from pipeline.store.schema import QUALITY_VERDICTS, quality_samples, quality_verdicts
 from pipeline.store.schema import results as results_table
-from pipeline.store.sql import Store
 
 #: a link is confident, and may be sampled, from this posterior up (the review queue's bar)
 CONFIDENT_SCORE = 0.95
@@ -67,18 +67,18 @@ def sample_size(population: int, share: float) -> int:
     return min(population, max(1, round(population * share)))
 
 
-class QualityStore:
-    """The quality sample and its verdicts over one Store."""
+class QualityRepository:
+    """The ``quality_samples`` and ``quality_verdicts`` tables."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-    def draw(self, run_id: str, share: float, rng: random.Random | None = None) -> int:
+    def draw_quality_sample(self, run_id: str, share: float, rng: random.Random | None = None) -> int:
         """Draw ``share`` of the run's confident links at random (a system RNG unless given one)
         and store them as the run's sample (replacing any drawn before); how many were drawn."""
         r = results_table.c
         links: list[tuple[str, str, float]] = []
-        with self._store._read("reading a run's links for the quality sample") as conn:
+        with self._db.read("reading a run's links for the quality sample") as conn:
             for text in conn.execute(sa.select(r.payload).where(r.run_id == run_id)).scalars():
                 result = json.loads(text)
                 adult = confident_link(result)
@@ -86,21 +86,21 @@ class QualityStore:
                     links.append((child_key(result), adult, float(result["parent"]["match_score"])))
         links.sort()  # a seeded RNG then draws the same links whatever order the rows came in
         chosen = (rng or random.SystemRandom()).sample(links, sample_size(len(links), share))
-        now = self._store.now()
+        now = self._db.now()
         rows = [
             {"run_id": run_id, "child_key": k, "adult_key": a, "match_score": s, "drawn_at": now}
             for k, a, s in chosen
         ]
-        with self._store._write("storing the quality sample") as conn:
+        with self._db.write("storing the quality sample") as conn:
             conn.execute(sa.delete(quality_samples).where(quality_samples.c.run_id == run_id))
             if rows:
                 conn.execute(sa.insert(quality_samples), rows)
         return len(rows)
 
-    def sample(self, run_id: str) -> list[SampledLink]:
+    def quality_sample(self, run_id: str) -> list[SampledLink]:
         """A run's sample by child key, each with the latest verdict on its (child, adult) link."""
         s = quality_samples.c
-        with self._store._read("reading the quality sample") as conn:
+        with self._db.read("reading the quality sample") as conn:
             rows = conn.execute(
                 sa.select(s.run_id, s.child_key, s.adult_key, s.match_score)
                 .where(s.run_id == run_id)
@@ -122,13 +122,13 @@ class QualityStore:
             )
         return out
 
-    def add_verdict(self, run_id: str, child: str, verdict: str, who: str, note: str = "") -> Verdict:
+    def add_quality_verdict(self, run_id: str, child: str, verdict: str, who: str, note: str = "") -> Verdict:
         """Record ``who``'s verdict (correct or wrong) on the link of ``child`` in run ``run_id``'s
         sample; a later verdict on the same link replaces it in the estimate."""
         if verdict not in QUALITY_VERDICTS:
             raise StoreError(f"a verdict is one of {', '.join(QUALITY_VERDICTS)}, not {verdict!r}")
         s = quality_samples.c
-        with self._store._read("reading the quality sample") as conn:
+        with self._db.read("reading the quality sample") as conn:
             adult = conn.execute(
                 sa.select(s.adult_key).where(s.run_id == run_id, s.child_key == child)
             ).scalar_one_or_none()
@@ -140,10 +140,10 @@ class QualityStore:
             "adult_key": adult,
             "verdict": verdict,
             "who": who,
-            "decided_at": self._store.now(),
+            "decided_at": self._db.now(),
             "note": note,
         }
-        with self._store._write("recording a quality verdict") as conn:
+        with self._db.write("recording a quality verdict") as conn:
             new_id = conn.execute(
                 sa.insert(quality_verdicts).values(values).returning(quality_verdicts.c.id)
             ).scalar_one()
@@ -158,14 +158,14 @@ class QualityStore:
                 return {}
             stmt = stmt.where(v.child_key.in_(sorted({k for k, _ in wanted})))
         out: dict[tuple[str, str], Verdict] = {}
-        with self._store._read("reading quality verdicts") as conn:
+        with self._db.read("reading quality verdicts") as conn:
             for row in conn.execute(stmt).mappings():
                 key = (row["child_key"], row["adult_key"])
                 if wanted is None or key in wanted:
                     out[key] = Verdict(**row)
         return out
 
-    def verdict_counts(self) -> tuple[int, int]:
+    def quality_verdict_counts(self) -> tuple[int, int]:
         """(links judged correct, links judged) over every sampled link's latest verdict."""
         latest = self._latest()
         return sum(v.verdict == "correct" for v in latest.values()), len(latest)

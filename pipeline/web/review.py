@@ -18,7 +18,6 @@ from pipeline.ops import review as queue
 from pipeline.ops.quality import estimate
 from pipeline.store import Decision
 from pipeline.store.access import Session
-from pipeline.store.quality import QualityStore
 from pipeline.store.schema import QUALITY_VERDICTS
 from pipeline.web import waterfall
 from pipeline.web.auth import CaseworkerSession, ViewerSession, audit, check_csrf, console
@@ -86,7 +85,7 @@ def check_page(request: Request, session: CaseworkerSession) -> Response:
     run = c.store.latest_succeeded_run()
     if run is None:
         raise RunFailedError("no successful run yet: run `reunify run` first")
-    sample = QualityStore(c.store).sample(run.id)
+    sample = c.store.quality_sample(run.id)
     results = {s.child_key: c.store.find_result(s.child_key, run.id) for s in sample}
     audit(request, session.user, "quality_sample", [s.child_key for s in sample], f"{len(sample)} links")
     return render(
@@ -114,7 +113,7 @@ async def check_verdict(request: Request, session: CaseworkerSession, child_key:
     if run is None:
         raise RunFailedError("no successful run yet")
     try:
-        v = QualityStore(c.store).add_verdict(
+        v = c.store.add_quality_verdict(
             run.id, child_key, form.get("verdict", ""), session.user.name, form.get("note", "").strip()[:500]
         )
     except StoreError as exc:

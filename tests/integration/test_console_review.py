@@ -26,7 +26,6 @@ from pipeline.sim.world import World, generate_world
 from pipeline.store import RunInfo, Store
 from pipeline.store.access import AccessStore
 from pipeline.store.history import child_key
-from pipeline.store.quality import QualityStore
 from pipeline.web.accounts import add_user
 
 
@@ -210,7 +209,7 @@ def test_re_reconcile_publishes_a_review_run_that_honours_the_decisions(console:
 def test_verdicts_on_the_quality_sample_give_the_dashboards_estimate(console: Console) -> None:
     http = login(console.base, "carl")
     run = _latest(console.store)
-    sample = QualityStore(console.store).sample(run.id)
+    sample = console.store.quality_sample(run.id)
     assert sample, "the published run must have drawn a sample"
     page = http.get(f"{console.base}/review/check", timeout=10)
     assert page.status_code == 200 and sample[0].child_key in page.text

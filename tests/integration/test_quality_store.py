@@ -14,7 +14,6 @@ import pytest
 from pipeline.errors import NotFoundError, StoreError
 from pipeline.ops.quality import estimate
 from pipeline.store import Store
-from pipeline.store.quality import QualityStore
 
 AS_OF = date(2018, 7, 12)
 
@@ -57,37 +56,35 @@ def _published(store: Store) -> str:
 
 def test_the_sample_is_the_share_of_the_confident_links_only(store: Store) -> None:
     run_id = _published(store)
-    qs = QualityStore(store)
-    assert qs.draw(run_id, 0.05, random.Random(1)) == 10
-    sample = qs.sample(run_id)
+    assert store.draw_quality_sample(run_id, 0.05, random.Random(1)) == 10
+    sample = store.quality_sample(run_id)
     assert len(sample) == 10 and len({s.child_key for s in sample}) == 10
     assert all(s.match_score >= 0.95 and s.child_key < "ORR-0000900" for s in sample)
     assert all(s.adult_key == "ICE-0" + s.child_key[4:] for s in sample)
     # random: another draw takes other links (the same seed, the same ones)
-    assert qs.draw(run_id, 0.05, random.Random(2)) == 10
-    other = {s.child_key for s in qs.sample(run_id)}
-    assert other != {s.child_key for s in sample} and len(qs.sample(run_id)) == 10
-    qs.draw(run_id, 0.05, random.Random(1))
-    assert [s.child_key for s in qs.sample(run_id)] == [s.child_key for s in sample]
+    assert store.draw_quality_sample(run_id, 0.05, random.Random(2)) == 10
+    other = {s.child_key for s in store.quality_sample(run_id)}
+    assert other != {s.child_key for s in sample} and len(store.quality_sample(run_id)) == 10
+    store.draw_quality_sample(run_id, 0.05, random.Random(1))
+    assert [s.child_key for s in store.quality_sample(run_id)] == [s.child_key for s in sample]
 
 
 def test_a_tiny_share_still_draws_one_and_none_draws_none(store: Store) -> None:
     run_id = _published(store)
-    assert QualityStore(store).draw(run_id, 0.0001) == 1
-    assert QualityStore(store).draw(run_id, 0.0) == 0 and QualityStore(store).sample(run_id) == []
+    assert store.draw_quality_sample(run_id, 0.0001) == 1
+    assert store.draw_quality_sample(run_id, 0.0) == 0 and store.quality_sample(run_id) == []
 
 
 def test_verdicts_count_the_latest_per_link_into_the_estimate(store: Store) -> None:
     run_id = _published(store)
-    qs = QualityStore(store)
-    qs.draw(run_id, 0.02, random.Random(3))
-    a, b, c, d = (s.child_key for s in qs.sample(run_id))
+    store.draw_quality_sample(run_id, 0.02, random.Random(3))
+    a, b, c, d = (s.child_key for s in store.quality_sample(run_id))
     for key in (a, b, c):
-        qs.add_verdict(run_id, key, "correct", "carl")
-    qs.add_verdict(run_id, d, "correct", "carl")
-    qs.add_verdict(run_id, d, "wrong", "ada", "the parent's DNA came back negative")
-    assert qs.verdict_counts() == (3, 4)
-    by_child = {s.child_key: s for s in qs.sample(run_id)}
+        store.add_quality_verdict(run_id, key, "correct", "carl")
+    store.add_quality_verdict(run_id, d, "correct", "carl")
+    store.add_quality_verdict(run_id, d, "wrong", "ada", "the parent's DNA came back negative")
+    assert store.quality_verdict_counts() == (3, 4)
+    by_child = {s.child_key: s for s in store.quality_sample(run_id)}
     assert (by_child[d].verdict, by_child[d].who) == ("wrong", "ada")
     est = estimate(store)
     assert (est.correct, est.verdicts, est.precision) == (3, 4, 0.75)
@@ -96,11 +93,10 @@ def test_verdicts_count_the_latest_per_link_into_the_estimate(store: Store) -> N
 
 def test_a_verdict_outside_the_sample_or_the_vocabulary_is_refused(store: Store) -> None:
     run_id = _published(store)
-    qs = QualityStore(store)
-    qs.draw(run_id, 0.01, random.Random(4))
-    key = qs.sample(run_id)[0].child_key
+    store.draw_quality_sample(run_id, 0.01, random.Random(4))
+    key = store.quality_sample(run_id)[0].child_key
     with pytest.raises(StoreError, match="correct, wrong"):
-        qs.add_verdict(run_id, key, "maybe", "carl")
+        store.add_quality_verdict(run_id, key, "maybe", "carl")
     with pytest.raises(NotFoundError):
-        qs.add_verdict(run_id, "ORR-0000900", "correct", "carl")
-    assert qs.verdict_counts() == (0, 0)
+        store.add_quality_verdict(run_id, "ORR-0000900", "correct", "carl")
+    assert store.quality_verdict_counts() == (0, 0)
