@@ -48,6 +48,7 @@ from pipeline.web.auth import (
     console,
     current_session,
 )
+from pipeline.web.notices import RUN_NOTICE, notice
 from pipeline.web.roles import allows
 from pipeline.web.sessions import LOGIN_COOKIE, SESSION_COOKIE
 
@@ -352,7 +353,7 @@ def runs_page(request: Request, session: ViewerSession) -> Response:
         succeeded=succeeded,
         duration=duration,
         actions=run_actions(c.store) if allows(session.user.role, "admin") else None,
-        notice=request.query_params.get("notice", ""),
+        notice=notice(request, RUN_NOTICE),
     )
 
 

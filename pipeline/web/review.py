@@ -21,6 +21,7 @@ from pipeline.store.access import Session
 from pipeline.store.schema import QUALITY_VERDICTS
 from pipeline.web import waterfall
 from pipeline.web.auth import CaseworkerSession, ViewerSession, audit, check_csrf, console
+from pipeline.web.notices import DECISION_NOTICE, RUN_NOTICE, VERDICT_NOTICE, notice
 from pipeline.web.pages import error_page, render
 
 router = APIRouter()
@@ -73,7 +74,7 @@ def review_page(
         page=number,
         pages=max(1, -(-len(items) // PAGE_SIZE)),
         days=case_work.deadlines_by_cohort(c.settings, run.as_of),
-        notice=request.query_params.get("notice", ""),
+        notice=notice(request, RUN_NOTICE),
     )
 
 
@@ -99,7 +100,7 @@ def check_page(request: Request, session: CaseworkerSession) -> Response:
         verdicts=QUALITY_VERDICTS,
         quality=estimate(c.store),
         share=c.settings.quality_sample_share,
-        notice=request.query_params.get("notice", ""),
+        notice=notice(request, VERDICT_NOTICE),
     )
 
 
@@ -157,7 +158,7 @@ def review_case_page(request: Request, session: CaseworkerSession, child_record_
         r=r,
         kind=queue.FIND_PARENT if queue.dna_excluded(r) else queue.CHECK_LINK,
         charts=charts,
-        notice=request.query_params.get("notice", ""),
+        notice=notice(request, DECISION_NOTICE),
     )
 
 
