@@ -6,6 +6,7 @@ workers it starts at the prepare step."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
@@ -15,6 +16,7 @@ from pipeline.errors import RunFailedError
 from pipeline.ops import launch
 from pipeline.ops.review import decide
 from pipeline.settings import FEEDS, Settings
+from pipeline.sim.processes import reunify
 from pipeline.sim.server import FeedSimulator
 from pipeline.store import Store
 from pipeline.store.history import child_key
@@ -96,3 +98,21 @@ def test_through_workers_a_run_without_fetching_starts_at_the_prepare_step(
     run = store.get_run(run_id)
     assert run is not None and run.stage == "prepare" and run.status == "running"
     assert _records(store, run_id) == _records(store, first)
+
+
+def test_reunify_run_no_fetch_is_the_command_an_operator_types(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    # one process, on SQLite only: the command's wiring (the runs themselves are tested above)
+    settings = make_settings(simulator)
+    stages.run_embedded(settings, Store(settings.database_url), "test")
+    simulator.reset_counts()
+    env = simulator.env() | {
+        "REUNIFY_AS_OF": settings.as_of.isoformat(),
+        "REUNIFY_DATABASE_URL": settings.database_url,
+    }
+    done = reunify(["run", "--no-fetch", "--json"], env)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert (body["outcome"], body["trigger"]) == ("succeeded", "review")
+    assert sum(simulator.counts().values()) == 0
