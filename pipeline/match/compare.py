@@ -143,13 +143,3 @@ def full_name_tokens(name: str) -> tuple[str, ...]:
     """The folded tokens of a whole name in one field, as a claimed child's or a reported parent's
     (capped: :func:`pipeline.normalise.name_tokens`)."""
     return normalise.name_tokens(name)
-
-
-US_NAMES = frozenset(
-    {"UNITED STATES", "UNITED STATES OF AMERICA", "USA", "US", "ESTADOS UNIDOS", "EEUU", "U S A"}
-)
-
-
-def is_us(country: str | None) -> bool:
-    """True for the spellings of the United States."""
-    return country is not None and normalise.fold(country) in US_NAMES

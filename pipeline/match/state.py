@@ -13,7 +13,10 @@ from typing import Any
 
 from pipeline.match.adults import Person
 from pipeline.match.children import ChildGroup
-from pipeline.match.link import ChildView, FirstLink, Gamma, Link, LinkOutcome, Model, confident
+from pipeline.match.comparisons import Gamma
+from pipeline.match.link import FirstLink, Link, LinkOutcome, confident
+from pipeline.match.model import Model
+from pipeline.match.views import ChildView
 from pipeline.records import AdultRecord, ChildRecord, RemovalRecord
 from pipeline.results import ReviewDecision
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pipeline import jsontext
 from pipeline.match import state
-from pipeline.match.link import DnaIndex, confident
+from pipeline.match.blocking import DnaIndex
+from pipeline.match.link import confident
 from pipeline.reconcile import prepare
 from pipeline.sim.world import generate_world
 
