@@ -13,16 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from pipeline.errors import MatchStateError
 from pipeline.match.adults import Person
 from pipeline.match.children import ChildGroup
-from pipeline.errors import MatchStateError
 from pipeline.match.comparisons import COMPARISONS, Gamma
 from pipeline.match.link import FirstLink, Link, LinkOutcome, confident
 from pipeline.match.model import Model
 from pipeline.match.views import ChildView
 from pipeline.records import AdultRecord, ChildRecord, RemovalRecord
 from pipeline.results import ReviewDecision
-
 
 #: the version of these JSON forms; raise it when a form changes shape
 STATE_VERSION = 2
