@@ -129,26 +129,47 @@ class StatusFacts:
     safety: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StatusRule:
+    """One row of the status table: the status, its plain words, and when it applies."""
+
+    status: str
+    #: the status in the plain words the court's monitors and case workers use
+    words: str
+    applies: Callable[[StatusFacts], bool]
+
+
 #: The contract's status table (section 4), in its precedence: a child's status is the first
-#: whose rule holds. STATUSES, the export's vocabulary, is this table's first column.
-STATUS_RULES: tuple[tuple[str, Callable[[StatusFacts], bool]], ...] = (
-    ("reunified", lambda f: f.reunified),
-    ("discharged_other", lambda f: f.discharged),
-    ("not_a_parent", lambda f: f.linked and f.dna_exclusion),
-    ("parent_removed", lambda f: f.linked and f.location == "removed"),
-    ("parent_in_criminal_custody", lambda f: f.linked and f.location == "in_criminal_custody"),
-    ("safety_concern", lambda f: f.linked and f.safety),
-    ("parent_released", lambda f: f.linked and f.location == "released"),
-    ("eligible", lambda f: f.linked and f.location == "in_ice_custody"),
+#: whose rule applies. STATUSES, the export's vocabulary, is this table's first column.
+STATUS_RULES: tuple[StatusRule, ...] = (
+    StatusRule("reunified", "reunified", lambda f: f.reunified),
+    StatusRule("discharged_other", "discharged otherwise (sponsor, aged out, other)", lambda f: f.discharged),
+    StatusRule("not_a_parent", "DNA says not the parent", lambda f: f.linked and f.dna_exclusion),
+    StatusRule(
+        "parent_removed", "parent removed from the country", lambda f: f.linked and f.location == "removed"
+    ),
+    StatusRule(
+        "parent_in_criminal_custody",
+        "parent in criminal custody",
+        lambda f: f.linked and f.location == "in_criminal_custody",
+    ),
+    StatusRule("safety_concern", "safety concern", lambda f: f.linked and f.safety),
+    StatusRule(
+        "parent_released", "parent released, to be found", lambda f: f.linked and f.location == "released"
+    ),
+    StatusRule(
+        "eligible", "eligible for reunification now", lambda f: f.linked and f.location == "in_ice_custody"
+    ),
     # no parent found, or a linked adult with no dated custody event: nothing above places them
-    ("no_parent_match", lambda f: True),
+    StatusRule("no_parent_match", "no parent found", lambda f: True),
 )
-STATUSES: tuple[str, ...] = tuple(name for name, _ in STATUS_RULES)
+STATUSES: tuple[str, ...] = tuple(rule.status for rule in STATUS_RULES)
+STATUS_WORDS: dict[str, str] = {rule.status: rule.words for rule in STATUS_RULES}
 
 
 def status_of(facts: StatusFacts) -> str:
-    """The first status of the table whose rule holds."""
-    return next(name for name, rule in STATUS_RULES if rule(facts))
+    """The first status of the table whose rule applies."""
+    return next(rule.status for rule in STATUS_RULES if rule.applies(facts))
 
 
 def status(children: Sequence[ChildRecord], parent: ParentFacts | None, loc: ParentLocation) -> str:

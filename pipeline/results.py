@@ -8,7 +8,7 @@ from typing import Any
 
 # The status vocabulary and the parent's location are the rules' (pipeline.classify); the export
 # object names them, and callers find them here too.
-from pipeline.classify import RESOLVED_STATES, STATUSES, ParentLocation
+from pipeline.classify import RESOLVED_STATES, STATUS_WORDS, STATUSES, ParentLocation
 
 __all__ = [
     "BLOCKED_STATUSES",
@@ -25,18 +25,6 @@ __all__ = [
 
 DECISIONS = frozenset({"confirm", "reject"})
 
-#: Each status in the plain words the court's monitors and case workers use.
-STATUS_WORDS: dict[str, str] = {
-    "reunified": "reunified",
-    "discharged_other": "discharged otherwise (sponsor, aged out, other)",
-    "not_a_parent": "DNA says not the parent",
-    "parent_removed": "parent removed from the country",
-    "parent_in_criminal_custody": "parent in criminal custody",
-    "safety_concern": "safety concern",
-    "parent_released": "parent released, to be found",
-    "eligible": "eligible for reunification now",
-    "no_parent_match": "no parent found",
-}
 #: The statuses of children not yet reunifiable, for a reason the parent's case gives.
 BLOCKED_STATUSES: tuple[str, ...] = (
     "parent_removed",

@@ -156,10 +156,10 @@ def _contract_status_rows() -> list[str]:
 
 def test_the_status_table_is_the_contracts_in_its_precedence() -> None:
     assert tuple(_contract_status_rows()) == classify.STATUSES
-    assert tuple(name for name, _ in classify.STATUS_RULES) == classify.STATUSES
+    assert tuple(rule.status for rule in classify.STATUS_RULES) == classify.STATUSES
 
 
-def test_every_status_has_its_plain_words_and_blocked_ones_are_statuses() -> None:
+def test_every_status_has_plain_words_and_the_blocked_ones_are_statuses() -> None:
     assert set(STATUS_WORDS) == set(classify.STATUSES)
     assert set(BLOCKED_STATUSES) <= set(classify.STATUSES)
 
