@@ -232,7 +232,7 @@ def test_verdicts_on_the_quality_sample_give_the_dashboards_estimate(console: Co
     assert q["verdicts"] == n and q["correct"] == 1
     assert 0 <= q["wilson_95"][0] < q["precision"] <= q["wilson_95"][1] <= 1
     dash = login(console.base, "vera").get(f"{console.base}/", timeout=10).text
-    assert 'id="quality-verdicts">' + str(n) in dash and str(q["verdicts_for_2_percent"]) in dash
+    assert 'id="quality-verdicts">' + str(n) in dash and f"{q['verdicts_for_2_percent']:,}" in dash
     assert "quality_verdict" in _actions(console, "carl")
 
 
