@@ -113,7 +113,8 @@ def _report(record_property: Callable[[str, object], None], name: str, seconds: 
 def test_two_workers_on_postgres_equal_the_embedded_run_and_a_second_trigger_is_refused(
     simulator: FeedSimulator, broker_url: str, pg_url: str, embedded_export: Export, tmp_path: Path
 ) -> None:
-    simulator.set_faults(FaultConfig(rate=0.05, retry_after=0.05, latency=0.05, seed=3))
+    faults = FaultConfig(rate=0.05, retry_after=0.05, latency=0.05, seed=3)
+    simulator.set_faults(faults)
     env = _env(simulator, broker_url, pg_url)
     assert reunify(["db", "upgrade"], env).returncode == 0
     with celery_worker(env, tmp_path / "w1.log", "w1"), celery_worker(env, tmp_path / "w2.log", "w2"):
@@ -124,10 +125,13 @@ def test_two_workers_on_postgres_equal_the_embedded_run_and_a_second_trigger_is_
         logs = (tmp_path / "run1.log").read_text() + (tmp_path / "run2.log").read_text()
         assert codes == [0, 75], logs  # 75: another run is in progress (pipeline/exit_codes.py)
         assert "is in progress" in logs
-        # A trigger while a run is going is refused too.
+        # A trigger while a run is going is refused too. The feeds answer slowly until the refusal
+        # came back, so the run is still going however long a loaded machine takes to start the CLI.
+        simulator.set_faults(faults, latency=1.0)
         third = start_reunify(["run"], env, tmp_path / "run3.log")
         wait_for(lambda: Store(pg_url).running_runs(), 30, "the third run to start")
         refused = reunify(["run"], env)
+        simulator.set_faults(faults)
         assert refused.returncode == 75 and "is in progress" in refused.stderr, refused.stderr
         assert third.wait(timeout=120) == 0, (tmp_path / "run3.log").read_text()
 
