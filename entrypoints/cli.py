@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from entrypoints.ops_commands import register as register_ops_commands
+from entrypoints.web_commands import register as register_web_commands
 from pipeline.errors import (
     ConfigError,
     PublishRefused,
@@ -25,14 +27,12 @@ from pipeline.exit_codes import ExitCode
 from pipeline.exit_codes import epilog as exit_codes_epilog
 from pipeline.gates import AcceptDrop, describe_acceptance, refused_feeds
 from pipeline.logging import configure_logging
-from pipeline.ops.commands import register as register_ops_commands
 from pipeline.ops.escape import term_text, write_text
 from pipeline.ops.export import write_export
 from pipeline.progress import LATER_STAGES, Progress
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import FEEDS, Settings, get_settings, warn_unknown_keys
 from pipeline.store import RunInfo, Store
-from pipeline.web.commands import register as register_web_commands
 
 
 def summary_table(results: Iterable[dict[str, Any]], quarantined: dict[str, int] | None) -> str:
@@ -211,7 +211,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.database_url)
     if args.list is not None:  # the agencies' lists (issue 16): pipeline/ops/cases.py
-        from pipeline.ops.commands import export_list
+        from entrypoints.ops_commands import export_list
 
         return export_list(store, settings, args.list, args.format, args.out)
     fmt = args.format or "jsonl"
