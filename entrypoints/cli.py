@@ -8,12 +8,12 @@ import json
 import os
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from entrypoints.ops_commands import register as register_ops_commands
+from entrypoints.summary import quarantined_counts, summary_table
 from entrypoints.web_commands import register as register_web_commands
 from pipeline.errors import (
     ConfigError,
@@ -30,37 +30,8 @@ from pipeline.logging import configure_logging
 from pipeline.ops.escape import term_text, write_text
 from pipeline.ops.export import write_export
 from pipeline.progress import LATER_STAGES, Progress
-from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import FEEDS, Settings, get_settings, warn_unknown_keys
 from pipeline.store import RunInfo, Store
-
-
-def summary_table(results: Iterable[dict[str, Any]], quarantined: dict[str, int] | None) -> str:
-    """Children per status and cohort, quarantined records per feed, unresolved locations."""
-    table: Counter[tuple[str, str]] = Counter()
-    unresolved = review = 0
-    for row in results:
-        table[(row["status"], row["cohort"])] += 1
-        unresolved += not row["parent_location"]["resolved"]
-        review += bool(row.get("needs_review"))
-    width = max(len(s) for s in STATUSES) + 2
-    lines = ["status".ljust(width) + "".join(c.rjust(12) for c in COHORTS) + "total".rjust(9)]
-    for status in STATUSES:
-        cells = [table[(status, c)] for c in COHORTS]
-        lines.append(status.ljust(width) + "".join(f"{n:>12,}" for n in cells) + f"{sum(cells):>9,}")
-    totals = [sum(table[(s, c)] for s in STATUSES) for c in COHORTS]
-    lines.append("total".ljust(width) + "".join(f"{n:>12,}" for n in totals) + f"{sum(totals):>9,}")
-    lines.append("")
-    lines.append(f"unresolved parent locations: {unresolved:,}    links needing review: {review:,}")
-    if quarantined is not None:
-        quarantine = ", ".join(f"{feed} {quarantined.get(feed, 0):,}" for feed in FEEDS)
-        lines.append(f"quarantined records: {quarantine}")
-    return "\n".join(lines)
-
-
-def quarantined_counts(run: RunInfo | None) -> dict[str, int]:
-    """Quarantined records per feed of a run."""
-    return {feed: c.quarantined for feed, c in run.counts.items()} if run else {}
 
 
 def _follow_run(settings: Settings, store: Store, run_id: str, progress: Progress) -> str:
@@ -364,7 +335,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
-    from pipeline.sim.demo import run_demo
+    from entrypoints.demo import run_demo
 
     return run_demo(args.children, args.seed, args.fault_rate, Path(args.workdir))
 
