@@ -68,7 +68,7 @@ class Settings:
     # this is not their clock (kept, but never the feed's high-water mark), and the mark stays
     # this much before the run's start (an earlier mark only re-fetches a little more).
     clock_skew_seconds: float = 300.0
-    # Workers and their watchdog (see pipeline/run.py): a worker renews the lease of the step it
+    # Workers and their watchdog (see pipeline/run/leases.py, watchdog.py): a worker renews the lease of the step it
     # works on every heartbeat; a lease not renewed for stall_seconds means the worker was lost
     # and the watchdog (run every sweep_seconds by beat) re-sends the step; a step lost
     # step_max_attempts times fails the run.
