@@ -174,7 +174,7 @@ def run_embedded(
                     unfinished = [feed for feed, future in futures.items() if not future.done()]
                     if unfinished:
                         raise past_deadline(FETCH, f"feeds not fetched yet: {', '.join(unfinished)}")
-                snapshot = FeedSnapshot(**{FEED_ATTR[feed]: kept[feed].records() for feed in FEEDS})
+                snapshot = FeedSnapshot(**{attr: kept[feed].records() for feed, attr in FEED_ATTR.items()})
                 kept.clear()
                 reconciled = _in_thread(
                     "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot

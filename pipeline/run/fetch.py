@@ -8,22 +8,24 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline import feeds, jsontext
+from pipeline import jsontext
+from pipeline.feeds import fetch as feed_pages
+from pipeline.feeds.registry import PARSERS, REGISTRY
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
-from pipeline.parse import PARSERS
 from pipeline.progress import ProgressFn
 from pipeline.records import FeedSnapshot, keep_latest
 from pipeline.run.leases import StepAbandoned
 from pipeline.run.stages import no_progress
-from pipeline.settings import FEEDS, Settings
+from pipeline.settings import Settings
 from pipeline.store import Store
 
 log = get_logger(__name__)
 
 
-FEED_ATTR = {"orr": "children", "ice": "adults", "removals": "removals", "dna": "dna"}
+# the FeedSnapshot field each feed's records fill (pipeline/feeds/registry.py)
+FEED_ATTR: dict[str, str] = {f.name: f.snapshot_field for f in REGISTRY if f.snapshot_field}
 
 
 # How often a fetch records its counts and the run's heartbeat in the store.
@@ -103,7 +105,7 @@ def fetch_feed(
             if check is not None:
                 check()
 
-        for page in feeds.fetch_feed(feed, settings, since=plan.since):
+        for page in feed_pages.fetch_feed(feed, settings, since=plan.since):
             checked()
             typed: list[Any] = []
             valid, bad = validate_page(feed, page, typed)
@@ -166,4 +168,4 @@ def read_feed(run_id: str, feed: str, store: Store) -> Iterator[Any]:
 
 def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
     """Every valid record the run holds, read back from the store as typed records."""
-    return FeedSnapshot(**{FEED_ATTR[feed]: list(read_feed(run_id, feed, store)) for feed in FEEDS})
+    return FeedSnapshot(**{attr: list(read_feed(run_id, feed, store)) for feed, attr in FEED_ATTR.items()})

@@ -12,12 +12,12 @@ from typing import Any
 from pipeline import jsontext
 from pipeline.dates import screen
 from pipeline.errors import RunFailedError
+from pipeline.feeds.registry import PARSERS
 from pipeline.logging import bound, get_logger
 from pipeline.match import state
 from pipeline.match.adults import Person
 from pipeline.match.link import ChildView, DnaIndex, FirstLink, Linker
 from pipeline.match.partition import Partition
-from pipeline.parse import PARSERS
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare
 from pipeline.run.fetch import load_snapshot
