@@ -54,7 +54,6 @@ from pipeline.store.schema import (
     DECISIONS,
     GATE_OUTCOMES,
     UTCDateTime,
-    feed_cursors,
     feed_records,
     locks,
     quarantine,
@@ -1020,7 +1019,7 @@ class Store:
                 deleted += conn.execute(sa.delete(table).where(table.c.run_id.in_(doomed))).rowcount
         return deleted
 
-    # -- review decisions and feed cursors -----------------------------------------------------
+    # -- review decisions -------------------------------------------------------------------
 
     def add_decision(self, child_key: str, adult_key: str, decision: str, who: str, why: str) -> Decision:
         """Record a reviewer's ``confirm`` or ``reject`` of a child-adult link."""
@@ -1057,23 +1056,6 @@ class Store:
             stmt = stmt.where(d.child_key == child_key)
         with self._read("listing review decisions") as conn:
             return [Decision(**row) for row in conn.execute(stmt).mappings()]
-
-    def get_feed_cursor(self, feed: str) -> datetime | None:
-        """When the feed was last fetched completely and successfully, for incremental fetches."""
-        stmt = sa.select(feed_cursors.c.last_successful_fetch_at).where(feed_cursors.c.feed == feed)
-        with self._read("reading a feed cursor") as conn:
-            value: datetime | None = conn.execute(stmt).scalar()
-            return value
-
-    def set_feed_cursor(self, feed: str, fetched_at: datetime) -> None:
-        """Remember a successful complete fetch of ``feed`` that started at ``fetched_at``."""
-        ins = self._insert(feed_cursors).values(feed=feed, last_successful_fetch_at=fetched_at)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[feed_cursors.c.feed],
-            set_={"last_successful_fetch_at": ins.excluded.last_successful_fetch_at},
-        )
-        with self._write("recording a feed cursor") as conn:
-            conn.execute(stmt)
 
     # -- operators' views: history, one child's result, candidates, chosen records ------------
 
