@@ -1,9 +1,9 @@
 """Drop the unused feed-cursor table.
 
-``feed_cursors`` (one row per feed: when it was last fetched whole) was written by nothing once
-incremental runs took their high-water mark from the last good run's records
-(``pipeline/incremental.py``); it held no data any code read. Downgrade recreates it empty, as
-0001 made it.
+``feed_cursors`` (one row per feed: when it was last fetched whole) was made in 0001 for
+incremental fetches, but no run ever wrote or read it: incremental runs take their high-water mark
+from the last good run's records (``pipeline/incremental.py``). Only its own store test used it.
+Downgrade recreates it empty, as 0001 made it.
 
 Revision ID: 0010
 Revises: 0009
