@@ -17,63 +17,19 @@ from entrypoints.summary import quarantined_counts, summary_table
 from entrypoints.web_commands import register as register_web_commands
 from pipeline.errors import (
     ConfigError,
-    PublishRefused,
     ReunifyError,
-    RunCancelled,
     RunFailedError,
     RunInProgressError,
 )
 from pipeline.exit_codes import ExitCode
 from pipeline.exit_codes import epilog as exit_codes_epilog
-from pipeline.gates import AcceptDrop, describe_acceptance, refused_feeds
+from pipeline.gates import AcceptDrop, describe_acceptance
 from pipeline.logging import configure_logging
 from pipeline.ops.escape import term_text, write_text
 from pipeline.ops.export import write_export
-from pipeline.progress import LATER_STAGES, Progress
+from pipeline.progress import Progress
 from pipeline.settings import FEEDS, Settings, get_settings, warn_unknown_keys
 from pipeline.store import RunInfo, Store
-
-
-def _follow_run(settings: Settings, store: Store, run_id: str, progress: Progress) -> str:
-    """Follow a run through workers until it ends, drawing its progress from what the store
-    records (feed counts, the stage, its steps done); the run id once it succeeded."""
-    from pipeline.run import stage_steps
-
-    seen: dict[str, tuple[int, ...]] = {}
-    warned = False
-    while True:
-        run = store.get_run(run_id)
-        if run is None:
-            raise RunFailedError(f"run {run_id} vanished from the store")
-        for feed, c in run.counts.items():
-            key = (c.fetched, c.valid)
-            if seen.get(feed) != key:
-                seen[feed] = key
-                progress("fetch", feed, {"fetched": c.fetched, "quarantined": c.quarantined})
-        if run.stage and run.stage in LATER_STAGES:
-            if run.stage != progress.stage:
-                progress(run.stage, None, None)
-            steps = stage_steps(run.stage, run.partitions)
-            if len(steps) > 1:  # partition i of n: the match steps done so far
-                done = sum(s.done for s in store.list_steps(run_id) if s.step in steps)
-                progress(run.stage, None, {"steps": len(steps), "done": done})
-        if run.status == "succeeded":
-            return run_id
-        if run.status == "failed":
-            if run.cancelled:
-                raise RunCancelled(f"run {run_id} was {run.error}", run_id)
-            if run.refused:
-                feeds = refused_feeds(store.list_gate_checks(run_id))
-                raise PublishRefused(f"run {run_id} was not published: {run.error}", feeds, run_id)
-            raise RunFailedError(f"run {run_id} failed: {run.error}", run_id)
-        quiet = (store.now() - run.heartbeat_at).total_seconds()
-        if not warned and quiet > 2 * settings.stall_seconds + settings.sweep_seconds:
-            warned = True
-            progress.note(
-                f"reunify: no progress for {quiet:.0f} s; the watchdog (`celery -A workers beat`) "
-                "re-sends lost work: is beat running, and a worker?"
-            )
-        time.sleep(0.5)
 
 
 def _interrupted(progress: Progress, run_id: str | None, through_workers: bool) -> int:
@@ -136,7 +92,7 @@ def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.run import Interrupted, run_embedded
+    from pipeline.run import Interrupted, follow_run, run_embedded
 
     accept = acceptances(args)
     store = Store(settings.database_url)
@@ -151,7 +107,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             from workers.tasks import start_run
 
             run_id = start_run(settings, store, args.trigger, args.mode, accept)
-            _follow_run(settings, store, run_id, progress)
+            follow_run(settings, store, run_id, progress)
         else:
             run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode, accept=accept)
     except Interrupted as exc:

@@ -20,7 +20,8 @@ One module each: ``stages`` (the vocabulary of stages and steps), ``leases`` (th
 leases, the heartbeat; beginning, failing and unlocking a run), ``fetch`` (the fetch stage and
 reading a run's records back), ``publish`` (staging and publishing results), ``embedded`` (the
 in-process runner), ``distributed`` (steps through workers), ``match_steps`` (the reconciliation
-split into prepare, match per partition, finish) and ``watchdog``. The names callers use are
+split into prepare, match per partition, finish), ``watchdog``, and ``follow`` (a run through
+workers followed from another process, as ``reunify run`` does). The names callers use are
 re-exported here: ``from pipeline.run import run_embedded``, ``from pipeline import run as stages``.
 """
 
@@ -44,6 +45,7 @@ from pipeline.run.fetch import (
     load_snapshot,
     read_feed,
 )
+from pipeline.run.follow import follow_run
 from pipeline.run.leases import (
     RUN_LOCK,
     Heartbeat,
@@ -110,6 +112,7 @@ __all__ = [
     "fetch_feed",
     "fetch_step",
     "finish_run",
+    "follow_run",
     "load_snapshot",
     "match_partition",
     "match_step",
