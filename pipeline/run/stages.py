@@ -43,4 +43,5 @@ def stage_of(step: str) -> str:
 
 
 def no_progress(_stage: str, _feed: str | None, _counts: Mapping[str, int] | None) -> None:
+    """A ProgressFn that reports nothing: the stage functions' default."""
     return None
