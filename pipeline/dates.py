@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pipeline.feeds.registry import REGISTRY
+from pipeline.feed_registry import REGISTRY
 from pipeline.parse import NO_TIMESTAMP
 from pipeline.records import AdultRecord, ChildRecord, ClaimedChild, FeedSnapshot, RemovalRecord
 

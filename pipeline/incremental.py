@@ -21,13 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pipeline import feed_registry as registry
 from pipeline.dates import latest_plausible_update
-from pipeline.feeds import registry
 from pipeline.feeds.validate import stamp_text
 from pipeline.normalise import iso_datetime
 from pipeline.store import Store
 
-# the removal list is not among them: see above (declared in pipeline/feeds/registry.py)
+# the removal list is not among them: see above (declared in pipeline/feed_registry.py)
 INCREMENTAL_FEEDS = registry.INCREMENTAL
 
 

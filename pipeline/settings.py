@@ -18,9 +18,9 @@ from typing import Any
 
 import structlog
 
+from pipeline import feed_registry as registry
 from pipeline.cron import Schedule, parse_schedule
 from pipeline.errors import ConfigError
-from pipeline.feeds import registry
 
 # the feeds' keys (REUNIFY_{NAME}_URL / _TOKEN) come from the feed registry
 FEEDS: tuple[str, ...] = registry.NAMES

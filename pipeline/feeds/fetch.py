@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Protocol, cast
 
+from pipeline.feed_registry import feed as feed_entry
 from pipeline.feeds.http import FeedClient
-from pipeline.feeds.registry import feed as feed_entry
 from pipeline.settings import Settings
 
 

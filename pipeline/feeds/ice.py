@@ -14,8 +14,8 @@ from typing import Any
 import structlog
 
 from pipeline.errors import FeedIncompleteError
+from pipeline.feed_registry import shown
 from pipeline.feeds.http import BadPage, FeedClient, format_since
-from pipeline.feeds.registry import shown
 
 log = structlog.get_logger(__name__)
 

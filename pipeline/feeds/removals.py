@@ -10,8 +10,8 @@ from typing import Any
 import structlog
 
 from pipeline.errors import FeedProtocolError
+from pipeline.feed_registry import shown
 from pipeline.feeds.http import BadPage, FeedClient
-from pipeline.feeds.registry import shown
 from pipeline.parse import REMOVAL_COLUMNS
 
 log = structlog.get_logger(__name__)

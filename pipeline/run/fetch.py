@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import jsontext
+from pipeline.feed_registry import PARSERS, REGISTRY
 from pipeline.feeds import fetch as feed_pages
-from pipeline.feeds.registry import PARSERS, REGISTRY
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
@@ -24,7 +24,7 @@ from pipeline.store import Store
 log = get_logger(__name__)
 
 
-# the FeedSnapshot field each feed's records fill (pipeline/feeds/registry.py)
+# the FeedSnapshot field each feed's records fill (pipeline/feed_registry.py)
 FEED_ATTR: dict[str, str] = {f.name: f.snapshot_field for f in REGISTRY if f.snapshot_field}
 
 

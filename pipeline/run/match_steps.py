@@ -12,7 +12,7 @@ from typing import Any
 from pipeline import jsontext
 from pipeline.dates import screen
 from pipeline.errors import RunFailedError
-from pipeline.feeds.registry import PARSERS
+from pipeline.feed_registry import PARSERS
 from pipeline.logging import bound, get_logger
 from pipeline.match import state
 from pipeline.match.adults import Person

@@ -26,7 +26,7 @@ from datetime import date
 from typing import Any
 
 from pipeline.errors import MalformedRecord
-from pipeline.feeds.registry import PARSERS
+from pipeline.feed_registry import PARSERS
 from pipeline.jsontext import MAX_DEPTH
 from pipeline.normalise import a_number
 from pipeline.records import MAX_RECORD_ID_CHARS

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from pipeline import feed_registry as registry
 from pipeline.errors import MalformedRecord
-from pipeline.feeds import registry
 from pipeline.feeds.fetch import adapter
 from pipeline.feeds.validate import validate_page
 from pipeline.records import FeedSnapshot

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from pipeline import feed_registry as registry
 from pipeline import parse
-from pipeline.feeds import registry
 from pipeline.feeds.validate import EXTRA_CELLS_KEY, ValidRecord, validate_page
 
 CHILD: dict[str, Any] = {

@@ -45,7 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "pipeline.match",
             "pipeline.classify",
             "pipeline.reconcile",
-            "pipeline.feeds.registry",
+            "pipeline.feed_registry",
         ),
     ),
     ("settings", ("pipeline.settings",)),

@@ -5,7 +5,7 @@ Everything per feed is derived from :data:`REGISTRY`: the settings' feed keys
 and how its records reach the reconciliation, which feeds an incremental run asks for changes only,
 the parsers that validate a page, and how an operator's screen shows a record. Adding a feed is one
 adapter module (``fetch`` and ``view``, see :class:`pipeline.feeds.fetch.FeedAdapter`) and one entry
-here (docs/ARCHITECTURE.md, "Add a feed").
+here (docs/ARCHITECTURE.md, "Recipe: add a feed").
 
 This module sits below the settings (they read the names here), so it imports no adapter: an
 entry names its adapter module, imported when the feed is fetched or shown.
