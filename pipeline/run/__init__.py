@@ -35,16 +35,7 @@ from pipeline.run.embedded import (
     reconcile_run,
     run_embedded,
 )
-from pipeline.run.fetch import (
-    FEED_ATTR,
-    PROGRESS_SECONDS,
-    WRITE_BATCH,
-    FeedCounts,
-    FetchedRecords,
-    fetch_feed,
-    load_snapshot,
-    read_feed,
-)
+from pipeline.run.fetch import PROGRESS_SECONDS, WRITE_BATCH, FetchedRecords, fetch_feed
 from pipeline.run.follow import follow_run
 from pipeline.run.leases import (
     RUN_LOCK,
@@ -77,6 +68,8 @@ from pipeline.run.stages import (
 )
 from pipeline.run.watchdog import WatchReport, pending_steps, watch_runs
 from pipeline.settings import FEEDS
+from pipeline.snapshot import FEED_ATTR, load_snapshot, read_feed
+from pipeline.store import FeedCounts
 
 __all__ = [
     "FEEDS",

@@ -16,11 +16,12 @@ from pipeline.logging import bound, get_logger
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import no_gc_pauses, reconcile
 from pipeline.records import FeedSnapshot
-from pipeline.run.fetch import FEED_ATTR, FetchedRecords, fetch_feed, load_snapshot
+from pipeline.run.fetch import FetchedRecords, fetch_feed
 from pipeline.run.leases import RUN_LOCK, Heartbeat, begin_run, fail_run
 from pipeline.run.publish import decisions_of, publish_run, stage_results
 from pipeline.run.stages import FETCH, PUBLISH, RECONCILE, no_progress
 from pipeline.settings import FEEDS, Settings
+from pipeline.snapshot import FEED_ATTR, load_snapshot
 from pipeline.store import Store
 
 log = get_logger(__name__)

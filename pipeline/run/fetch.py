@@ -4,46 +4,28 @@ records read back as typed records (``read_feed``, ``load_snapshot``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from pipeline import jsontext
-from pipeline.feed_registry import PARSERS, REGISTRY
 from pipeline.feeds import fetch as feed_pages
 from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
 from pipeline.progress import ProgressFn
-from pipeline.records import FeedSnapshot, keep_latest
+from pipeline.records import keep_latest
 from pipeline.run.leases import StepAbandoned
 from pipeline.run.stages import no_progress
 from pipeline.settings import Settings
-from pipeline.store import Store
+from pipeline.snapshot import read_feed
+from pipeline.store import FeedCounts, Store
 
 log = get_logger(__name__)
-
-
-# the FeedSnapshot field each feed's records fill (pipeline/feed_registry.py)
-FEED_ATTR: dict[str, str] = {f.name: f.snapshot_field for f in REGISTRY if f.snapshot_field}
 
 
 # How often a fetch records its counts and the run's heartbeat in the store.
 PROGRESS_SECONDS = 1.0
 # Valid records a fetch gathers before writing them in one transaction.
 WRITE_BATCH = 5000
-
-
-@dataclass(frozen=True)
-class FeedCounts:
-    """How many records one feed gave: fetched (as served), valid (after de-duplication), quarantined."""
-
-    fetched: int
-    valid: int
-    quarantined: int
-
-    def as_dict(self) -> dict[str, int]:
-        return {"fetched": self.fetched, "valid": self.valid, "quarantined": self.quarantined}
 
 
 class FetchedRecords:
@@ -158,14 +140,3 @@ def fetch_feed(
         )
         progress("fetched", feed, counts.as_dict())
         return counts
-
-
-def read_feed(run_id: str, feed: str, store: Store) -> Iterator[Any]:
-    """A run's records of one feed read back from the store and parsed, in record id order."""
-    parse = PARSERS[feed]
-    return (parse(jsontext.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
-
-
-def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
-    """Every valid record the run holds, read back from the store as typed records."""
-    return FeedSnapshot(**{attr: list(read_feed(run_id, feed, store)) for feed, attr in FEED_ATTR.items()})

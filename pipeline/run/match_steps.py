@@ -20,9 +20,9 @@ from pipeline.match.link import ChildView, DnaIndex, FirstLink, Linker
 from pipeline.match.partition import Partition
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare
-from pipeline.run.fetch import load_snapshot
 from pipeline.run.publish import decisions_of, stage_results
 from pipeline.run.stages import FINISH, MATCH, PREPARE, match_step, no_progress
+from pipeline.snapshot import load_snapshot
 from pipeline.store import Store
 
 log = get_logger(__name__)
