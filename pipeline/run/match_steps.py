@@ -16,8 +16,10 @@ from pipeline.feed_registry import PARSERS
 from pipeline.logging import bound, get_logger
 from pipeline.match import state
 from pipeline.match.adults import Person
-from pipeline.match.link import ChildView, DnaIndex, FirstLink, Linker
+from pipeline.match.blocking import DnaIndex
+from pipeline.match.link import FirstLink, Linker
 from pipeline.match.partition import Partition
+from pipeline.match.views import ChildView
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare
 from pipeline.run.publish import decisions_of, stage_results

@@ -16,7 +16,7 @@ from pipeline.store.ports import ROLES
 from pipeline.store.sql import forward
 
 # The public methods of Store before the split (0c839dd), which callers and tests use (bar
-# get_feed_cursor and set_feed_cursor, dropped with their table in migration 0010).
+# get_feed_cursor and set_feed_cursor, dropped with their table in migration 0012).
 BEFORE_THE_SPLIT = [
     "now",
     "upgrade",

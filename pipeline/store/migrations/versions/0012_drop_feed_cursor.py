@@ -5,8 +5,8 @@ incremental fetches, but no run ever wrote or read it: incremental runs take the
 from the last good run's records (``pipeline/incremental.py``). Only its own store test used it.
 Downgrade recreates it empty, as 0001 made it.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0010
 Create Date: 2026-12-03
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
