@@ -50,7 +50,7 @@ from pipeline.run.leases import (
     unlock,
 )
 from pipeline.run.match_steps import finish_run, match_partition, prepare_run
-from pipeline.run.publish import decisions_of, publish_run, publish_step, stage_results
+from pipeline.run.publish import decisions_of, draw_quality_sample, publish_run, publish_step, stage_results
 from pipeline.run.stages import (
     FETCH,
     FETCH_STEPS,
@@ -63,6 +63,7 @@ from pipeline.run.stages import (
     fetch_step,
     match_step,
     no_progress,
+    quiet,
     stage_of,
     stage_steps,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "begin_run",
     "decisions_of",
     "dispatch",
+    "draw_quality_sample",
     "ended_reason",
     "execute_step",
     "fail_run",
@@ -115,6 +117,7 @@ __all__ = [
     "prepare_run",
     "publish_run",
     "publish_step",
+    "quiet",
     "read_feed",
     "reconcile_run",
     "run_embedded",

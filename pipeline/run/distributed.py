@@ -13,8 +13,10 @@ from typing import Any
 from pipeline import gates
 from pipeline.errors import ReunifyError, RunFailedError
 from pipeline.logging import bound, get_logger
+from pipeline.no_fetch import copy_feed_state
+from pipeline.no_fetch import source_run as no_fetch_source
 from pipeline.run.leases import Heartbeat, StepAbandoned, begin_run, ended_reason, fail_run, step_owner
-from pipeline.run.stages import FETCH, FETCH_STEPS, NEXT_STAGE, stage_of, stage_steps
+from pipeline.run.stages import FETCH, FETCH_STEPS, NEXT_STAGE, PREPARE, stage_of, stage_steps
 from pipeline.settings import Settings
 from pipeline.store import Store
 
@@ -49,17 +51,30 @@ def start_distributed(
     send: SendFn,
     mode: str = "full",
     accept: Sequence[gates.AcceptDrop] = (),
+    no_fetch: bool = False,
 ) -> str:
-    """Begin a run and send its fetch steps to the workers; returns the run id.
+    """Begin a run and send its fetch steps to the workers; returns the run id. ``no_fetch``: the
+    last good run's feed state is copied here instead (``pipeline.no_fetch``) and the workers
+    start at the prepare step.
 
     RunInProgressError if a run is in progress; if the steps cannot be sent (broker down) the run
     is failed with that reason and RunFailedError raised. ``accept`` is stored on the run before
     any step is sent, for the publish step to honour.
     """
+    source = no_fetch_source(store) if no_fetch else None
     run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     store.set_stage(run_id, FETCH)
+    first = FETCH_STEPS
+    if source is not None:
+        try:
+            copy_feed_state(store, run_id, source)
+        except ReunifyError as exc:
+            fail_run(run_id, store, f"could not copy the last good run's feed state: {exc}", settings)
+            raise RunFailedError(f"run {run_id} failed: {exc}", run_id) from exc
+        store.set_stage(run_id, PREPARE)
+        first = (PREPARE,)
     try:
-        dispatch(run_id, FETCH_STEPS, store, send)
+        dispatch(run_id, first, store, send)
     except Exception as exc:
         reason = f"could not send the run's tasks to the broker: {type(exc).__name__}: {exc}"
         fail_run(run_id, store, reason, settings)

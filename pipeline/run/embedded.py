@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from pipeline import gates
 from pipeline.errors import PublishRefused, ReunifyError, RunCancelled, RunFailedError
 from pipeline.logging import bound, get_logger
+from pipeline.no_fetch import copy_feed_state
+from pipeline.no_fetch import source_run as no_fetch_source
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import no_gc_pauses, reconcile
 from pipeline.records import FeedSnapshot
@@ -118,9 +120,13 @@ def run_embedded(
     progress: ProgressFn = no_progress,
     mode: str = "full",
     accept: Sequence[gates.AcceptDrop] = (),
+    run_id: str | None = None,
+    no_fetch: bool = False,
 ) -> str:
     """One whole run in this process: the four fetches in parallel threads, then reconcile, the
-    publish gates, publish.
+    publish gates, publish. ``no_fetch``: instead of fetching, the last good run's feed state is
+    copied in the store (``pipeline.no_fetch``) and reconciled again, with the decisions made since.
+    ``run_id``: the new run's id, when the caller needs it before the run ends.
 
     Bounded by ``run_deadline_seconds``: past it the run is failed with the stage and the feeds
     not yet fetched, and the threads still working stop at their next check without writing
@@ -131,7 +137,8 @@ def run_embedded(
     operator cancelled it (``pipeline.cancel``): its threads stop at their next check, within
     about ``heartbeat_seconds``, and nothing is published.
     """
-    run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
+    source = no_fetch_source(store) if no_fetch else None
+    run_id = begin_run(store, settings, trigger, run_id, mode=mode, accept=accept)
     limit = settings.run_deadline_seconds
     ends = time.monotonic() + limit
 
@@ -147,7 +154,17 @@ def run_embedded(
         try:
             with Heartbeat(store, settings, run_id) as beat:
                 store.set_stage(run_id, FETCH)
-                kept = {feed: FetchedRecords() for feed in FEEDS}
+                stored: FeedSnapshot | None = None
+                if source is not None:
+                    copying = _in_thread("copy-feeds", copy_feed_state, store, run_id, source)
+                    # the very records being copied, read back from the source run meanwhile
+                    with no_gc_pauses():  # many small acyclic objects: see reconcile.no_gc_pauses
+                        stored = load_snapshot(source.id, store)
+                    try:
+                        copying.result(timeout=max(0.0, ends - time.monotonic()))
+                    except TimeoutError:
+                        raise past_deadline(FETCH, "copying the last good run's feed state") from None
+                kept = {} if source is not None else {feed: FetchedRecords() for feed in FEEDS}
                 # the kept records are many small acyclic objects: see reconcile.no_gc_pauses
                 with no_gc_pauses():
                     futures = {
@@ -175,7 +192,9 @@ def run_embedded(
                     unfinished = [feed for feed, future in futures.items() if not future.done()]
                     if unfinished:
                         raise past_deadline(FETCH, f"feeds not fetched yet: {', '.join(unfinished)}")
-                snapshot = FeedSnapshot(**{attr: kept[feed].records() for feed, attr in FEED_ATTR.items()})
+                snapshot = stored or FeedSnapshot(
+                    **{attr: kept[f].records() for f, attr in FEED_ATTR.items()}
+                )
                 kept.clear()
                 reconciled = _in_thread(
                     "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot
@@ -191,7 +210,7 @@ def run_embedded(
                 # the gates are the publish stage's first act, as in a run through workers
                 store.set_stage(run_id, PUBLISH)
                 gates.check_publish(run_id, store, settings)
-                publish_run(run_id, store, progress)
+                publish_run(run_id, store, progress, settings)
         except PublishRefused as exc:
             fail_run(run_id, store, str(exc), settings, refused=True)
             raise PublishRefused(f"run {run_id} was not published: {exc}", exc.feeds, run_id) from exc

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipeline import gates
-from pipeline.errors import PublishRefused
+from pipeline.errors import PublishRefused, ReunifyError
 from pipeline.logging import bound, get_logger
 from pipeline.progress import ProgressFn
 from pipeline.results import ChildResult, ReviewDecision
@@ -36,16 +36,32 @@ def stage_results(run_id: str, store: Store, results: Sequence[ChildResult]) -> 
     return count
 
 
-def publish_run(run_id: str, store: Store, progress: ProgressFn = no_progress) -> None:
-    """Make the run's results the exported ones, in one transaction, and free the run lock."""
+def publish_run(
+    run_id: str, store: Store, progress: ProgressFn = no_progress, settings: Settings | None = None
+) -> None:
+    """Make the run's results the exported ones, in one transaction, and free the run lock; with
+    ``settings``, draw the run's quality sample (``pipeline.store.quality``) once it is published."""
     with bound(run_id=run_id, stage="publish"):
         store.set_stage(run_id, "publish")
         progress("publish", None, None)
         store.mark_succeeded(run_id)
+        if settings is not None:
+            draw_quality_sample(run_id, store, settings.quality_sample_share)
         store.delete_artifacts(run_id)
         store.release_lock(RUN_LOCK, run_id)
         store.prune_runs(keep=5)
         log.info("run.succeeded")
+
+
+def draw_quality_sample(run_id: str, store: Store, share: float) -> None:
+    """Draw a published run's quality sample; a failure is logged, never undoes the publish (the
+    results are right; only the reviewers' sample of them is missing)."""
+    try:
+        drawn = store.draw_quality_sample(run_id, share)
+    except ReunifyError as exc:
+        log.error("quality_sample.failed", error=str(exc))
+        return
+    log.info("quality_sample.drawn", links=drawn, share=share)
 
 
 def publish_step(
@@ -68,7 +84,7 @@ def publish_step(
     except PublishRefused as exc:
         fail_run(run_id, store, str(exc), settings, refused=True)
         return {"published": False, "refused": list(exc.feeds)}
-    publish_run(run_id, store, progress)
+    publish_run(run_id, store, progress, settings)
     run = store.get_run(run_id)
     children = (run.results_count or 0) if run is not None else 0
     return {"published": True, "refused": [], "children": children}

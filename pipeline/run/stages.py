@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pipeline.progress import ProgressFn
 from pipeline.settings import FEEDS
 
 # An in-process run reconciles in one stage; through workers the reconciliation is three stages:
@@ -45,3 +46,6 @@ def stage_of(step: str) -> str:
 def no_progress(_stage: str, _feed: str | None, _counts: Mapping[str, int] | None) -> None:
     """A ProgressFn that reports nothing: the stage functions' default."""
     return None
+
+
+quiet: ProgressFn = no_progress  # the progress of a run nobody watches
