@@ -11,6 +11,7 @@ RUN pip install --require-hashes -r requirements/base.lock
 COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY workers ./workers
+COPY entrypoints ./entrypoints
 COPY config ./config
 # --no-deps: everything it needs is in the lock above
 RUN pip install --no-deps . && pip check \

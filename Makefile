@@ -28,8 +28,8 @@ test: $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline workers tests bench
-	$(BIN)/ruff format --check pipeline workers tests bench
+	$(BIN)/ruff check pipeline workers entrypoints tests bench
+	$(BIN)/ruff format --check pipeline workers entrypoints tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.errors import MalformedRecord
-from pipeline.parse import PARSERS
+from pipeline.feed_registry import PARSERS
 from pipeline.reconcile import reconcile
 from pipeline.records import FeedSnapshot
 

@@ -17,7 +17,8 @@ import tracemalloc
 from eval_sample import AS_OF
 
 from pipeline.errors import MalformedRecord
-from pipeline.parse import PARSERS, REMOVAL_COLUMNS
+from pipeline.feed_registry import PARSERS
+from pipeline.parse import REMOVAL_COLUMNS
 from pipeline.reconcile import reconcile
 from pipeline.records import FeedSnapshot
 from pipeline.sim.score import score

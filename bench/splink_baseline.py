@@ -39,7 +39,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from pipeline import normalise
 from pipeline.classify import RESOLVED_STATES, StatusFacts, status_of
 from pipeline.errors import MalformedRecord
-from pipeline.parse import PARSERS
+from pipeline.feed_registry import PARSERS
 from pipeline.records import AdultRecord, ChildRecord, DnaResult, FeedSnapshot, RemovalRecord
 
 FEEDS = ("orr", "ice", "removals", "dna")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pipeline.feed_registry import REGISTRY
 from pipeline.parse import NO_TIMESTAMP
 from pipeline.records import AdultRecord, ChildRecord, ClaimedChild, FeedSnapshot, RemovalRecord
 
@@ -148,12 +149,7 @@ def screen_snapshot(snapshot: FeedSnapshot, as_of: date) -> FeedSnapshot:
 
 
 def _by_feed(snapshot: FeedSnapshot) -> Iterable[tuple[str, list[Any]]]:
-    return (
-        ("orr", snapshot.children),
-        ("ice", snapshot.adults),
-        ("removals", snapshot.removals),
-        ("dna", snapshot.dna),
-    )
+    return ((feed.name, getattr(snapshot, feed.snapshot_field)) for feed in REGISTRY if feed.snapshot_field)
 
 
 def snapshot_impossible_dates(snapshot: FeedSnapshot, as_of: date) -> list[ImpossibleDate]:

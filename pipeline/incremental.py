@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pipeline import feed_registry as registry
 from pipeline.dates import latest_plausible_update
 from pipeline.feeds.validate import stamp_text
 from pipeline.normalise import iso_datetime
 from pipeline.store import Store
 from pipeline.store.ports import FeedRecordReader, RunReader
 
-INCREMENTAL_FEEDS = frozenset({"orr", "ice", "dna"})
+# the removal list is not among them: see above (declared in pipeline/feed_registry.py)
+INCREMENTAL_FEEDS = registry.INCREMENTAL
 
 
 class PlanStore(RunReader, FeedRecordReader, Protocol):

@@ -243,11 +243,3 @@ def parse_dna(raw: object) -> DnaResult:
         result=result,
         reported_at=f.timestamp("reported_at"),
     )
-
-
-PARSERS: dict[str, Callable[[Any], Any]] = {
-    "orr": parse_child,
-    "ice": parse_adult,
-    "removals": parse_removal,
-    "dna": parse_dna,
-}

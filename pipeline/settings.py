@@ -18,11 +18,13 @@ from typing import Any
 
 import structlog
 
+from pipeline import feed_registry as registry
 from pipeline.cron import Schedule, parse_schedule
 from pipeline.errors import ConfigError
 
-FEEDS: tuple[str, ...] = ("orr", "ice", "removals", "dna")
-REQUIRED_FEEDS: tuple[str, ...] = ("orr", "ice", "removals")
+# the feeds' keys (REUNIFY_{NAME}_URL / _TOKEN) come from the feed registry
+FEEDS: tuple[str, ...] = registry.NAMES
+REQUIRED_FEEDS: tuple[str, ...] = registry.REQUIRED
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "reunify.toml"
 DEFAULT_SCHEDULE = "0 */6 * * *"  # every 6 hours on the hour, UTC
 
@@ -68,8 +70,8 @@ class Settings:
     # this is not their clock (kept, but never the feed's high-water mark), and the mark stays
     # this much before the run's start (an earlier mark only re-fetches a little more).
     clock_skew_seconds: float = 300.0
-    # Workers and their watchdog (see pipeline/run.py): a worker renews the lease of the step it
-    # works on every heartbeat; a lease not renewed for stall_seconds means the worker was lost
+    # Workers and their watchdog (pipeline/run/leases.py, watchdog.py): a worker renews its step's lease
+    # on every heartbeat; a lease not renewed for stall_seconds means the worker was lost
     # and the watchdog (run every sweep_seconds by beat) re-sends the step; a step lost
     # step_max_attempts times fails the run.
     heartbeat_seconds: float = 10.0

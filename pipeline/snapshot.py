@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from pipeline import jsontext
-from pipeline.parse import PARSERS
+from pipeline.feed_registry import PARSERS, REGISTRY
 from pipeline.records import FeedSnapshot
-from pipeline.settings import FEEDS
 from pipeline.store.ports import FeedRecordReader
 
-#: each feed's field of ``FeedSnapshot``
-FEED_ATTR = {"orr": "children", "ice": "adults", "removals": "removals", "dna": "dna"}
+#: each feed's field of ``FeedSnapshot`` (declared in pipeline/feed_registry.py)
+FEED_ATTR: dict[str, str] = {f.name: f.snapshot_field for f in REGISTRY if f.snapshot_field}
 
 
 def read_feed(run_id: str, feed: str, store: FeedRecordReader) -> Iterator[Any]:
@@ -25,4 +24,4 @@ def read_feed(run_id: str, feed: str, store: FeedRecordReader) -> Iterator[Any]:
 
 def load_snapshot(run_id: str, store: FeedRecordReader) -> FeedSnapshot:
     """Every valid record the run holds, read back from the store as typed records."""
-    return FeedSnapshot(**{FEED_ATTR[feed]: list(read_feed(run_id, feed, store)) for feed in FEEDS})
+    return FeedSnapshot(**{attr: list(read_feed(run_id, feed, store)) for feed, attr in FEED_ATTR.items()})

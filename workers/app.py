@@ -18,7 +18,7 @@ from workers.tasks import RETRY_BACKOFF_MAX
 # How a message held by a dead worker comes back, and why these numbers:
 # - A worker killed outright (SIGKILL, OOM, lost host) leaves its messages unacknowledged in Redis,
 #   which re-delivers them only after VISIBILITY_TIMEOUT. Recovery does not wait for that: the
-#   watchdog (pipeline/run.py watch_runs, a beat task every REUNIFY_SWEEP_SECONDS) re-sends a step
+#   watchdog (pipeline/run/watchdog.py watch_runs, a beat task every REUNIFY_SWEEP_SECONDS) re-sends a step
 #   whose lease was not renewed for REUNIFY_STALL_SECONDS, i.e. within about 1.5 minutes by default.
 #   The late redelivery is then skipped by the step (done already).
 # - A pool process killed under a live worker is re-queued at once (task_reject_on_worker_lost).

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import structlog
 
+from pipeline.feed_registry import shown
 from pipeline.feeds.http import BadPage, FeedClient, format_since
 
 log = structlog.get_logger(__name__)
@@ -45,3 +46,13 @@ def fetch(client: FeedClient, since: datetime | date | None = None) -> Iterator[
             raise client.protocol_error("the feed sent a next link it had sent before (pagination loop)")
         seen.add(target)
     log.info("feed.fetched", feed=NAME, pages=pages, records=records)
+
+
+def view(r: Mapping[str, Any]) -> dict[str, str]:
+    """A DNA result as an operator reads it (the display fields of pipeline.ops.records_view)."""
+    return {
+        "A-number": f"adult {shown(r.get('adult_a_number'))} child {shown(r.get('child_a_number'))}",
+        "name": f"adult {shown(r.get('adult_subject_id'))}, child {shown(r.get('child_id'))}",
+        "flags": f"DNA {shown(r.get('result'))}",
+        "updated": shown(r.get("reported_at")),
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from pipeline.errors import FeedIncompleteError
+from pipeline.feed_registry import shown
 from pipeline.feeds.http import BadPage, FeedClient, format_since
 
 log = structlog.get_logger(__name__)
@@ -188,3 +189,35 @@ def fetch(
             + "the feed is incomplete, so nothing from it is published; try again later",
         )
     log.info("feed.fetched", feed=NAME, pages=pages, records=fetched)
+
+
+def view(r: Mapping[str, Any]) -> dict[str, str]:
+    """An ICE record as an operator reads it (the display fields of pipeline.ops.records_view)."""
+    c = r.get("custody") or {}
+    claims = "; ".join(
+        f"{shown(k.get('name'))}{' ' + shown(k.get('dob')) if k.get('dob') else ''}"
+        for k in (r.get("claimed_children") or [])
+        if isinstance(k, Mapping)
+    )
+    flags = []
+    if r.get("criminal_history"):
+        flags.append(f"criminal history {r['criminal_history']}")
+    if r.get("medical_hold"):
+        flags.append("medical hold")
+    app = (r.get("apprehension_event_id"), r.get("apprehension_date"), r.get("apprehension_station"))
+    return {
+        "A-number": shown(r.get("a_number")),
+        "name": f"{shown(r.get('first_name'))} {shown(r.get('last_name'))}".strip(),
+        "date of birth": shown(r.get("birth_date")),
+        "sex": shown(r.get("gender")),
+        "country": shown(r.get("citizenship")),
+        "apprehension": " ".join(shown(x) for x in app if x),
+        "custody / facility": " ".join(
+            x
+            for x in (shown(c.get("status")), shown(c.get("facility_code")), f"as of {shown(c.get('as_of'))}")
+            if x
+        ),
+        "reported parent / claimed children": claims,
+        "flags": ", ".join(flags),
+        "updated": shown(r.get("updated_at")),
+    }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 import structlog
 
+from pipeline.feed_registry import shown
 from pipeline.feeds.http import BadPage, FeedClient, format_since
 
 log = structlog.get_logger(__name__)
@@ -54,3 +55,34 @@ def fetch(
             raise client.page_limit_error(pages, f"children page {pages}")
         seen.add(cursor)
     log.info("feed.fetched", feed=NAME, pages=pages, records=records)
+
+
+def view(r: Mapping[str, Any]) -> dict[str, str]:
+    """A child record as an operator reads it (the display fields of pipeline.ops.records_view)."""
+    app = r.get("apprehension") or {}
+    rep = r.get("reportedParent") or {}
+    dis = r.get("discharge") or {}
+    return {
+        "A-number": shown(r.get("aNumber")),
+        "name": f"{shown(r.get('firstName'))} {shown(r.get('lastName'))}".strip(),
+        "date of birth": shown(r.get("dateOfBirth")),
+        "sex": shown(r.get("sex")),
+        "country": shown(r.get("countryOfBirth")),
+        "apprehension": " ".join(
+            x for x in (shown(app.get("eventId")), shown(app.get("date")), shown(app.get("station"))) if x
+        ),
+        "custody / facility": " ".join(
+            x
+            for x in (
+                shown(r.get("facilityId")),
+                shown(r.get("facilityName")),
+                f"admitted {shown(r.get('admittedAt'))}",
+            )
+            if x
+        ),
+        "reported parent / claimed children": f"{shown(rep.get('name'))} ({shown(rep.get('relation'))})"
+        if rep
+        else "",
+        "discharge / removal": f"{shown(dis.get('type'))} {shown(dis.get('date'))}".strip() if dis else "",
+        "updated": shown(r.get("updatedAt")),
+    }

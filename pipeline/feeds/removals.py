@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 
 import structlog
 
 from pipeline.errors import FeedProtocolError
+from pipeline.feed_registry import shown
 from pipeline.feeds.http import BadPage, FeedClient
 from pipeline.parse import REMOVAL_COLUMNS
 
@@ -104,3 +106,14 @@ def _csv_failure(exc: csv.Error, line: int, rows: int) -> str:
     else:
         what = f"the CSV cannot be read ({text})"
     return f"removals.csv: {what}, at line {line:,} after {rows:,} rows; nothing from this list is used"
+
+
+def view(r: Mapping[str, Any]) -> dict[str, str]:
+    """A removal row as an operator reads it (the display fields of pipeline.ops.records_view)."""
+    return {
+        "A-number": shown(r.get("A_NUMBER")),
+        "name": f"{shown(r.get('FIRST_NAME'))} {shown(r.get('LAST_NAME'))}".strip(),
+        "date of birth": shown(r.get("DOB")),
+        "country": shown(r.get("COUNTRY")),
+        "discharge / removal": f"removed {shown(r.get('REMOVAL_DATE'))} via {shown(r.get('PORT'))}",
+    }

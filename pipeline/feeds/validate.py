@@ -11,7 +11,7 @@ import structlog
 from pipeline import jsontext
 from pipeline.dates import update_time
 from pipeline.errors import JSONDepthError, MalformedRecord
-from pipeline.parse import PARSERS
+from pipeline.feed_registry import PARSERS
 from pipeline.records import Quarantined
 
 log = structlog.get_logger(__name__)

@@ -153,3 +153,22 @@ def first_from_json(obj: Mapping[str, Any], cview: ChildView, person: Callable[[
         link(obj["l"]) if obj["l"] is not None else None, bool(obj["r"]), [link(c) for c in obj["c"]]
     )
     return FirstLink(cview, {int(pid): str(res) for pid, res in obj["t"]}, pairs, outcome)
+
+
+# -- the artifact layout: what a run through workers writes between its steps -------------------
+# prepare writes MODEL (the model, the people count, review decisions) and WHOLE (every group and
+# person by record ids, the partition count) and one partition_artifact(n) per partition (its
+# children, groups, people, oversized blocks, DNA result ids); match:n writes first_links_artifact(n)
+# (the partition's first-pass links); finish reads them all. The store deletes them at publish.
+MODEL_ARTIFACT = "model"
+WHOLE_ARTIFACT = "whole"
+
+
+def partition_artifact(number: int) -> str:
+    """The artifact of one partition's plan (``part:0``), written by prepare, read by match:n."""
+    return f"part:{number}"
+
+
+def first_links_artifact(number: int) -> str:
+    """The artifact of one partition's first-pass links (``first:0``), written by match:n."""
+    return f"first:{number}"

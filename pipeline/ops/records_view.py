@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.feeds.fetch import adapter
 from pipeline.ops.common import table
 from pipeline.store import Store
 
@@ -41,90 +42,8 @@ class SourceRecord:
         base = {"record": f"{self.feed.upper()} {self.record_id}"}
         if self.raw is None:
             return base | {"name": "(record not kept for this run)"}
-        view = {"orr": _orr, "ice": _ice, "removals": _removal, "dna": _dna}[self.feed]
+        view = adapter(self.feed).view  # each feed shows its own fields (its adapter module)
         return base | {k: v for k, v in view(self.raw).items() if v}
-
-
-def _s(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _orr(r: Mapping[str, Any]) -> dict[str, str]:
-    app = r.get("apprehension") or {}
-    rep = r.get("reportedParent") or {}
-    dis = r.get("discharge") or {}
-    return {
-        "A-number": _s(r.get("aNumber")),
-        "name": f"{_s(r.get('firstName'))} {_s(r.get('lastName'))}".strip(),
-        "date of birth": _s(r.get("dateOfBirth")),
-        "sex": _s(r.get("sex")),
-        "country": _s(r.get("countryOfBirth")),
-        "apprehension": " ".join(
-            x for x in (_s(app.get("eventId")), _s(app.get("date")), _s(app.get("station"))) if x
-        ),
-        "custody / facility": " ".join(
-            x
-            for x in (
-                _s(r.get("facilityId")),
-                _s(r.get("facilityName")),
-                f"admitted {_s(r.get('admittedAt'))}",
-            )
-            if x
-        ),
-        "reported parent / claimed children": f"{_s(rep.get('name'))} ({_s(rep.get('relation'))})"
-        if rep
-        else "",
-        "discharge / removal": f"{_s(dis.get('type'))} {_s(dis.get('date'))}".strip() if dis else "",
-        "updated": _s(r.get("updatedAt")),
-    }
-
-
-def _ice(r: Mapping[str, Any]) -> dict[str, str]:
-    c = r.get("custody") or {}
-    claims = "; ".join(
-        f"{_s(k.get('name'))}{' ' + _s(k.get('dob')) if k.get('dob') else ''}"
-        for k in (r.get("claimed_children") or [])
-        if isinstance(k, Mapping)
-    )
-    flags = []
-    if r.get("criminal_history"):
-        flags.append(f"criminal history {r['criminal_history']}")
-    if r.get("medical_hold"):
-        flags.append("medical hold")
-    app = (r.get("apprehension_event_id"), r.get("apprehension_date"), r.get("apprehension_station"))
-    return {
-        "A-number": _s(r.get("a_number")),
-        "name": f"{_s(r.get('first_name'))} {_s(r.get('last_name'))}".strip(),
-        "date of birth": _s(r.get("birth_date")),
-        "sex": _s(r.get("gender")),
-        "country": _s(r.get("citizenship")),
-        "apprehension": " ".join(_s(x) for x in app if x),
-        "custody / facility": " ".join(
-            x for x in (_s(c.get("status")), _s(c.get("facility_code")), f"as of {_s(c.get('as_of'))}") if x
-        ),
-        "reported parent / claimed children": claims,
-        "flags": ", ".join(flags),
-        "updated": _s(r.get("updated_at")),
-    }
-
-
-def _removal(r: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        "A-number": _s(r.get("A_NUMBER")),
-        "name": f"{_s(r.get('FIRST_NAME'))} {_s(r.get('LAST_NAME'))}".strip(),
-        "date of birth": _s(r.get("DOB")),
-        "country": _s(r.get("COUNTRY")),
-        "discharge / removal": f"removed {_s(r.get('REMOVAL_DATE'))} via {_s(r.get('PORT'))}",
-    }
-
-
-def _dna(r: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        "A-number": f"adult {_s(r.get('adult_a_number'))} child {_s(r.get('child_a_number'))}",
-        "name": f"adult {_s(r.get('adult_subject_id'))}, child {_s(r.get('child_id'))}",
-        "flags": f"DNA {_s(r.get('result'))}",
-        "updated": _s(r.get("reported_at")),
-    }
 
 
 def fetch(store: Store, run_id: str, feed: str, record_ids: Sequence[str]) -> list[SourceRecord]:

@@ -26,9 +26,9 @@ from datetime import date
 from typing import Any
 
 from pipeline.errors import MalformedRecord
+from pipeline.feed_registry import PARSERS
 from pipeline.jsontext import MAX_DEPTH
 from pipeline.normalise import a_number
-from pipeline.parse import PARSERS
 from pipeline.records import MAX_RECORD_ID_CHARS
 from pipeline.sim.payloads import RawRecord, WorldPayloads
 

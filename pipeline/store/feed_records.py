@@ -4,7 +4,6 @@ in record id order, carried forward by incremental runs; and the feeds' fetch cu
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from functools import partial
 
 import sqlalchemy as sa
@@ -14,7 +13,6 @@ from pipeline.errors import StoreError
 from pipeline.records import Quarantined, keep_latest
 from pipeline.store.db import DEFAULT_BATCH, Database, Insert, chunks, copy_rows
 from pipeline.store.schema import (
-    feed_cursors,
     feed_records,
     quarantine,
 )
@@ -33,7 +31,7 @@ _CREATE_STAGE = (
 
 
 class FeedRecordRepository:
-    """The ``feed_records``, ``quarantine`` and ``feed_cursors`` tables."""
+    """The ``feed_records`` and ``quarantine`` tables."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -235,22 +233,3 @@ class FeedRecordRepository:
             stmt = stmt.where(q.feed == feed)
         with self._db.read("listing quarantined records") as conn:
             return [Quarantined(r.feed, r.record_id, r.reason, r.payload) for r in conn.execute(stmt)]
-
-    # -- feed cursors ------------------------------------------------------------------------------
-
-    def get_feed_cursor(self, feed: str) -> datetime | None:
-        """When the feed was last fetched completely and successfully, for incremental fetches."""
-        stmt = sa.select(feed_cursors.c.last_successful_fetch_at).where(feed_cursors.c.feed == feed)
-        with self._db.read("reading a feed cursor") as conn:
-            value: datetime | None = conn.execute(stmt).scalar()
-            return value
-
-    def set_feed_cursor(self, feed: str, fetched_at: datetime) -> None:
-        """Remember a successful complete fetch of ``feed`` that started at ``fetched_at``."""
-        ins = self._db.insert(feed_cursors).values(feed=feed, last_successful_fetch_at=fetched_at)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[feed_cursors.c.feed],
-            set_={"last_successful_fetch_at": ins.excluded.last_successful_fetch_at},
-        )
-        with self._db.write("recording a feed cursor") as conn:
-            conn.execute(stmt)

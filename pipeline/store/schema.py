@@ -178,13 +178,6 @@ review_decisions = sa.Table(
     sa.Index(None, "child_key", "adult_key"),
 )
 
-feed_cursors = sa.Table(
-    "feed_cursors",
-    metadata,
-    sa.Column("feed", sa.String(16), primary_key=True),
-    sa.Column("last_successful_fetch_at", UTCDateTime(), nullable=False),
-)
-
 # Operators' views (report, show, discrepancies). One compact row per child per run, written with
 # the run's results and kept when old runs are pruned, so status history and trends span every
 # run. No personal data: ids, status and location fields only.

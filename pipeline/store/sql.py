@@ -188,8 +188,6 @@ class Store:
     feed_high_water = forward("feed_records", FeedRecordRepository.feed_high_water)
     get_feed_payloads = forward("feed_records", FeedRecordRepository.get_feed_payloads)
     list_quarantine = forward("feed_records", FeedRecordRepository.list_quarantine)
-    get_feed_cursor = forward("feed_records", FeedRecordRepository.get_feed_cursor)
-    set_feed_cursor = forward("feed_records", FeedRecordRepository.set_feed_cursor)
 
     # -- results and their runner-up candidates --------------------------------------------------
 

@@ -20,7 +20,7 @@ from feed_fixtures import (
 from structlog.testing import capture_logs
 
 from pipeline.errors import ConfigError, FeedAuthError, FeedProtocolError, FeedUnavailableError
-from pipeline.feeds import FEEDS, fetch_feed
+from pipeline.feeds.fetch import adapter, fetch_feed
 from pipeline.feeds.http import RetryPolicy
 from pipeline.feeds.validate import EXTRA_CELLS_KEY, validate_page
 from pipeline.settings import FEEDS as FEED_NAMES
@@ -67,7 +67,7 @@ def fetch_all(sim: FeedSimulator, feed: str, since: Any = None, **client_kw: Any
     records: list[Any] = []
     pages = 0
     with client_for(sim, feed, **client_kw) as client:
-        for page in FEEDS[feed].fetch(client, since, **SMALL_PAGES[feed]):
+        for page in adapter(feed).fetch(client, since, **SMALL_PAGES[feed]):
             assert isinstance(page, list) and page
             records.extend(page)
             pages += 1
@@ -216,7 +216,7 @@ def test_not_found_is_not_retried(synthetic_sim: FeedSimulator) -> None:
     client = client_for(synthetic_sim, "orr")
     client.root = synthetic_sim.base_url + "/nowhere"
     with pytest.raises(FeedProtocolError, match="HTTP 404"):
-        list(FEEDS["orr"].fetch(client))
+        list(adapter("orr").fetch(client))
     assert synthetic_sim.counts() == {"404": 1}
 
 
@@ -270,7 +270,7 @@ def test_malformed_records_are_quarantined_with_reasons(
 ) -> None:
     valid, quarantined = [], []
     with client_for(sim, feed) as client:
-        for page in FEEDS[feed].fetch(client, None, **SMALL_PAGES[feed]):
+        for page in adapter(feed).fetch(client, None, **SMALL_PAGES[feed]):
             ok, bad = validate_page(feed, page)
             valid += ok
             quarantined += bad

@@ -19,7 +19,7 @@ from pipeline.errors import (
     FeedProtocolError,
     FeedUnavailableError,
 )
-from pipeline.feeds import FEEDS, fetch_feed
+from pipeline.feeds.fetch import adapter, fetch_feed
 from pipeline.feeds.http import RetryPolicy
 from pipeline.settings import load_settings
 from pipeline.sim.payloads import WorldPayloads
@@ -39,7 +39,7 @@ def fetch_all(sim: FeedSimulator, feed: str, **kw: Any) -> list[Any]:
     adapter_kw = {k: kw.pop(k) for k in ("page_size", "batch_size") if k in kw}
     records: list[Any] = []
     with client_for(sim, feed, **kw) as client:
-        for page in FEEDS[feed].fetch(client, None, **adapter_kw):
+        for page in adapter(feed).fetch(client, None, **adapter_kw):
             records.extend(page)
     return records
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.cli import write_export
+from entrypoints.cli import write_export
 from pipeline.errors import RunFailedError
 from pipeline.run import run_embedded
 from pipeline.settings import Settings, load_settings

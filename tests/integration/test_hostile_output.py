@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from terminal_chars import terminal_active
 
-from pipeline.cli import main
+from entrypoints.cli import main
 from pipeline.logging import configure_logging
 from pipeline.ops.export import CSV_COLUMNS
 from pipeline.run import run_embedded

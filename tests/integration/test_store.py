@@ -513,7 +513,7 @@ def test_prune_keeps_recent_successes_and_running_runs(store: Store, clock: Fake
         store.prune_runs(keep=0)
 
 
-def test_review_decisions_and_feed_cursors(store: Store, clock: FakeClock) -> None:
+def test_review_decisions(store: Store, clock: FakeClock) -> None:
     first = store.add_decision("ORR-1", "ICE-1", "confirm", "analyst@hhs", "same event, DNA match")
     clock.advance(minutes=1)
     store.add_decision("ORR-2", "ICE-3", "reject", "analyst@hhs", "DNA exclusion")
@@ -522,11 +522,6 @@ def test_review_decisions_and_feed_cursors(store: Store, clock: FakeClock) -> No
     assert first.decided_at == T0
     with pytest.raises(ValueError):
         store.add_decision("ORR-1", "ICE-1", "maybe", "x", "y")
-
-    assert store.get_feed_cursor("orr") is None
-    store.set_feed_cursor("orr", T0)
-    store.set_feed_cursor("orr", T0 + timedelta(hours=6))
-    assert store.get_feed_cursor("orr") == T0 + timedelta(hours=6)
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 
-from pipeline.cli import build_parser
+from entrypoints.cli import build_parser
 
 
 def _commands(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pipeline import feed_registry as registry
 from pipeline import parse
 from pipeline.feeds.validate import EXTRA_CELLS_KEY, ValidRecord, validate_page
 
@@ -68,7 +69,7 @@ def test_a_parser_crash_quarantines_the_record_instead_of_stopping(monkeypatch: 
     def boom(raw: object) -> Any:
         raise KeyError("bug")
 
-    monkeypatch.setitem(parse.PARSERS, "dna", boom)
+    monkeypatch.setitem(registry.PARSERS, "dna", boom)
     valid, quarantined = validate_page("dna", [{"case_id": "DNA-1"}])
     assert valid == [] and quarantined[0].reason == "record could not be parsed (KeyError)"
 

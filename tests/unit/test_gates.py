@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import acceptances, build_parser
+from entrypoints.cli import acceptances, build_parser
 from pipeline.errors import ConfigError
 from pipeline.gates import GATES, AcceptDrop, check_acceptances, evaluate_gates, refusal_reason
 from pipeline.settings import FEEDS, Settings, load_settings

@@ -15,7 +15,8 @@ from pipeline.store import Store
 from pipeline.store.ports import ROLES
 from pipeline.store.sql import forward
 
-# The public methods of Store before the split (0c839dd), which callers and tests use.
+# The public methods of Store before the split (0c839dd), which callers and tests use (bar
+# get_feed_cursor and set_feed_cursor, dropped with their table in migration 0012).
 BEFORE_THE_SPLIT = [
     "now",
     "upgrade",
@@ -64,8 +65,6 @@ BEFORE_THE_SPLIT = [
     "prune_runs",
     "add_decision",
     "list_decisions",
-    "get_feed_cursor",
-    "set_feed_cursor",
     "succeeded_runs",
     "previous_succeeded_run",
     "iter_history",

@@ -38,8 +38,9 @@ def demo_settings(sim: FeedSimulator, workdir: Path, as_of: str) -> Settings:
 
 def run_demo(children: int, seed: int, fault_rate: float, workdir: Path, out: TextIO = sys.stdout) -> int:
     """Generate, serve, reconcile, export and score one world; returns the exit code."""
-    from pipeline.cli import Progress, quarantined_counts, summary_table
+    from entrypoints.summary import quarantined_counts, summary_table
     from pipeline.ops.export import write_export
+    from pipeline.progress import Progress
     from pipeline.run import run_embedded
     from pipeline.store import Store
 

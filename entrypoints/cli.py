@@ -8,101 +8,28 @@ import json
 import os
 import sys
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from entrypoints.ops_commands import register as register_ops_commands
+from entrypoints.summary import quarantined_counts, summary_table
+from entrypoints.web_commands import register as register_web_commands
 from pipeline.errors import (
     ConfigError,
-    PublishRefused,
     ReunifyError,
-    RunCancelled,
     RunFailedError,
     RunInProgressError,
 )
 from pipeline.exit_codes import ExitCode
 from pipeline.exit_codes import epilog as exit_codes_epilog
-from pipeline.gates import AcceptDrop, describe_acceptance, refused_feeds
+from pipeline.gates import AcceptDrop, describe_acceptance
 from pipeline.logging import configure_logging
-from pipeline.ops.commands import register as register_ops_commands
 from pipeline.ops.escape import term_text, write_text
 from pipeline.ops.export import write_export
-from pipeline.progress import LATER_STAGES, Progress
-from pipeline.results import COHORTS, STATUSES
+from pipeline.progress import Progress
 from pipeline.settings import FEEDS, Settings, get_settings, warn_unknown_keys
 from pipeline.store import RunInfo, Store
-from pipeline.web.commands import register as register_web_commands
-
-
-def summary_table(results: Iterable[dict[str, Any]], quarantined: dict[str, int] | None) -> str:
-    """Children per status and cohort, quarantined records per feed, unresolved locations."""
-    table: Counter[tuple[str, str]] = Counter()
-    unresolved = review = 0
-    for row in results:
-        table[(row["status"], row["cohort"])] += 1
-        unresolved += not row["parent_location"]["resolved"]
-        review += bool(row.get("needs_review"))
-    width = max(len(s) for s in STATUSES) + 2
-    lines = ["status".ljust(width) + "".join(c.rjust(12) for c in COHORTS) + "total".rjust(9)]
-    for status in STATUSES:
-        cells = [table[(status, c)] for c in COHORTS]
-        lines.append(status.ljust(width) + "".join(f"{n:>12,}" for n in cells) + f"{sum(cells):>9,}")
-    totals = [sum(table[(s, c)] for s in STATUSES) for c in COHORTS]
-    lines.append("total".ljust(width) + "".join(f"{n:>12,}" for n in totals) + f"{sum(totals):>9,}")
-    lines.append("")
-    lines.append(f"unresolved parent locations: {unresolved:,}    links needing review: {review:,}")
-    if quarantined is not None:
-        quarantine = ", ".join(f"{feed} {quarantined.get(feed, 0):,}" for feed in FEEDS)
-        lines.append(f"quarantined records: {quarantine}")
-    return "\n".join(lines)
-
-
-def quarantined_counts(run: RunInfo | None) -> dict[str, int]:
-    """Quarantined records per feed of a run."""
-    return {feed: c.quarantined for feed, c in run.counts.items()} if run else {}
-
-
-def _follow_run(settings: Settings, store: Store, run_id: str, progress: Progress) -> str:
-    """Follow a run through workers until it ends, drawing its progress from what the store
-    records (feed counts, the stage, its steps done); the run id once it succeeded."""
-    from pipeline.run import stage_steps
-
-    seen: dict[str, tuple[int, ...]] = {}
-    warned = False
-    while True:
-        run = store.get_run(run_id)
-        if run is None:
-            raise RunFailedError(f"run {run_id} vanished from the store")
-        for feed, c in run.counts.items():
-            key = (c.fetched, c.valid)
-            if seen.get(feed) != key:
-                seen[feed] = key
-                progress("fetch", feed, {"fetched": c.fetched, "quarantined": c.quarantined})
-        if run.stage and run.stage in LATER_STAGES:
-            if run.stage != progress.stage:
-                progress(run.stage, None, None)
-            steps = stage_steps(run.stage, run.partitions)
-            if len(steps) > 1:  # partition i of n: the match steps done so far
-                done = sum(s.done for s in store.list_steps(run_id) if s.step in steps)
-                progress(run.stage, None, {"steps": len(steps), "done": done})
-        if run.status == "succeeded":
-            return run_id
-        if run.status == "failed":
-            if run.cancelled:
-                raise RunCancelled(f"run {run_id} was {run.error}", run_id)
-            if run.refused:
-                feeds = refused_feeds(store.list_gate_checks(run_id))
-                raise PublishRefused(f"run {run_id} was not published: {run.error}", feeds, run_id)
-            raise RunFailedError(f"run {run_id} failed: {run.error}", run_id)
-        quiet = (store.now() - run.heartbeat_at).total_seconds()
-        if not warned and quiet > 2 * settings.stall_seconds + settings.sweep_seconds:
-            warned = True
-            progress.note(
-                f"reunify: no progress for {quiet:.0f} s; the watchdog (`celery -A workers beat`) "
-                "re-sends lost work: is beat running, and a worker?"
-            )
-        time.sleep(0.5)
 
 
 def _interrupted(progress: Progress, run_id: str | None, through_workers: bool) -> int:
@@ -166,7 +93,7 @@ def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.ops import launch
-    from pipeline.run import Interrupted
+    from pipeline.run import Interrupted, follow_run
 
     accept = acceptances(args)
     # --no-fetch re-reconciles the stored feed state: an ordinary run with the trigger `review`
@@ -186,7 +113,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if launch.through_workers(settings):
             run_id = launch.send_to_workers(settings, store, req)
-            _follow_run(settings, store, run_id, progress)
+            follow_run(settings, store, run_id, progress)
         else:
             run_id = launch.run_here(settings, store, req, progress)
     except Interrupted as exc:
@@ -217,7 +144,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(settings.database_url)
     if args.list is not None:  # the agencies' lists (issue 16): pipeline/ops/cases.py
-        from pipeline.ops.commands import export_list
+        from entrypoints.ops_commands import export_list
 
         return export_list(store, settings, args.list, args.format, args.out)
     fmt = args.format or "jsonl"
@@ -370,7 +297,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, _settings: Settings) -> int:
-    from pipeline.sim.demo import run_demo
+    from entrypoints.demo import run_demo
 
     return run_demo(args.children, args.seed, args.fault_rate, Path(args.workdir))
 
