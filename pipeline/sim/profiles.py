@@ -16,7 +16,17 @@ from pipeline.errors import ConfigError
 from pipeline.sim.world.rates import Rates
 
 DEFAULT = Rates()
-HARD = replace(DEFAULT)
+HARD = replace(
+    DEFAULT,
+    particle_surname=0.06,
+    single_surname_mother=0.12,
+    re_referral=0.05,
+    re_referral_bare=0.6,
+    removal_typo_surname=0.10,
+    removal_a_swap=0.05,
+    duplicate_ice=0.05,
+    duplicate_ice_no_dob=0.6,
+)
 SPARSE = replace(
     HARD,
     child_event_id=0.15,

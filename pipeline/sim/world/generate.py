@@ -43,6 +43,7 @@ class _Picker:
 _FEMALE = _Picker(names.FEMALE_GIVEN)
 _MALE = _Picker(names.MALE_GIVEN)
 _SURNAME = _Picker(names.SURNAMES)
+_PARTICLE = _Picker(names.PARTICLE_SURNAMES)
 _PARENT_COUNTRY = _Picker(((c[0], c[1]), c[2]) for c in names.COUNTRIES)
 _OTHER_COUNTRY = _Picker(((c[0], c[1]), c[3]) for c in names.COUNTRIES)
 _CHILD_AGE = _Picker(enumerate((3, 2, 3, 3, 7, 20, 20, 15, 10, 14, 13, 13, 10, 12, 12, 8, 9, 8)))
@@ -152,6 +153,8 @@ class _Generator:
                 given.append(second)
         if surnames is None:
             surnames = [_SURNAME(rng), _SURNAME(rng)]
+            if self.r.particle_surname and rng.random() < self.r.particle_surname:
+                surnames[0 if rng.random() < 0.6 else 1] = _PARTICLE(rng)
         birth = self.as_of - timedelta(days=365 * age + int(rng.random() * 365))
         return _Person(sex, given, surnames, birth, self.a_number(), country)
 
@@ -251,11 +254,17 @@ class _Generator:
         gap = int(rng.triangular(14, 46, 21))
         parent = self.person(sex, ages[0] + gap, country, two_given=0.45)
         other_surname = _SURNAME(rng)  # the other parent, who is in no feed
+        if r.particle_surname and rng.random() < r.particle_surname:
+            other_surname = _PARTICLE(rng)
         single = sex == "F" and rng.random() < r.single_mother_surnames
+        # Draws only when the rate is set, so the default profile's worlds stay as they were.
+        mother_only = sex == "F" and r.single_surname_mother > 0 and rng.random() < r.single_surname_mother
         children = []
         for age in ages:
             if single:
                 surnames = list(parent.surnames)
+            elif mother_only:
+                surnames = [parent.surnames[0]]
             elif sex == "M":
                 surnames = [parent.surnames[0], other_surname]
             else:
@@ -340,6 +349,12 @@ class _Generator:
                 self.ice_record(p, fam, "detained", old_day, history, medical, old_claims, parent=True)
             )
         records.append(self.ice_record(p, fam, status, first, history, medical, claims, parent=True))
+        if stale and r.duplicate_ice_no_dob and rng.random() < r.duplicate_ice_no_dob:
+            # The stale copy was keyed from an interview without papers: no date of birth, often
+            # no A-number either.
+            records[0]["birth_date"] = None
+            if rng.random() < 0.5:
+                records[0]["a_number"] = None
         rows = [self.removal_row(p, day, parent=True) for day in rows_dates]
         discharge_ok = outcome == 0 and not serious and not medical and not rows_dates
         return records, rows, discharge_ok
@@ -444,6 +459,13 @@ class _Generator:
         a_empty = r.removal_a_empty / 2 if parent else r.removal_a_empty
         a = self.spell_a(p.a_number, 0.0, a_empty) or ""
         dob = self.noisy_dob(p.dob, 0.0 if parent else r.removal_dob_empty)
+        if parent and r.removal_typo_surname and rng.random() < r.removal_typo_surname:
+            last = self.typo(last)  # a slip on the removal list only: ICE has the name right
+        if parent and a and r.removal_a_swap and rng.random() < r.removal_a_swap:
+            digits = f"{p.a_number:09d}"
+            i = rng.randrange(1, 8)
+            if digits[i] != digits[i + 1]:
+                a = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
         row = [
             "",
             a,
@@ -464,7 +486,40 @@ class _Generator:
         if rng.random() < r.re_referral:
             again = self.clamp(fam.event_date + timedelta(days=rng.randint(14, 35)))
             records.append(self.child_record(fam, child, again, no_evidence))
+            if r.re_referral_bare and rng.random() < r.re_referral_bare:
+                self.bare_re_referral(records[0], records[1], child)
         return records
+
+    def bare_re_referral(self, first: dict[str, Any], again: dict[str, Any], child: _Person) -> None:
+        """Rewrite a re-referral's record as a second intake writes it without the first file: no
+        A-number, and either no apprehension data with the name or date of birth written another
+        way, or no date of birth with the apprehension dated a day or two off the first record."""
+        rng = self.rng
+        again["aNumber"] = None
+        kind = rng.random()
+        if kind < 0.25:  # apprehension kept, date of birth missing, the date a day or two off
+            again["dateOfBirth"] = None
+            app = dict(first.get("apprehension") or {})
+            if not app.get("date"):
+                return
+            day = date.fromisoformat(app["date"]) + timedelta(days=rng.choice((-2, -1, 1, 2)))
+            app["date"] = self.clamp(day).isoformat()
+            again["apprehension"] = app
+            return
+        again["apprehension"] = None
+        accents = rng.random() < 0.5
+        if kind < 0.50 and (len(child.surnames) > 1 or len(child.given) > 1):
+            if len(child.surnames) > 1 and (len(child.given) == 1 or rng.random() < 0.5):
+                again["lastName"] = self.mixed(child.surnames[:1], accents)
+            else:
+                again["firstName"] = self.mixed(child.given[:1], accents)
+            again["dateOfBirth"] = child.dob.isoformat()
+        elif kind < 0.75 and child.dob.day <= 12 and child.dob.day != child.dob.month:
+            again["dateOfBirth"] = date(child.dob.year, child.dob.day, child.dob.month).isoformat()
+        else:  # the placeholder 1 January, and a name keyed with a slip
+            again["dateOfBirth"] = date(child.dob.year, 1, 1).isoformat()
+            key = "firstName" if rng.random() < 0.5 else "lastName"
+            again[key] = self.typo(str(again[key]))
 
     def child_record(self, fam: _Family, child: _Person, admitted: date, no_evidence: bool) -> dict[str, Any]:
         rng, r = self.rng, self.r

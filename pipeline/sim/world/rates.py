@@ -108,3 +108,12 @@ class Rates:
     malformed_ice: float = 0.0013
     malformed_removals: float = 0.0003
     malformed_dna: float = 0.004
+    # Phenomena of real case files the sample is too small to show; all off by default so the
+    # default worlds stay as they were (pipeline/sim/profiles.py switches them on).
+    particle_surname: float = 0.0  # a person's surname is a particle form (DE LA CRUZ, DEL CID)
+    single_surname_mother: float = 0.0  # the mother's child carries her first surname only
+    # a re-referral's second record with no apprehension data nor A-number, written another way
+    re_referral_bare: float = 0.0
+    removal_typo_surname: float = 0.0  # the parent's removal row: a surname typo ICE does not have
+    removal_a_swap: float = 0.0  # the parent's removal row: two neighbouring A-number digits swapped
+    duplicate_ice_no_dob: float = 0.0  # a parent's duplicate ICE record without a date of birth
