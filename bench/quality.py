@@ -182,7 +182,16 @@ def stability(world: World, change: float, seed: int, export: Sequence[Mapping[s
     """Of the children whose records did not change in a ``change`` mutation, the share whose
     named parent or status changed between the two reconciliations."""
     later = mutate_world(world, change, seed)
-    export_later = export_of(later)
+    return stability_of(world, later, export, export_of(later)) | {"change": change}
+
+
+def stability_of(
+    world: World,
+    later: World,
+    export: Sequence[Mapping[str, Any]],
+    export_later: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """:func:`stability` on two worlds and their exports."""
     before, after = _answers(export), _answers(export_later)
     unchanged = _unchanged_children(world, later)
     flipped_link = flipped_status = flipped = 0
@@ -197,7 +206,6 @@ def stability(world: World, change: float, seed: int, export: Sequence[Mapping[s
         flipped += link or status
     n = len(unchanged)
     return {
-        "change": change,
         "unchanged_children": n,
         "link_changed": flipped_link,
         "status_changed": flipped_status,
