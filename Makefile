@@ -22,8 +22,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/reunify demo
 
+# Both cores, one test file per worker process (files share their fixtures' servers and worlds);
+# every test isolates its own databases, Redis database and ports, so the files run side by side.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline workers tests bench

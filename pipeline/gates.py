@@ -35,10 +35,11 @@ from datetime import datetime
 from typing import Protocol
 
 from pipeline.errors import ConfigError, PublishRefused, RunFailedError
-from pipeline.incremental import plan_fetch
+from pipeline.incremental import PlanStore, plan_fetch
 from pipeline.logging import get_logger
 from pipeline.settings import FEEDS, Settings
-from pipeline.store import Acceptance, FeedCounts, GateCheck, RunInfo, Store
+from pipeline.store import Acceptance, FeedCounts, GateCheck, RunInfo
+from pipeline.store.ports import Clock, GateVerdicts, RunReader
 from pipeline.store.schema import GATE_OUTCOMES
 
 log = get_logger(__name__)
@@ -159,11 +160,16 @@ class QuarantineRateGate:
         return Verdict(exceeded, rate, bad, served, detail)
 
 
+class GateStore(Clock, GateVerdicts, PlanStore, Protocol):
+    """What ``check_publish`` needs of the store: the runs, the feeds' counts, somewhere for the
+    verdicts, and the store's clock."""
+
+
 # The gates every run is held against before publishing, in the order their verdicts are told.
 GATES: tuple[Gate, ...] = (FeedDropGate(), QuarantineRateGate())
 
 
-def baseline_run(store: Store, run_id: str) -> RunInfo | None:
+def baseline_run(store: RunReader, run_id: str) -> RunInfo | None:
     """The last successful run other than ``run_id`` (None on a store's first run)."""
     return next((run for run in store.succeeded_runs(limit=2) if run.id != run_id), None)
 
@@ -236,7 +242,7 @@ def refusal_reason(checks: Sequence[GateCheck]) -> str:
     )
 
 
-def check_publish(run_id: str, store: Store, settings: Settings) -> list[GateCheck]:
+def check_publish(run_id: str, store: GateStore, settings: Settings) -> list[GateCheck]:
     """Hold the run against every gate before it is published and store every outcome.
 
     Raises PublishRefused (the run is left for the caller to fail as refused) when any gate

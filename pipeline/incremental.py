@@ -20,13 +20,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pipeline.dates import latest_plausible_update
 from pipeline.feeds.validate import stamp_text
 from pipeline.normalise import iso_datetime
 from pipeline.store import Store
+from pipeline.store.ports import FeedRecordReader, RunReader
 
 INCREMENTAL_FEEDS = frozenset({"orr", "ice", "dna"})
+
+
+class PlanStore(RunReader, FeedRecordReader, Protocol):
+    """What planning a fetch reads from the store: the runs and their feed records."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class FetchPlan:
         return self.base_run_id is not None
 
 
-def plan_fetch(store: Store, run_id: str, feed: str, skew_seconds: float) -> FetchPlan:
+def plan_fetch(store: PlanStore, run_id: str, feed: str, skew_seconds: float) -> FetchPlan:
     """The fetch plan of a feed in a run: full unless the run is incremental and a base exists.
 
     The mark is the base run's greatest update time not after its start plus ``skew_seconds``

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -47,13 +47,13 @@ from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare, re
 from pipeline.records import FeedSnapshot, keep_latest
 from pipeline.results import ChildResult, ReviewDecision
 from pipeline.settings import FEEDS, Settings
-from pipeline.store import RunInfo, StepInfo, Store
+from pipeline.snapshot import FEED_ATTR, load_snapshot, read_feed
+from pipeline.store import FeedCounts, RunInfo, StepInfo, Store
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
 RUN_LOCK = "reunify-run"
-FEED_ATTR = {"orr": "children", "ice": "adults", "removals": "removals", "dna": "dna"}
 
 # An in-process run reconciles in one stage; through workers the reconciliation is three stages:
 # prepare (global), match (one step per partition, any worker), finish (global).
@@ -170,18 +170,6 @@ class Heartbeat:
                     self.beat()
                 except ReunifyError as exc:  # the store is unreachable: keep trying, the lease may hold
                     log.warning("heartbeat.failed", error=str(exc))
-
-
-@dataclass(frozen=True)
-class FeedCounts:
-    """How many records one feed gave: fetched (as served), valid (after de-duplication), quarantined."""
-
-    fetched: int
-    valid: int
-    quarantined: int
-
-    def as_dict(self) -> dict[str, int]:
-        return {"fetched": self.fetched, "valid": self.valid, "quarantined": self.quarantined}
 
 
 def _noop(_stage: str, _feed: str | None, _counts: Mapping[str, int] | None) -> None:
@@ -423,17 +411,6 @@ def fetch_feed(
         )
         progress("fetched", feed, counts.as_dict())
         return counts
-
-
-def read_feed(run_id: str, feed: str, store: Store) -> Iterator[Any]:
-    """A run's records of one feed read back from the store and parsed, in record id order."""
-    parse = PARSERS[feed]
-    return (parse(jsontext.loads(text)) for text in store.iter_feed_payloads(run_id, feed))
-
-
-def load_snapshot(run_id: str, store: Store) -> FeedSnapshot:
-    """Every valid record the run holds, read back from the store as typed records."""
-    return FeedSnapshot(**{FEED_ATTR[feed]: list(read_feed(run_id, feed, store)) for feed in FEEDS})
 
 
 def _decisions(store: Store) -> list[ReviewDecision]:

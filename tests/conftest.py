@@ -4,13 +4,13 @@ settings that point at them, and databases of both backends."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pg_databases import fresh_pg_database
 from sqlalchemy.engine import make_url
 
 from pipeline.settings import Settings, load_settings
@@ -72,11 +72,5 @@ def pg_admin_engine() -> Iterator[sa.Engine]:
 @pytest.fixture
 def pg_url(pg_admin_engine: sa.Engine) -> Iterator[str]:
     """The URL of a fresh PostgreSQL database, dropped after the test."""
-    name = f"reunify_test_{uuid.uuid4().hex[:12]}"
-    with pg_admin_engine.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with pg_admin_engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_pg_database(pg_admin_engine) as url:  # tests/pg_databases.py
+        yield url

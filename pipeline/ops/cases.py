@@ -18,6 +18,7 @@ from pipeline.ops.common import table
 from pipeline.ops.deadlines import deadlines_of
 from pipeline.ops.escape import term_text
 from pipeline.ops.export import write_table_csv, write_table_xlsx
+from pipeline.ops.result_row import result_rows
 from pipeline.results import COHORTS, STATUS_WORDS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import Store
@@ -29,7 +30,6 @@ from pipeline.store.cases import (
     ContactAttempt,
     Member,
 )
-from pipeline.store.history import child_key
 from pipeline.store.schema import (
     CASE_KINDS,
     CASE_STATES,
@@ -409,30 +409,31 @@ def _parents_to_locate(store: Store, settings: Settings, run_id: str) -> AgencyT
     found = list(cs.iter_list(run_id, CaseFilter(kind="parent"), order))
     members = cs.members([c.id for c in found])
     attempts = cs.attempts([c.id for c in found])
-    results = {child_key(r): r for r in store.iter_results(run_id)}
+    results = {r.child_key: r for r in result_rows(store, run_id)}
     rows: list[list[Any]] = []
     child_ids: list[str] = []
     for case in found:
         mine = members.get(case.id, [])
         objs = [results[m.child_key] for m in mine if m.child_key in results]
-        lead = next((o for o in objs if o.get("parent")), None) or {}
-        parent = lead.get("parent") or {}
-        loc = lead.get("parent_location") or {}
+        # a parent case's children share the parent: the first with a parent found speaks for all
+        lead = next((o for o in objs if o.parent is not None), None)
+        parent = lead.parent if lead is not None else None
+        loc = lead.parent_location if lead is not None else None
         nxt = next((a for a in reversed(attempts.get(case.id, [])) if a.next_action), None)
         child_ids += [m.child_key for m in mine]
         rows.append(
             [
                 case.id,
-                ";".join(parent.get("ice_record_ids") or []),
-                ";".join(parent.get("removal_record_ids") or []),
-                parent.get("a_number") or "",
-                parent.get("name") or "",
-                loc.get("state") or "",
-                loc.get("facility") or "",
-                loc.get("since") or "",
-                loc.get("country") or "",
+                ";".join(parent.ice_record_ids) if parent else "",
+                ";".join(parent.removal_record_ids) if parent else "",
+                (parent.a_number if parent else None) or "",
+                (parent.name if parent else None) or "",
+                (loc.state if loc else None) or "",
+                (loc.facility if loc else None) or "",
+                (loc.since if loc else None) or "",
+                (loc.country if loc else None) or "",
                 "" if case.days_unresolved is None else case.days_unresolved,
-                ";".join(";".join(o["child_record_ids"]) for o in objs),
+                ";".join(";".join(o.child_record_ids) for o in objs),
                 ";".join(sorted({m.facility or "" for m in mine} - {""})),
                 case.cohort or "",
                 CASE_STATES[case.state],
@@ -470,25 +471,24 @@ def _children_per_facility(store: Store, settings: Settings, run_id: str) -> Age
     facilities = cs.child_facilities(run_id)
     next_of = cs.next_actions(run_id)
     rows: list[list[Any]] = []
-    for r in store.iter_results(run_id):
-        known = [facilities[i] for i in r["child_record_ids"] if i in facilities]
+    for r in result_rows(store, run_id):
+        known = [facilities[i] for i in r.child_record_ids if i in facilities]
         fac = max(known, key=lambda f: f[2]) if known else (None, None, "")
-        loc = r.get("parent_location") or {}
-        key = child_key(r)
+        loc = r.parent_location
         rows.append(
             [
                 fac[0] or "",
                 fac[1] or "",
-                ";".join(r["child_record_ids"]),
-                r.get("name") or "",
-                r["cohort"],
-                r["status"],
-                STATUS_WORDS.get(r["status"], r["status"]),
-                "yes" if r.get("parent") and r["status"] != "not_a_parent" else "no",
-                loc.get("state") or "",
-                loc.get("facility") or "",
-                loc.get("country") or "",
-                next_of.get(key) or NEXT_STEPS.get(r["status"], ""),
+                ";".join(r.child_record_ids),
+                r.name or "",
+                r.cohort,
+                r.status,
+                STATUS_WORDS.get(r.status, r.status),
+                "yes" if r.parent is not None and r.status != "not_a_parent" else "no",
+                loc.state or "",
+                loc.facility or "",
+                loc.country or "",
+                next_of.get(r.child_key) or NEXT_STEPS.get(r.status, ""),
             ]
         )
     rows.sort(key=lambda row: (row[0], row[2]))

@@ -36,7 +36,9 @@ from pipeline.match.adults import build_people
 from pipeline.match.compare import dob_compatible, given_tokens, name_near, surname_tokens
 from pipeline.ops.common import resolve_run, table
 from pipeline.ops.escape import json_text
+from pipeline.ops.result_row import result_rows
 from pipeline.records import FeedSnapshot
+from pipeline.snapshot import load_snapshot
 from pipeline.store import RunInfo, Store
 from pipeline.store.models import HistoryRow
 
@@ -247,12 +249,10 @@ def find_discrepancies(
 ) -> tuple[RunInfo, list[Discrepancy]]:
     """Every discrepancy in a succeeded run's records (default: the latest) and in the run history;
     ``skew_seconds`` is ``REUNIFY_CLOCK_SKEW_SECONDS``."""
-    from pipeline.run import load_snapshot
-
     run = resolve_run(store, run_id)
     raw = load_snapshot(run.id, store)  # as stored: the raw dates
     screened = dates.screen_snapshot(raw, run.as_of)
-    groups = [r["child_record_ids"] for r in store.iter_results(run.id)]
+    groups = [r.child_record_ids for r in result_rows(store, run.id)]
     found = [
         *a_number_conflicts(screened),
         *two_facilities(screened, groups),

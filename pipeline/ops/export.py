@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import IO, Any, TextIO
 
 from pipeline.ops.escape import csv_cell, json_text, term_text
+from pipeline.ops.result_row import ParentRow, ResultRow
 
 CSV_COLUMNS = (
     "child_record_ids",
@@ -34,36 +35,39 @@ CSV_COLUMNS = (
     "needs_review",
     "run_id",
 )
+# a child with no parent found: every parent column empty
+_NO_PARENT = ParentRow((), (), None, None, None, ())
 
 
-def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+def _flatten(obj: dict[str, Any]) -> dict[str, Any]:
     """One export object as a CSV row: numbers as numbers, everything else (flags, dates, ids,
     names) as text."""
-    parent = row.get("parent") or {}
-    loc = row.get("parent_location") or {}
+    row = ResultRow.of(obj)
+    parent = row.parent or _NO_PARENT
+    loc = row.parent_location
     return {
-        "child_record_ids": ";".join(row["child_record_ids"]),
-        "a_number": row.get("a_number") or "",
-        "name": row.get("name") or "",
-        "date_of_birth": row.get("date_of_birth") or "",
-        "age_years": "" if row.get("age_years") is None else row["age_years"],
-        "cohort": row["cohort"],
-        "status": row["status"],
-        "reasons": ";".join(row.get("reasons") or []),
-        "parent_ice_record_ids": ";".join(parent.get("ice_record_ids") or []),
-        "parent_removal_record_ids": ";".join(parent.get("removal_record_ids") or []),
-        "parent_a_number": parent.get("a_number") or "",
-        "parent_name": parent.get("name") or "",
-        "match_score": "" if parent.get("match_score") is None else parent["match_score"],
-        "evidence": " | ".join(parent.get("evidence") or []),
-        "location_state": loc.get("state", ""),
-        "location_resolved": str(loc.get("resolved", "")),
-        "location_facility": loc.get("facility") or "",
-        "location_country": loc.get("country") or "",
-        "location_since": loc.get("since") or "",
-        "days_unresolved": "" if loc.get("days_unresolved") is None else loc["days_unresolved"],
-        "needs_review": str(row.get("needs_review", False)),
-        "run_id": row.get("run_id", ""),
+        "child_record_ids": ";".join(row.child_record_ids),
+        "a_number": row.a_number or "",
+        "name": row.name or "",
+        "date_of_birth": row.date_of_birth or "",
+        "age_years": "" if row.age_years is None else row.age_years,
+        "cohort": row.cohort,
+        "status": row.status,
+        "reasons": ";".join(row.reasons),
+        "parent_ice_record_ids": ";".join(parent.ice_record_ids),
+        "parent_removal_record_ids": ";".join(parent.removal_record_ids),
+        "parent_a_number": parent.a_number or "",
+        "parent_name": parent.name or "",
+        "match_score": "" if parent.match_score is None else parent.match_score,
+        "evidence": " | ".join(parent.evidence),
+        "location_state": loc.state,
+        "location_resolved": str(loc.resolved),
+        "location_facility": loc.facility or "",
+        "location_country": loc.country or "",
+        "location_since": loc.since or "",
+        "days_unresolved": "" if loc.days_unresolved is None else loc.days_unresolved,
+        "needs_review": str(row.needs_review),
+        "run_id": row.run_id,
     }
 
 

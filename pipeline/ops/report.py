@@ -1,8 +1,9 @@
 """The court status report: children per cohort and status (with a checked total), each cohort's
 court deadline, the changes since the previous successful run, and the worklist of unresolved
-parent locations. ``build_report`` gathers the figures; ``render_text``, ``render_markdown`` and
-``render_html`` present them. Names appear only when the report is built ``with_names``; every
-value from a feed goes through the escaper of the format (:mod:`pipeline.ops.escape`)."""
+parent locations. ``build_report`` gathers the figures; ``document`` lays them out as sections
+(:mod:`pipeline.ops.document`), which ``render_text``, ``render_markdown`` and ``render_html``
+present. Names appear only when the report is built ``with_names``; every value from a feed goes
+through the escaper of the format (:mod:`pipeline.ops.escape`)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,17 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from html import escape
-from typing import Any
 
 from pipeline.ops import charts
+from pipeline.ops import document as rendering
 from pipeline.ops.cases import FIGURE_HEAD, CaseFigures, case_figures
-from pipeline.ops.common import ids, md_table, resolve_run, table
+from pipeline.ops.common import ids, resolve_run
 from pipeline.ops.deadlines import CohortDeadline, deadlines_of
-from pipeline.ops.escape import md_text, term_text
+from pipeline.ops.document import Charts, Check, Document, ItemLists, Paragraph, Section, Table
+from pipeline.ops.result_row import ResultRow, result_rows
 from pipeline.results import COHORTS, STATUSES
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
-from pipeline.store.history import child_key
 from pipeline.store.models import HistoryRow, RunTotals
 
 
@@ -142,13 +142,13 @@ class Report:
         return sum(self.counts[(s, cohort)] for s in STATUSES)
 
 
-def check_totals(rows: list[dict[str, Any]], counts: Counter[tuple[str, str]]) -> TotalsCheck:
+def check_totals(rows: list[ResultRow], counts: Counter[tuple[str, str]]) -> TotalsCheck:
     """Count the run's children independently of the table and compare."""
-    seen: Counter[str] = Counter(rid for r in rows for rid in r["child_record_ids"])
+    seen: Counter[str] = Counter(rid for r in rows for rid in r.child_record_ids)
     cells = sum(counts[(s, c)] for s in STATUSES for c in COHORTS)
     return TotalsCheck(
         exported=len(rows),
-        distinct_children=len({child_key(r) for r in rows}),
+        distinct_children=len({r.child_key for r in rows}),
         duplicated_record_ids=sorted(rid for rid, n in seen.items() if n > 1),
         cell_sum=cells,
         status_total_sum=sum(sum(counts[(s, c)] for c in COHORTS) for s in STATUSES),
@@ -157,12 +157,12 @@ def check_totals(rows: list[dict[str, Any]], counts: Counter[tuple[str, str]]) -
     )
 
 
-def deadlines(rows: list[dict[str, Any]], settings: Settings, as_of: date) -> list[CohortDeadline]:
+def deadlines(rows: list[ResultRow], settings: Settings, as_of: date) -> list[CohortDeadline]:
     """Each dated cohort's deadline (from the settings), days left at the report date, children."""
     cells: dict[str, dict[str, int]] = {}
     for r in rows:
-        by = cells.setdefault(r["cohort"], {})
-        by[r["status"]] = by.get(r["status"], 0) + 1
+        by = cells.setdefault(r.cohort, {})
+        by[r.status] = by.get(r.status, 0) + 1
     return deadlines_of(cells, settings, as_of)
 
 
@@ -194,28 +194,24 @@ def compare_runs(
     return changes
 
 
-def worklist(rows: list[dict[str, Any]], with_names: bool) -> list[WorkItem]:
+def worklist(rows: list[ResultRow], with_names: bool) -> list[WorkItem]:
     """Unresolved parent locations, longest unresolved first (unknown durations last)."""
     items = []
     for r in rows:
-        loc = r["parent_location"]
-        if loc["resolved"]:
+        loc = r.parent_location
+        if loc.resolved:
             continue
-        parent = r.get("parent") or {}
         items.append(
             WorkItem(
-                child_record_ids=list(r["child_record_ids"]),
-                parent_record_ids=[
-                    *(parent.get("ice_record_ids") or []),
-                    *(parent.get("removal_record_ids") or []),
-                ],
-                status=r["status"],
-                state=loc["state"],
-                country=loc.get("country"),
-                since=loc.get("since"),
-                days_unresolved=loc.get("days_unresolved"),
-                child_name=r.get("name") if with_names else None,
-                parent_name=parent.get("name") if with_names else None,
+                child_record_ids=list(r.child_record_ids),
+                parent_record_ids=list(r.parent.record_ids) if r.parent else [],
+                status=r.status,
+                state=loc.state,
+                country=loc.country,
+                since=loc.since,
+                days_unresolved=loc.days_unresolved,
+                child_name=r.name if with_names else None,
+                parent_name=r.parent.name if with_names and r.parent else None,
             )
         )
     items.sort(key=lambda w: (w.days_unresolved is None, -(w.days_unresolved or 0), w.child_record_ids[0]))
@@ -228,10 +224,10 @@ def build_report(
     """Gather the report of a succeeded run (default: the latest) from the store."""
 
     run = resolve_run(store, run_id)
-    rows = list(store.iter_results(run.id))
-    counts: Counter[tuple[str, str]] = Counter((r["status"], r["cohort"]) for r in rows)
+    rows = list(result_rows(store, run.id))
+    counts: Counter[tuple[str, str]] = Counter((r.status, r.cohort) for r in rows)
     previous = store.previous_succeeded_run(run.id)
-    names = {child_key(r): r["name"] for r in rows} if with_names else None
+    names = {r.child_key: r.name for r in rows if r.name is not None} if with_names else None
     if previous is not None:
         changes = compare_runs(
             store.iter_history(run_id=previous.id), store.iter_history(run_id=run.id), names
@@ -289,6 +285,7 @@ def _deadline_rows(report: Report) -> list[list[object]]:
     ]
 
 
+_NOT_TEXT = frozenset({rendering.MARKDOWN, rendering.HTML})
 _DEADLINE_HEAD = (
     "cohort",
     "court deadline",
@@ -343,95 +340,6 @@ def _work_rows(report: Report) -> list[list[object]]:
 
 _NO_CASES = "case work is kept for the latest published run only"
 
-
-def _case_head() -> tuple[str, ...]:
-
-    return FIGURE_HEAD
-
-
-def _case_right() -> tuple[int, ...]:
-    return tuple(range(1, len(_case_head())))
-
-
-def _case_lines(report: Report) -> list[str]:
-    if report.cases is None:
-        return [f"Case work: {_NO_CASES}"]
-    return [
-        "Parents to locate: the case work by cohort",
-        table(list(_case_head()), report.cases.rows(), right=_case_right()),
-        term_text(report.cases.check_text()),
-    ]
-
-
-def _case_html(report: Report) -> list[str]:
-    if report.cases is None:
-        return [f"<p class=sub>{escape(_NO_CASES)}</p>"]
-    cls = "ok" if report.cases.checks() else "failed"
-    return [
-        _html_table(list(_case_head()), report.cases.rows(), _case_right(), id_="case-figures"),
-        f'<p id="case-check" class="check {cls}">{_html(report.cases.check_text())}</p>',
-    ]
-
-
-def _title(report: Report) -> str:
-    return f"Reunify status report as of {report.as_of.isoformat()}"
-
-
-def _subtitle(report: Report) -> str:
-    finished = report.run.finished_at.isoformat(timespec="seconds") if report.run.finished_at else "-"
-    names = "names shown (--with-names)" if report.with_names else "names withheld (use --with-names)"
-    return f"run {report.run.id}, published {finished}; {names}"
-
-
-def render_text(report: Report) -> str:
-    """The report as terminal text."""
-    out = [_title(report), _subtitle(report), "", "Children by status and cohort"]
-    out.append(table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
-    out += [term_text(report.check.text()), "", "Court deadlines"]
-    out.append(table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
-    out += ["", *_case_lines(report), "", f"Changes {_change_head(report)}"]
-    if report.changes.previous is not None:
-        for title, items in report.changes.sections():
-            out.append(f"  {title}: {len(items)}")
-            out += [f"    {term_text(_change_text(c, report.with_names))}" for c in items]
-    out += ["", f"Worklist: {len(report.worklist)} unresolved parent locations, longest unresolved first"]
-    out.append(table(_work_head(report), _work_rows(report), right=(6,)))
-    return "\n".join(out) + "\n"
-
-
-def render_markdown(report: Report) -> str:
-    """The report as Markdown."""
-    out = [
-        f"# {_title(report)}",
-        "",
-        f"_{md_text(_subtitle(report))}_",
-        "",
-        "## Children by status and cohort",
-        "",
-    ]
-    out.append(md_table(["status", *COHORTS, "total"], _status_rows(report), right=(1, 2, 3, 4)))
-    out += ["", f"**{md_text(report.check.text())}**", "", "## Court deadlines", ""]
-    out.append(md_table(_DEADLINE_HEAD, _deadline_rows(report), right=(3, 4, 5, 6)))
-    out += ["", "## Parents to locate: the case work by cohort", ""]
-    if report.cases is None:
-        out.append(md_text(_NO_CASES, line_start=True))
-    else:
-        out.append(md_table(list(_case_head()), report.cases.rows(), right=_case_right()))
-        out += ["", f"**{md_text(report.cases.check_text())}**"]
-    out += ["", "## Changes", "", md_text(_change_head(report), line_start=True), ""]
-    if report.changes.previous is not None:
-        out.append(
-            md_table(["change", "children"], [[t, len(i)] for t, i in report.changes.sections()], right=(1,))
-        )
-        for title, items in report.changes.sections():
-            if items:
-                out += ["", f"### {title} ({len(items)})", ""]
-                out += [f"- {md_text(_change_text(c, report.with_names), line_start=True)}" for c in items]
-    out += ["", f"## Worklist: {len(report.worklist)} unresolved parent locations", ""]
-    out.append(md_table(_work_head(report), _work_rows(report), right=(6,)))
-    return "\n".join(out) + "\n"
-
-
 _CSS = """
 body{font-family:system-ui,"Segoe UI",Roboto,sans-serif;margin:24px;color:#1d1d1d;max-width:1200px}
 h1{font-size:22px;margin-bottom:4px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}
@@ -446,66 +354,87 @@ figcaption{font-size:13px;font-weight:bold;margin-bottom:4px} ul{font-size:13px;
 """.strip()
 
 
-def _html(value: object) -> str:
-    return escape(term_text(value))
+def _case_section(report: Report) -> Section:
+    title = "Parents to locate: the case work by cohort"
+    if report.cases is None:
+        return Section(title, [Paragraph(_NO_CASES, formats=_NOT_TEXT)], text_title=f"Case work: {_NO_CASES}")
+    right = tuple(range(1, len(FIGURE_HEAD)))
+    return Section(
+        title,
+        [
+            Table(list(FIGURE_HEAD), report.cases.rows(), right, id="case-figures"),
+            Check(report.cases.check_text(), report.cases.checks(), id="case-check"),
+        ],
+    )
 
 
-def _html_table(
-    headers: list[str] | tuple[str, ...],
-    rows: list[list[object]],
-    right: tuple[int, ...] = (),
-    *,
-    id_: str = "",
-) -> str:
-    attr = f' id="{id_}"' if id_ else ""
-    head = "".join(f"<th{' class=n' if i in right else ''}>{_html(h)}</th>" for i, h in enumerate(headers))
-    body = []
-    for row in rows:
-        cls = ' class="total"' if row and row[0] == "total" else ""
-        cells = "".join(f"<td{' class=n' if i in right else ''}>{_html(c)}</td>" for i, c in enumerate(row))
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+def _changes_section(report: Report) -> Section:
+    lists = [
+        (title, [_change_text(c, report.with_names) for c in items])
+        for title, items in (report.changes.sections() if report.changes.previous is not None else [])
+    ]
+    return Section(
+        "Changes", [ItemLists(lists, ("change", "children"), id="changes")], lead=_change_head(report)
+    )
+
+
+def document(report: Report) -> Document:
+    """The report's sections as data, for every renderer."""
+    trend = [(t.run_id, t.as_of.isoformat(), t.unresolved, t.children) for t in report.trend]
+    worklist = f"Worklist: {len(report.worklist)} unresolved parent locations"
+    sections = [
+        Section(
+            "Children by status and cohort",
+            [
+                Table(["status", *COHORTS, "total"], _status_rows(report), (1, 2, 3, 4), id="status-table"),
+                Check(report.check.text(), report.check.ok, id="totals-check"),
+                Charts(
+                    [
+                        ("Status by cohort", charts.status_by_cohort(report.counts, STATUSES, COHORTS)),
+                        ("Unresolved parent locations over runs", charts.unresolved_over_runs(trend)),
+                    ]
+                ),
+            ],
+        ),
+        Section(
+            "Court deadlines", [Table(_DEADLINE_HEAD, _deadline_rows(report), (3, 4, 5, 6), id="deadlines")]
+        ),
+        _case_section(report),
+        _changes_section(report),
+        Section(
+            worklist,
+            [Table(_work_head(report), _work_rows(report), (6,), id="worklist")],
+            text_title=f"{worklist}, longest unresolved first",
+        ),
+    ]
+    return Document(
+        title=f"Reunify status report as of {report.as_of.isoformat()}",
+        subtitle=_subtitle(report),
+        sections=sections,
+        footer=f"generated {report.generated_at.isoformat(timespec='seconds')}",
+        css=_CSS,
+    )
+
+
+def _subtitle(report: Report) -> str:
+    finished = report.run.finished_at.isoformat(timespec="seconds") if report.run.finished_at else "-"
+    names = "names shown (--with-names)" if report.with_names else "names withheld (use --with-names)"
+    return f"run {report.run.id}, published {finished}; {names}"
+
+
+def render_text(report: Report) -> str:
+    """The report as terminal text."""
+    return rendering.render_text(document(report))
+
+
+def render_markdown(report: Report) -> str:
+    """The report as Markdown."""
+    return rendering.render_markdown(document(report))
 
 
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page: inline CSS and SVG charts, no scripts or assets."""
-    check_cls = "ok" if report.check.ok else "failed"
-    trend = [(t.run_id, t.as_of.isoformat(), t.unresolved, t.children) for t in report.trend]
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(_title(report))}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{escape(_title(report))}</h1><p class=sub>{escape(_subtitle(report))}</p>",
-        "<h2>Children by status and cohort</h2>",
-        _html_table(["status", *COHORTS, "total"], _status_rows(report), (1, 2, 3, 4), id_="status-table"),
-        f'<p id="totals-check" class="check {check_cls}">{_html(report.check.text())}</p>',
-        '<div class="charts">',
-        "<figure><figcaption>Status by cohort</figcaption>",
-        charts.status_by_cohort(report.counts, STATUSES, COHORTS),
-        "</figure><figure><figcaption>Unresolved parent locations over runs</figcaption>",
-        charts.unresolved_over_runs(trend),
-        "</figure></div>",
-        "<h2>Court deadlines</h2>",
-        _html_table(list(_DEADLINE_HEAD), _deadline_rows(report), (3, 4, 5, 6), id_="deadlines"),
-        "<h2>Parents to locate: the case work by cohort</h2>",
-        *_case_html(report),
-        f"<h2>Changes</h2><p class=sub>{escape(_change_head(report))}</p>",
-    ]
-    if report.changes.previous is not None:
-        sections = report.changes.sections()
-        parts.append(
-            _html_table(["change", "children"], [[t, len(i)] for t, i in sections], (1,), id_="changes")
-        )
-        for title, items in sections:
-            if items:
-                parts.append(f"<h3>{escape(title)} ({len(items)})</h3><ul>")
-                parts += [f"<li>{_html(_change_text(c, report.with_names))}</li>" for c in items]
-                parts.append("</ul>")
-    parts.append(f"<h2>Worklist: {len(report.worklist)} unresolved parent locations</h2>")
-    parts.append(_html_table(_work_head(report), _work_rows(report), (6,), id_="worklist"))
-    parts.append(f"<p class=sub>generated {escape(report.generated_at.isoformat(timespec='seconds'))}</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return rendering.render_html(document(report))
 
 
 __all__ = [
@@ -517,6 +446,7 @@ __all__ = [
     "WorkItem",
     "build_report",
     "compare_runs",
+    "document",
     "render_html",
     "render_markdown",
     "render_text",

@@ -17,8 +17,8 @@ from pipeline.ops import records_view
 from pipeline.ops.common import ids, resolve_run, table
 from pipeline.ops.escape import json_text, term_text
 from pipeline.ops.records_view import SourceRecord
+from pipeline.ops.result_row import ParentRow, ResultRow
 from pipeline.store import Decision, RunInfo, Store
-from pipeline.store.history import child_key
 
 DEFAULT_SCORE_BAR = 0.95
 
@@ -28,9 +28,14 @@ class ReviewItem:
     """One child in the queue, with why it is there and the decisions already made about it."""
 
     child_key: str
-    result: dict[str, Any]
+    result: dict[str, Any]  # the export object, as ``queue_json`` gives it
     why: list[str]
     decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def row(self) -> ResultRow:
+        """The export object as a typed row."""
+        return ResultRow.of(self.result)
 
 
 @dataclass(slots=True)
@@ -47,21 +52,28 @@ class ReviewCase:
     """Everything a reviewer needs to decide one child's link."""
 
     run: RunInfo
-    result: dict[str, Any]
+    result: dict[str, Any]  # the export object, as the console's API returns it
     child_records: list[SourceRecord]
     candidates: list[Candidate]
     candidates_stored: bool
     decisions: list[Decision]
+    row: ResultRow  # the same, typed
+
+    @property
+    def parents(self) -> list[tuple[Candidate, ParentRow]]:
+        """Each candidate with its adult as a typed ``parent`` view."""
+        return [(cand, ParentRow.of(cand.parent)) for cand in self.candidates]
 
 
-def _why(result: dict[str, Any], below: float) -> list[str]:
+def _why(row: ResultRow, below: float) -> list[str]:
     reasons = []
-    parent = result.get("parent")
-    if result.get("needs_review"):
+    parent = row.parent
+    if row.needs_review:
         reasons.append("flagged by the matcher")
-    if parent is not None and parent.get("match_score", 1.0) < below:
-        reasons.append(f"match score {parent['match_score']:.2f} below {below:.2f}")
-    if parent is not None and any(str(e).startswith("reopened:") for e in parent.get("evidence") or []):
+    score = 1.0 if parent is None or parent.match_score is None else parent.match_score
+    if parent is not None and score < below:
+        reasons.append(f"match score {score:.2f} below {below:.2f}")
+    if parent is not None and any(str(e).startswith("reopened:") for e in parent.evidence):
         reasons.append("reopened: a DNA exclusion overturned a confirmation")
     return reasons
 
@@ -77,14 +89,15 @@ def review_queue(
         decisions.setdefault(d.child_key, []).append(d)
     items = []
     for result in store.iter_results(run.id):
-        why = _why(result, below)
+        row = ResultRow.of(result)
+        why = _why(row, below)
         if why:
-            key = child_key(result)
-            items.append(ReviewItem(key, result, why, decisions.get(key, [])))
+            items.append(ReviewItem(row.child_key, result, why, decisions.get(row.child_key, [])))
 
     def order(item: ReviewItem) -> tuple[bool, float, str]:
-        parent = item.result.get("parent") or {}
-        return (not item.result.get("needs_review"), parent.get("match_score", 0.0), item.child_key)
+        row = item.row
+        score = row.parent.match_score if row.parent and row.parent.match_score is not None else 0.0
+        return (not row.needs_review, score, item.child_key)
 
     return sorted(items, key=order)
 
@@ -99,9 +112,9 @@ def _find(store: Store, run: RunInfo, child_record_id: str) -> dict[str, Any]:
     return result
 
 
-def _adult_records(store: Store, run_id: str, parent: dict[str, Any]) -> list[SourceRecord]:
-    return records_view.fetch(store, run_id, "ice", parent.get("ice_record_ids") or []) + records_view.fetch(
-        store, run_id, "removals", parent.get("removal_record_ids") or []
+def _adult_records(store: Store, run_id: str, parent: ParentRow) -> list[SourceRecord]:
+    return records_view.fetch(store, run_id, "ice", list(parent.ice_record_ids)) + records_view.fetch(
+        store, run_id, "removals", list(parent.removal_record_ids)
     )
 
 
@@ -109,22 +122,26 @@ def review_case(store: Store, child_record_id: str, run_id: str | None = None) -
     """One child's link with the child's and the candidate adults' records and the evidence."""
     run = resolve_run(store, run_id)
     result = _find(store, run, child_record_id)
-    key = child_key(result)
+    row = ResultRow.of(result)
+    key = row.child_key
     candidates = []
-    if result.get("parent"):
+    if row.parent is not None:
         candidates.append(
-            Candidate("linked parent", result["parent"], _adult_records(store, run.id, result["parent"]))
+            Candidate("linked parent", result["parent"], _adult_records(store, run.id, row.parent))
         )
     stored = store.list_candidates(run.id, key)
     for rank, cand in enumerate(stored, start=1):
-        candidates.append(Candidate(f"runner-up #{rank}", cand, _adult_records(store, run.id, cand)))
+        candidates.append(
+            Candidate(f"runner-up #{rank}", cand, _adult_records(store, run.id, ParentRow.of(cand)))
+        )
     return ReviewCase(
         run=run,
         result=result,
-        child_records=records_view.fetch(store, run.id, "orr", result["child_record_ids"]),
+        child_records=records_view.fetch(store, run.id, "orr", list(row.child_record_ids)),
         candidates=candidates,
         candidates_stored=bool(stored),
         decisions=store.list_decisions(key),
+        row=row,
     )
 
 
@@ -157,7 +174,9 @@ def decide(
             f"no ICE or removal record {adult_record_id!r} in run {run.id}: give an adult record id "
             "as `reunify review show` lists them"
         )
-    return store.add_decision(child_key(result), adult_record_id, decision, who.strip(), why.strip())
+    return store.add_decision(
+        ResultRow.of(result).child_key, adult_record_id, decision, who.strip(), why.strip()
+    )
 
 
 # --------------------------------------------------------------------------- rendering
@@ -167,14 +186,14 @@ def render_queue(items: list[ReviewItem], run: RunInfo) -> str:
     """The queue as a terminal table (record ids, status, score, why; no names)."""
     rows = []
     for it in items:
-        parent = it.result.get("parent") or {}
+        row = it.row
         last = it.decisions[-1] if it.decisions else None
         rows.append(
             [
-                ids(it.result["child_record_ids"]),
-                it.result["status"],
-                ids([*(parent.get("ice_record_ids") or []), *(parent.get("removal_record_ids") or [])]),
-                "-" if not parent else f"{parent.get('match_score', 0):.2f}",
+                ids(row.child_record_ids),
+                row.status,
+                ids(row.parent.record_ids if row.parent else []),
+                "-" if row.parent is None else f"{row.parent.match_score or 0:.2f}",
                 "; ".join(it.why),
                 f"{last.decision} by {last.who}" if last else "-",
             ]
@@ -195,12 +214,11 @@ def render_decision(d: Decision) -> str:
 
 def render_case(case: ReviewCase) -> str:
     """One case: the child's records and each candidate's records side by side, evidence, decisions."""
-    r = case.result
-    parent = r.get("parent")
+    r = case.row
     out = [
-        f"child {ids(r['child_record_ids'])} in run {case.run.id} (report date {case.run.as_of})",
-        f"status {r['status']}; needs review: {'yes' if r.get('needs_review') else 'no'}; "
-        f"reasons: {', '.join(r.get('reasons') or []) or '-'}",
+        f"child {ids(r.child_record_ids)} in run {case.run.id} (report date {case.run.as_of})",
+        f"status {r.status}; needs review: {'yes' if r.needs_review else 'no'}; "
+        f"reasons: {', '.join(r.reasons) or '-'}",
         "",
     ]
     records = list(case.child_records)
@@ -210,15 +228,14 @@ def render_case(case: ReviewCase) -> str:
         labels += [cand.role] * len(cand.records)
     out.append(records_view.side_by_side(records, labels))
     out.append("")
-    if parent is None:
+    if r.parent is None:
         out.append("no parent linked")
-    for cand in case.candidates:
+    for cand, parent in case.parents:
         out.append(
-            f"{cand.role}: ICE {ids(cand.parent.get('ice_record_ids'))}; "
-            f"removals {ids(cand.parent.get('removal_record_ids'))}"
+            f"{cand.role}: ICE {ids(parent.ice_record_ids)}; removals {ids(parent.removal_record_ids)}"
         )
-        out.append(f"  match score {cand.parent.get('match_score', 0):.2f}; evidence:")
-        out += [f"    - {term_text(e)}" for e in cand.parent.get("evidence") or ["(none)"]]
+        out.append(f"  match score {parent.match_score or 0:.2f}; evidence:")
+        out += [f"    - {term_text(e)}" for e in parent.evidence or ["(none)"]]
     if not case.candidates_stored:
         out.append("runner-up candidates: none stored for this run (the matcher does not report them yet)")
     out.append("")

@@ -17,7 +17,6 @@ from pipeline.ops.escape import term_text
 from pipeline.ops.records_view import SourceRecord
 from pipeline.ops.review import ReviewCase, render_decision, review_case
 from pipeline.store import Store
-from pipeline.store.history import child_key
 from pipeline.store.models import HistoryRow
 
 
@@ -33,47 +32,46 @@ class Story:
 def child_story(store: Store, child_record_id: str, run_id: str | None = None) -> Story:
     """Gather one child's story from a succeeded run (default: the latest) and the run history."""
     case = review_case(store, child_record_id, run_id)
-    r = case.result
-    dna = records_view.dna_for_child(store, case.run.id, r["child_record_ids"], r.get("a_number"))
-    history = list(store.iter_history(child_keys=[child_key(r)]))
+    r = case.row
+    dna = records_view.dna_for_child(store, case.run.id, list(r.child_record_ids), r.a_number)
+    history = list(store.iter_history(child_keys=[r.child_key]))
     return Story(case, dna, history)
 
 
 def render_story(story: Story) -> str:
     """The story as terminal text."""
-    case, r = story.case, story.case.result
-    loc = r["parent_location"]
+    case, r = story.case, story.case.row
+    loc = r.parent_location
 
-    def val(obj: dict[str, object], key: str) -> str:
-        return "-" if obj.get(key) is None else term_text(obj[key])
+    def val(value: object) -> str:
+        return "-" if value is None else term_text(value)
 
     out = [
-        f"child {ids(r['child_record_ids'])}: {term_text(r.get('name'))}, A-number {val(r, 'a_number')}, "
-        f"born {val(r, 'date_of_birth')} (age {val(r, 'age_years')}, "
-        f"cohort {r['cohort']})",
+        f"child {ids(r.child_record_ids)}: {term_text(r.name)}, A-number {val(r.a_number)}, "
+        f"born {val(r.date_of_birth)} (age {val(r.age_years)}, "
+        f"cohort {r.cohort})",
         f"run {case.run.id}, report date {case.run.as_of}",
         *(f"  {describe_acceptance(a)}" for a in case.run.acceptances),
         "",
-        f"status: {r['status']}   reasons: {', '.join(r.get('reasons') or []) or '-'}   "
-        f"needs review: {'yes' if r.get('needs_review') else 'no'}",
-        f"parent location: {loc['state']} ({'resolved' if loc['resolved'] else 'unresolved'})"
-        f"; facility {val(loc, 'facility')}; country {val(loc, 'country')}; since {val(loc, 'since')}"
-        f"; days unresolved {val(loc, 'days_unresolved')}",
+        f"status: {r.status}   reasons: {', '.join(r.reasons) or '-'}   "
+        f"needs review: {'yes' if r.needs_review else 'no'}",
+        f"parent location: {loc.state} ({'resolved' if loc.resolved else 'unresolved'})"
+        f"; facility {val(loc.facility)}; country {val(loc.country)}; since {val(loc.since)}"
+        f"; days unresolved {val(loc.days_unresolved)}",
         "",
         "source records",
         records_view.side_by_side(case.child_records),
         "",
     ]
-    parent = r.get("parent")
-    if parent is None:
+    if r.parent is None:
         out.append("chosen parent: none found")
-    for cand in case.candidates:
+    for cand, parent in case.parents:
         out.append(
-            f"{'chosen parent' if cand.role == 'linked parent' else cand.role}: {val(cand.parent, 'name')}, "
-            f"A-number {val(cand.parent, 'a_number')}, "
-            f"match score {cand.parent.get('match_score', 0):.2f}"
+            f"{'chosen parent' if cand.role == 'linked parent' else cand.role}: {val(parent.name)}, "
+            f"A-number {val(parent.a_number)}, "
+            f"match score {parent.match_score or 0:.2f}"
         )
-        out += [f"  - {term_text(e)}" for e in cand.parent.get("evidence") or ["(no evidence recorded)"]]
+        out += [f"  - {term_text(e)}" for e in parent.evidence or ["(no evidence recorded)"]]
         if cand.records:
             out.append(records_view.side_by_side(cand.records))
         out.append("")

@@ -9,11 +9,16 @@ from typing import NamedTuple
 
 @dataclass(frozen=True, slots=True)
 class FeedCounts:
-    """How many records of one feed a run fetched, kept, and quarantined."""
+    """How many records of one feed a run fetched (as served), kept (valid, after de-duplication;
+    after an incremental fetch with the records carried forward), and quarantined."""
 
     fetched: int
     valid: int
     quarantined: int
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name (progress events, logs)."""
+        return {"fetched": self.fetched, "valid": self.valid, "quarantined": self.quarantined}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
-from celery_harness import REDIS_URL, celery_beat, free_redis_db, release_redis_db, wait_for
+from celery_harness import celery_beat, wait_for
 
 SENT = b"Sending due task scheduled-run"
 
@@ -22,30 +21,24 @@ def _wait_until_second(low: int, high: int) -> None:
 
 
 @pytest.mark.redis
-def test_a_restarted_beat_sends_the_scheduled_run_at_the_next_cron_slot(tmp_path: Path) -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
-    broker = free_redis_db(REDIS_URL)
+def test_a_restarted_beat_sends_the_scheduled_run_at_the_next_cron_slot(
+    tmp_path: Path, broker_url: str
+) -> None:
     env = {
-        "REUNIFY_BROKER_URL": broker,
+        "REUNIFY_BROKER_URL": broker_url,
         "REUNIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
         "REUNIFY_SCHEDULE_CRON": "* * * * *",  # every minute: the shortest slot cron has
         "REUNIFY_SWEEP_SECONDS": "3600",  # keep the watchdog's ticks out of the way
     }
     log = tmp_path / "beat.log"  # the same log stem is the same schedule state file
-    try:
-        # the restart lands 15-35 s into a minute: an interval restarted there would fire that
-        # far past the next slot
-        _wait_until_second(15, 30)
-        with celery_beat(env, log):
-            time.sleep(2)
-        with celery_beat(env, log):
-            restarted = datetime.now(UTC)
-            slot = restarted.replace(second=0, microsecond=0) + timedelta(minutes=1)
-            wait_for(lambda: SENT in log.read_bytes(), 90, "beat to send the scheduled run")
-            sent = datetime.now(UTC)
-        assert slot <= sent <= slot + timedelta(seconds=8), (restarted, slot, sent)
-    finally:
-        release_redis_db(broker)
+    # the restart lands 15-35 s into a minute: an interval restarted there would fire that
+    # far past the next slot
+    _wait_until_second(15, 30)
+    with celery_beat(env, log):
+        time.sleep(2)
+    with celery_beat(env, log):
+        restarted = datetime.now(UTC)
+        slot = restarted.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        wait_for(lambda: SENT in log.read_bytes(), 90, "beat to send the scheduled run")
+        sent = datetime.now(UTC)
+    assert slot <= sent <= slot + timedelta(seconds=8), (restarted, slot, sent)

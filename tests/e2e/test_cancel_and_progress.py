@@ -21,18 +21,13 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from celery_harness import (
-    REDIS_URL,
     cluster,
     flower_json,
-    free_redis_db,
-    release_redis_db,
     reunify,
     start_reunify,
     wait_for,
@@ -63,17 +58,6 @@ TIMINGS = {
 def world() -> World:
     """A world big enough that linking its children takes a noticeable fraction of a second."""
     return generate_world(800, seed=11)
-
-
-@pytest.fixture
-def broker_url() -> Iterator[str]:
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
-    url = free_redis_db(REDIS_URL)
-    yield url
-    release_redis_db(url)
 
 
 def _tasks(base: str) -> dict[str, dict[str, Any]]:

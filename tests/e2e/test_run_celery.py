@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import redis
-from celery_harness import REDIS_URL, cluster, free_redis_db, release_redis_db, reunify
+from celery_harness import cluster, reunify
 
 from pipeline.run import run_embedded
 from pipeline.settings import load_settings
@@ -18,17 +15,6 @@ from pipeline.sim.server import FaultConfig, FeedSimulator
 from pipeline.store import Store
 
 SHUTDOWN_NOTICE = re.compile(r"worker: (Warm|Cold) shutdown \(MainProcess\)")
-
-
-@pytest.fixture
-def broker_url() -> Iterator[str]:
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
-    url = free_redis_db(REDIS_URL)
-    yield url
-    release_redis_db(url)
 
 
 def _export(database_url: str) -> list[dict[str, Any]]:

@@ -24,24 +24,20 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from celery_harness import (
     BIN,
-    REDIS_URL,
     REPO,
     PrivateRedis,
     celery_beat,
     celery_worker,
     free_port,
-    free_redis_db,
     pool_pids,
     process_env,
-    release_redis_db,
     reunify,
     start_reunify,
     wait_for,
@@ -89,18 +85,6 @@ def embedded_export(small_world: World, tmp_path_factory: pytest.TempPathFactory
             return _normalised(store.iter_results(run_id))
 
 
-@pytest.fixture
-def shared_broker() -> Iterator[str]:
-    """A numbered database of the shared local Redis, claimed for this test and emptied after."""
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis unreachable at {REDIS_URL}: {exc}")
-    url = free_redis_db(REDIS_URL)
-    yield url
-    release_redis_db(url)
-
-
 def _env(simulator: FeedSimulator, broker: str, database: str, **extra: str) -> dict[str, str]:
     env = simulator.env() | FAST | {"REUNIFY_BROKER_URL": broker, "REUNIFY_DATABASE_URL": database}
     return env | extra
@@ -127,10 +111,10 @@ def _report(record_property: Callable[[str, object], None], name: str, seconds: 
 
 
 def test_two_workers_on_postgres_equal_the_embedded_run_and_a_second_trigger_is_refused(
-    simulator: FeedSimulator, shared_broker: str, pg_url: str, embedded_export: Export, tmp_path: Path
+    simulator: FeedSimulator, broker_url: str, pg_url: str, embedded_export: Export, tmp_path: Path
 ) -> None:
     simulator.set_faults(FaultConfig(rate=0.05, retry_after=0.05, latency=0.05, seed=3))
-    env = _env(simulator, shared_broker, pg_url)
+    env = _env(simulator, broker_url, pg_url)
     assert reunify(["db", "upgrade"], env).returncode == 0
     with celery_worker(env, tmp_path / "w1.log", "w1"), celery_worker(env, tmp_path / "w2.log", "w2"):
         # Two triggers at once: exactly one run starts, the other is refused and says why.
@@ -158,7 +142,7 @@ def test_two_workers_on_postgres_equal_the_embedded_run_and_a_second_trigger_is_
 
 def test_sigkill_of_one_of_two_workers_mid_run(
     simulator: FeedSimulator,
-    shared_broker: str,
+    broker_url: str,
     pg_url: str,
     embedded_export: Export,
     tmp_path: Path,
@@ -168,7 +152,7 @@ def test_sigkill_of_one_of_two_workers_mid_run(
     rng = random.Random(seed)
     record_property("seed", seed)
     simulator.set_faults(FaultConfig(latency=LATENCY))
-    env = _env(simulator, shared_broker, pg_url)
+    env = _env(simulator, broker_url, pg_url)
     assert reunify(["db", "upgrade"], env).returncode == 0
     store = Store(pg_url)
     with (
@@ -253,11 +237,11 @@ def test_redis_restart_mid_run(
 
 
 def test_beat_fires_runs_and_a_tick_during_a_run_skips(
-    simulator: FeedSimulator, shared_broker: str, pg_url: str, tmp_path: Path
+    simulator: FeedSimulator, broker_url: str, pg_url: str, tmp_path: Path
 ) -> None:
     simulator.set_faults(FaultConfig(latency=LATENCY))
     # A scheduled run every 2 seconds: a run lasts longer, so the next ticks find it in progress.
-    env = _env(simulator, shared_broker, pg_url, REUNIFY_SCHEDULE_CRON="@every 2s")
+    env = _env(simulator, broker_url, pg_url, REUNIFY_SCHEDULE_CRON="@every 2s")
     assert reunify(["db", "upgrade"], env).returncode == 0
     store = Store(pg_url)
     log = tmp_path / "w1.log"
@@ -289,8 +273,8 @@ def _get(url: str, auth: tuple[str, str] | None = None) -> int:
         return 0
 
 
-def test_flower_needs_credentials(shared_broker: str, tmp_path: Path) -> None:
-    base = {"REUNIFY_BROKER_URL": shared_broker, "REUNIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+def test_flower_needs_credentials(broker_url: str, tmp_path: Path) -> None:
+    base = {"REUNIFY_BROKER_URL": broker_url, "REUNIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
     command = [str(BIN / "celery"), "-A", "workers", "flower", "--address=127.0.0.1"]
 
     refused = subprocess.run(
