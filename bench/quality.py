@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.ops.result_row import ResultRow
 from pipeline.ops.review import DEFAULT_SCORE_BAR
 from pipeline.ops.review import _why as review_reasons
 from pipeline.reconcile import reconcile
@@ -126,7 +127,8 @@ def review_coverage(
 ) -> dict[str, Any]:
     """Of the wrong and missed links, the share whose child is in the review queue; the queue size."""
     answers = _answers(export)
-    queued = {id(obj) for obj in export if review_reasons(dict(obj), bar)}
+    # the review queue's own rule (private to it: there is no public one to call)
+    queued = {id(obj) for obj in export if review_reasons(ResultRow.of(obj), bar)}
     wrong = missed = wrong_in = missed_in = 0
     for t in truth:
         answer = _truth_answer(t, answers)

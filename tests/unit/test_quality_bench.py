@@ -18,7 +18,14 @@ from bench.quality import _unchanged_children, calibration, review_coverage, sta
 
 def _obj(cid: str, parent: str | None, score: float = 1.0, review: bool = False) -> dict[str, Any]:
     p = {"ice_record_ids": [parent], "removal_record_ids": [], "match_score": score} if parent else None
-    return {"child_record_ids": [cid], "parent": p, "needs_review": review}
+    return {
+        "child_record_ids": [cid],
+        "cohort": "5_and_over",
+        "status": "eligible" if parent else "no_parent_match",
+        "parent": p,
+        "parent_location": {"state": "in_ice_custody", "resolved": True},
+        "needs_review": review,
+    }
 
 
 def _truth(cid: str, parent: str | None) -> dict[str, Any]:
