@@ -12,9 +12,10 @@ ICE records are merged first (union-find, every pair verified), strongest eviden
 
 Candidates meet under blocking keys made to survive a one-sided typo: given name and first
 surname with parts of the date of birth, either name alone with the whole date of birth, the
-apprehension event alone, either name with the apprehension date; a removal row whose A-number
-no ICE record carries also meets the records one mis-keyed digit or swapped pair away. Every
-candidate pair is then verified by the rules above (names compared with one typo allowed).
+apprehension event alone, either name with the apprehension date. A removal row whose A-number
+is one mis-keyed digit or a swapped pair off meets its person under these and fits it by the
+near number (masked-number keys for every row cost more than they found). Every candidate pair
+is then verified by the rules above (names compared with one typo allowed).
 
 Records drop a second given name or surname but do not change it: two second surnames (or
 second given names) that differ beyond a typo are two people. A merge never joins two groups
@@ -34,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from pipeline.match.compare import (
-    a_number_keys,
     a_number_near,
     dob_compatible,
     dob_exact_or_swap,
@@ -372,22 +372,8 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
             for key in _name_keys(idn):
                 bare_by_name[key].append(i)
 
-    # A-numbers one mis-keyed digit or swapped pair apart share a masked key (compare.a_number_keys);
-    # built only for the rows whose number no ICE record carries, the few the list mis-keyed
-    near_by_key: dict[str, list[int]] = defaultdict(list)
-    unknown = {ridn.a_number for _, ridn, _ in rows.values() if ridn.a_number and ridn.a_number not in by_a}
-    if unknown:
-        wanted = {k for a in unknown for k in a_number_keys(a)}
-        for a, members in by_a.items():
-            for k in a_number_keys(a):
-                if k in wanted:
-                    near_by_key[k].extend(members)
-
     for rem, ridn, keys in rows.values():
         found: set[int] = set(by_a.get(ridn.a_number, ())) if ridn.a_number else set()
-        if ridn.a_number and not found:
-            for k in a_number_keys(ridn.a_number):
-                found.update(near_by_key.get(k, ()))
         for key in keys:
             # a numbered row meets a numbered person only with the same or a near number, which
             # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys
