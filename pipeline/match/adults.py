@@ -374,10 +374,13 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
 
     for rem, ridn, keys in rows.values():
         found: set[int] = set(by_a.get(ridn.a_number, ())) if ridn.a_number else set()
+        # a row whose number no ICE record carries may carry a mis-keyed one: it meets numbered
+        # people on the year too, as a placeholder 1 January on either side hides the rest
+        unknown_number = bool(ridn.a_number) and not found
         for key in keys:
             # a numbered row meets a numbered person only with the same or a near number, which
             # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys
-            index = by_name if not ridn.a_number or key[0] != "Y" else bare_by_name
+            index = by_name if not ridn.a_number or key[0] != "Y" or unknown_number else bare_by_name
             hits = index.get(key)
             if hits and len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
