@@ -37,6 +37,7 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from pipeline import normalise
+from pipeline.classify import RESOLVED_STATES, StatusFacts, status_of
 from pipeline.errors import MalformedRecord
 from pipeline.parse import PARSERS
 from pipeline.records import AdultRecord, ChildRecord, DnaResult, FeedSnapshot, RemovalRecord
@@ -63,7 +64,6 @@ _CUSTODY_STATE = {
     "released": "released",
     "removed": "removed",
 }
-_RESOLVED = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})
 _US = frozenset({"UNITED STATES", "USA", "US", "UNITED STATES OF AMERICA", "ESTADOS UNIDOS"})
 
 
@@ -627,27 +627,20 @@ def _classify(children: list[ChildRecord], parent: _Parent | None, dna: list[Dna
         reasons.append("dna_pending")
     reasons.sort()
 
-    if "reunified_with_parent" in discharges:
-        status = "reunified"
+    reunified = "reunified_with_parent" in discharges
+    # the pipeline's status table (its precedence), over the facts this baseline found
+    status = status_of(
+        StatusFacts(
+            reunified=reunified,
+            discharged=bool(discharges),
+            linked=parent is not None,
+            dna_exclusion=excluded,
+            location=state,
+            safety=serious or medical,
+        )
+    )
+    if reunified:
         state, facility = "with_child", None
-    elif discharges:
-        status = "discharged_other"
-    elif parent is None:
-        status = "no_parent_match"
-    elif excluded:
-        status = "not_a_parent"
-    elif state == "removed":
-        status = "parent_removed"
-    elif state == "in_criminal_custody":
-        status = "parent_in_criminal_custody"
-    elif serious or medical:
-        status = "safety_concern"
-    elif state == "released":
-        status = "parent_released"
-    elif state == "in_ice_custody":
-        status = "eligible"
-    else:
-        status = "no_parent_match"
     if excluded and status != "reunified":
         state, since, facility, country = "unknown", None, None, None
 
@@ -655,7 +648,7 @@ def _classify(children: list[ChildRecord], parent: _Parent | None, dna: list[Dna
     dob = dobs[0] if dobs else None
     age = normalise.age_years(dob, as_of) if dob else None
     cohort = "unknown" if age is None else ("under_5" if age < 5 else "5_and_over")
-    resolved = state in _RESOLVED
+    resolved = state in RESOLVED_STATES
     first = children[0]
     parent_obj = None
     if parent:

@@ -8,16 +8,18 @@ count is taken from it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from pipeline.match.compare import is_us
-from pipeline.normalise import age_years
+from pipeline.dna import latest_per_pair
+from pipeline.normalise import age_years, is_us
 from pipeline.records import AdultRecord, ChildRecord, DnaResult, RemovalRecord
-from pipeline.results import ParentLocation
 
 REUNIFIED = "reunified_with_parent"
+#: Parent locations that count as resolved (the contract's section 4).
+RESOLVED_STATES = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})
 #: ICE custody status -> location state
 _ICE_STATES = {
     "detained": "in_ice_custody",
@@ -25,7 +27,29 @@ _ICE_STATES = {
     "released": "released",
     "removed": "removed",
 }
-RESOLVED_STATES = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})
+
+
+@dataclass(slots=True)
+class ParentLocation:
+    """Where the parent is, from the latest-dated custody event (CONTRACT section 4)."""
+
+    state: str
+    resolved: bool
+    facility: str | None = None
+    country: str | None = None
+    since: date | None = None
+    days_unresolved: int | None = None
+
+    def to_export(self) -> dict[str, Any]:
+        """The contract's ``parent_location`` object."""
+        return {
+            "state": self.state,
+            "resolved": self.resolved,
+            "facility": self.facility,
+            "country": self.country,
+            "since": self.since.isoformat() if self.since else None,
+            "days_unresolved": self.days_unresolved,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,28 +111,79 @@ def safety_flags(parent: ParentFacts | None) -> tuple[bool, bool]:
     return serious, disease
 
 
+@dataclass(frozen=True, slots=True)
+class StatusFacts:
+    """What the status rules look at for one child."""
+
+    #: a record of the child has discharge type ``reunified_with_parent``
+    reunified: bool
+    #: a record of the child has a discharge type (any)
+    discharged: bool
+    #: a parent was linked (a DNA exclusion still names the adult)
+    linked: bool
+    #: a DNA result for the linked adult and this child says ``exclusion``
+    dna_exclusion: bool
+    #: the parent's location state (``unknown`` without a parent)
+    location: str
+    #: an ICE record of the parent has ``criminal_history: serious`` or ``medical_hold: true``
+    safety: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRule:
+    """One row of the status table: the status, its plain words, and when it applies."""
+
+    status: str
+    #: the status in the plain words the court's monitors and case workers use
+    words: str
+    applies: Callable[[StatusFacts], bool]
+
+
+#: The contract's status table (section 4), in its precedence: a child's status is the first
+#: whose rule applies. STATUSES, the export's vocabulary, is this table's first column.
+STATUS_RULES: tuple[StatusRule, ...] = (
+    StatusRule("reunified", "reunified", lambda f: f.reunified),
+    StatusRule("discharged_other", "discharged otherwise (sponsor, aged out, other)", lambda f: f.discharged),
+    StatusRule("not_a_parent", "DNA says not the parent", lambda f: f.linked and f.dna_exclusion),
+    StatusRule(
+        "parent_removed", "parent removed from the country", lambda f: f.linked and f.location == "removed"
+    ),
+    StatusRule(
+        "parent_in_criminal_custody",
+        "parent in criminal custody",
+        lambda f: f.linked and f.location == "in_criminal_custody",
+    ),
+    StatusRule("safety_concern", "safety concern", lambda f: f.linked and f.safety),
+    StatusRule(
+        "parent_released", "parent released, to be found", lambda f: f.linked and f.location == "released"
+    ),
+    StatusRule(
+        "eligible", "eligible for reunification now", lambda f: f.linked and f.location == "in_ice_custody"
+    ),
+    # no parent found, or a linked adult with no dated custody event: nothing above places them
+    StatusRule("no_parent_match", "no parent found", lambda f: True),
+)
+STATUSES: tuple[str, ...] = tuple(rule.status for rule in STATUS_RULES)
+STATUS_WORDS: dict[str, str] = {rule.status: rule.words for rule in STATUS_RULES}
+
+
+def status_of(facts: StatusFacts) -> str:
+    """The first status of the table whose rule applies."""
+    return next(rule.status for rule in STATUS_RULES if rule.applies(facts))
+
+
 def status(children: Sequence[ChildRecord], parent: ParentFacts | None, loc: ParentLocation) -> str:
     """The first status of the contract's table that applies."""
-    if any(c.discharge_type == REUNIFIED for c in children):
-        return "reunified"
-    if any(c.discharge_type for c in children):
-        return "discharged_other"
-    if parent is None:
-        return "no_parent_match"
-    if parent.dna_exclusion:
-        return "not_a_parent"
-    if loc.state == "removed":
-        return "parent_removed"
-    if loc.state == "in_criminal_custody":
-        return "parent_in_criminal_custody"
-    if any(safety_flags(parent)):
-        return "safety_concern"
-    if loc.state == "released":
-        return "parent_released"
-    if loc.state == "in_ice_custody":
-        return "eligible"
-    # a linked adult with no dated custody event: nothing in the table places them
-    return "no_parent_match"
+    return status_of(
+        StatusFacts(
+            reunified=any(c.discharge_type == REUNIFIED for c in children),
+            discharged=any(c.discharge_type for c in children),
+            linked=parent is not None,
+            dna_exclusion=parent is not None and parent.dna_exclusion,
+            location=loc.state,
+            safety=any(safety_flags(parent)),
+        )
+    )
 
 
 def cohort(children: Sequence[ChildRecord], as_of: date) -> str:
@@ -152,10 +227,8 @@ def reasons(
 def dna_pending(dna: Sequence[DnaResult], parent: ParentFacts | None) -> bool:
     """True when the latest result of some tested pair of this child is still ``pending`` and no
     decisive result exists for the linked parent."""
-    latest: dict[str, DnaResult] = {}
-    for res in sorted(dna, key=lambda r: (r.reported_at, r.record_id)):
-        latest[res.adult_record_id or res.adult_a_number or res.record_id] = res
-    if not any(r.result == "pending" for r in latest.values()):
+    latest = latest_per_pair(dna)
+    if not any(r.result == "pending" for r in latest):
         return False
     if parent is None:
         return True
@@ -163,7 +236,7 @@ def dna_pending(dna: Sequence[DnaResult], parent: ParentFacts | None) -> bool:
     a_numbers = {r.a_number for r in parent.ice if r.a_number} | {
         r.a_number for r in parent.removals if r.a_number
     }
-    for res in latest.values():
+    for res in latest:
         if (res.adult_record_id in ids or res.adult_a_number in a_numbers) and res.result in (
             "match",
             "exclusion",

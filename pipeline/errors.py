@@ -110,3 +110,9 @@ class NothingToCancel(ReunifyError):
 class RunCancelled(RunFailedError):
     """The run was cancelled by an operator (``reunify cancel``) before it published; the last good
     results are untouched. The message says who cancelled it and why."""
+
+
+class MatchStateError(ReunifyError):
+    """The matching state a run's steps hand each other (``pipeline.match.state``) was written by
+    another version of the matcher (its version or its comparisons differ): the steps of one run
+    cannot mix versions. The message says what differs and what to do."""

@@ -157,3 +157,13 @@ def age_years(dob: date, as_of: date) -> int:
     if (as_of.month, as_of.day) < (dob.month, dob.day):
         years -= 1
     return years
+
+
+US_NAMES = frozenset(
+    {"UNITED STATES", "UNITED STATES OF AMERICA", "USA", "US", "ESTADOS UNIDOS", "EEUU", "U S A"}
+)
+
+
+def is_us(country: str | None) -> bool:
+    """True for the spellings of the United States."""
+    return country is not None and fold(country) in US_NAMES

@@ -16,21 +16,14 @@ from datetime import date
 
 from pipeline import classify
 from pipeline.dates import screen_snapshot
+from pipeline.dna import latest_per_test
 from pipeline.match.adults import Person, build_people
+from pipeline.match.blocking import BlockingIndex, DnaIndex
 from pipeline.match.children import ChildGroup, group_children
-from pipeline.match.link import (
-    BlockingIndex,
-    ChildView,
-    DnaIndex,
-    FirstLink,
-    Link,
-    Linker,
-    LinkOutcome,
-    Model,
-    estimate_model,
-    prior_model,
-)
+from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome
+from pipeline.match.model import Model, estimate_model, prior_model
 from pipeline.match.partition import Partition, plan_partitions
+from pipeline.match.views import ChildView
 from pipeline.records import DnaResult, FeedSnapshot
 from pipeline.results import ChildResult, ParentInfo, ReviewDecision
 
@@ -39,15 +32,6 @@ from pipeline.results import ChildResult, ParentInfo, ReviewDecision
 LINK_SLICE = 250
 # Called with (children linked so far, children of the partition) while a partition is linked.
 LinkProgress = Callable[[int, int], None]
-
-
-def _latest_dna(dna: Sequence[DnaResult]) -> list[DnaResult]:
-    latest: dict[str, DnaResult] = {}
-    for res in dna:
-        seen = latest.get(res.record_id)
-        if seen is None or res.reported_at >= seen.reported_at:
-            latest[res.record_id] = res
-    return list(latest.values())
 
 
 @contextmanager
@@ -143,7 +127,7 @@ def prepare(
     people = build_people(snapshot.adults, snapshot.removals)
     owners = person_of(people)
     rejected, confirmed = resolve_decisions(decisions, owners)
-    dna = _latest_dna(snapshot.dna)
+    dna = latest_per_test(snapshot.dna)
     dna_index = DnaIndex.of(dna)
     cviews = [ChildView.of(group) for group in groups]
     everyone = _by_pid(people)

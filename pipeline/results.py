@@ -6,32 +6,25 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+# The status vocabulary and the parent's location are the rules' (pipeline.classify); the export
+# object names them, and callers find them here too.
+from pipeline.classify import RESOLVED_STATES, STATUS_WORDS, STATUSES, ParentLocation
+
+__all__ = [
+    "BLOCKED_STATUSES",
+    "COHORTS",
+    "DECISIONS",
+    "RESOLVED_STATES",
+    "STATUSES",
+    "STATUS_WORDS",
+    "ChildResult",
+    "ParentInfo",
+    "ParentLocation",
+    "ReviewDecision",
+]
+
 DECISIONS = frozenset({"confirm", "reject"})
 
-#: The contract's statuses, in the precedence order of its table (CONTRACT section 4).
-STATUSES: tuple[str, ...] = (
-    "reunified",
-    "discharged_other",
-    "not_a_parent",
-    "parent_removed",
-    "parent_in_criminal_custody",
-    "safety_concern",
-    "parent_released",
-    "eligible",
-    "no_parent_match",
-)
-#: Each status in the plain words the court's monitors and case workers use.
-STATUS_WORDS: dict[str, str] = {
-    "reunified": "reunified",
-    "discharged_other": "discharged otherwise (sponsor, aged out, other)",
-    "not_a_parent": "DNA says not the parent",
-    "parent_removed": "parent removed from the country",
-    "parent_in_criminal_custody": "parent in criminal custody",
-    "safety_concern": "safety concern",
-    "parent_released": "parent released, to be found",
-    "eligible": "eligible for reunification now",
-    "no_parent_match": "no parent found",
-}
 #: The statuses of children not yet reunifiable, for a reason the parent's case gives.
 BLOCKED_STATUSES: tuple[str, ...] = (
     "parent_removed",
@@ -42,8 +35,6 @@ BLOCKED_STATUSES: tuple[str, ...] = (
     "no_parent_match",
 )
 COHORTS: tuple[str, ...] = ("under_5", "5_and_over", "unknown")
-#: Parent locations that count as resolved.
-RESOLVED_STATES = frozenset({"in_ice_custody", "in_criminal_custody", "with_child"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,29 +78,6 @@ class ParentInfo:
             "name": self.name,
             "match_score": round(min(1.0, max(0.0, self.match_score)), 4),
             "evidence": list(self.evidence),
-        }
-
-
-@dataclass(slots=True)
-class ParentLocation:
-    """Where the parent is, from the latest-dated custody event (CONTRACT section 4)."""
-
-    state: str
-    resolved: bool
-    facility: str | None = None
-    country: str | None = None
-    since: date | None = None
-    days_unresolved: int | None = None
-
-    def to_export(self) -> dict[str, Any]:
-        """The contract's ``parent_location`` object."""
-        return {
-            "state": self.state,
-            "resolved": self.resolved,
-            "facility": self.facility,
-            "country": self.country,
-            "since": self.since.isoformat() if self.since else None,
-            "days_unresolved": self.days_unresolved,
         }
 
 

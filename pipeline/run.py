@@ -39,8 +39,10 @@ from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
 from pipeline.match import state
 from pipeline.match.adults import Person
-from pipeline.match.link import ChildView, DnaIndex, FirstLink, Linker
+from pipeline.match.blocking import DnaIndex
+from pipeline.match.link import FirstLink, Linker
 from pipeline.match.partition import Partition
+from pipeline.match.views import ChildView
 from pipeline.parse import PARSERS
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare, reconcile

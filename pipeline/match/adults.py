@@ -38,8 +38,10 @@ from pipeline.match.compare import (
     a_number_near,
     dob_compatible,
     dob_exact_or_swap,
+    given_agree,
     given_tokens,
     name_near,
+    surname_agree,
     surname_tokens,
 )
 from pipeline.records import AdultRecord, RemovalRecord
@@ -128,18 +130,11 @@ def _ident(rec: AdultRecord | RemovalRecord) -> _Ident:
 
 
 def _given_agree(a: _Ident, b: _Ident) -> bool:
-    if not a.given or not b.given:
-        return False
-    return name_near(a.given[0], b.given[0]) or a.given[0] in b.given or b.given[0] in a.given
+    return given_agree(a.given, b.given)
 
 
 def _surname_agree(a: _Ident, b: _Ident) -> bool:
-    if not a.surnames or not b.surnames:
-        return False
-    if name_near(a.surnames[0], b.surnames[0]):
-        return True
-    ja, jb = "".join(a.surnames), "".join(b.surnames)
-    return ja.startswith(b.surnames[0]) or jb.startswith(a.surnames[0])
+    return surname_agree(a.surnames, b.surnames)
 
 
 def _compatible(a: _Ident, b: _Ident) -> bool:

@@ -32,8 +32,10 @@ from pipeline.match.compare import (
     a_number_keys,
     a_number_near,
     dob_compatible,
+    given_agree,
     given_tokens,
     name_near,
+    surname_agree,
     surname_tokens,
 )
 from pipeline.records import ChildRecord
@@ -73,19 +75,11 @@ class _UnionFind:
 
 
 def _given_agree(a: ChildRecord, b: ChildRecord) -> bool:
-    ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
-    if not ga or not gb:
-        return False
-    # a record may drop the second given name: the first one must survive, typos allowed
-    return name_near(ga[0], gb[0]) or ga[0] in gb or gb[0] in ga
+    return given_agree(given_tokens(a.first_name), given_tokens(b.first_name))
 
 
 def _surname_agree(a: ChildRecord, b: ChildRecord) -> bool:
-    sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
-    if not sa or not sb:
-        return False
-    ja, jb = "".join(sa), "".join(sb)
-    return name_near(sa[0], sb[0]) or ja.startswith(sb[0]) or jb.startswith(sa[0])
+    return surname_agree(surname_tokens(a.last_name), surname_tokens(b.last_name))
 
 
 def _dob_agree(a: date | None, b: date | None) -> bool | None:

@@ -54,6 +54,24 @@ def any_near(token: str, others: tuple[str, ...] | list[str] | set[str] | frozen
     return any(name_near(token, other) for other in others)
 
 
+def given_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two records' given-name tokens name the same person: the first ones near each other, or
+    one's first among the other's tokens (a record may drop the second given name)."""
+    if not a or not b:
+        return False
+    return name_near(a[0], b[0]) or a[0] in b or b[0] in a
+
+
+def surname_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two records' surname tokens name the same family: the first ones near each other, or one's
+    first beginning the other's surnames run together (merged or split surnames)."""
+    if not a or not b:
+        return False
+    if name_near(a[0], b[0]):
+        return True
+    return "".join(a).startswith(b[0]) or "".join(b).startswith(a[0])
+
+
 def prefix_near(token: str, joined: str) -> bool:
     """``token`` begins ``joined`` (a surname string with its spaces removed), one typo allowed.
 
@@ -143,13 +161,3 @@ def full_name_tokens(name: str) -> tuple[str, ...]:
     """The folded tokens of a whole name in one field, as a claimed child's or a reported parent's
     (capped: :func:`pipeline.normalise.name_tokens`)."""
     return normalise.name_tokens(name)
-
-
-US_NAMES = frozenset(
-    {"UNITED STATES", "UNITED STATES OF AMERICA", "USA", "US", "ESTADOS UNIDOS", "EEUU", "U S A"}
-)
-
-
-def is_us(country: str | None) -> bool:
-    """True for the spellings of the United States."""
-    return country is not None and normalise.fold(country) in US_NAMES

@@ -28,7 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.match.adults import Person
-from pipeline.match.link import BlockingIndex, ChildView, DnaIndex, candidates_of, query_days
+from pipeline.match.blocking import BlockingIndex, DnaIndex, candidates_of, query_days
+from pipeline.match.views import ChildView
 
 BlockingKey = tuple[object, ...]
 

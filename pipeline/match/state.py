@@ -2,7 +2,9 @@
 the people and child groups by record id, and the first-pass links of a partition.
 
 Records are never copied here: people and groups are lists of record ids, read back from the
-run's feed records; the model and links are small.
+run's feed records; the model and links are small. The model's form carries a version and the
+layout of the comparisons (names and level labels): comparison vectors are level indices, so a
+worker reads state only from a matcher with the same layout (``MatchStateError`` otherwise).
 """
 
 from __future__ import annotations
@@ -11,16 +13,30 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from pipeline.errors import MatchStateError
 from pipeline.match.adults import Person
 from pipeline.match.children import ChildGroup
-from pipeline.match.link import ChildView, FirstLink, Gamma, Link, LinkOutcome, Model, confident
+from pipeline.match.comparisons import COMPARISONS, Gamma
+from pipeline.match.link import FirstLink, Link, LinkOutcome, confident
+from pipeline.match.model import Model
+from pipeline.match.views import ChildView
 from pipeline.records import AdultRecord, ChildRecord, RemovalRecord
 from pipeline.results import ReviewDecision
 
+#: the version of these JSON forms; raise it when a form changes shape
+STATE_VERSION = 2
+
+
+def layout() -> list[list[Any]]:
+    """The registered comparisons as [name, [level labels]], in the comparison vector's order."""
+    return [[comp.name, [lv.label for lv in comp.levels]] for comp in COMPARISONS]
+
 
 def model_to_json(model: Model) -> dict[str, Any]:
-    """The model's weights and name-frequency tables."""
+    """The model's weights and name-frequency tables, with the version and comparison layout."""
     return {
+        "version": STATE_VERSION,
+        "comparisons": layout(),
         "raw": model.raw,
         "shares": {str(f): table for f, table in model.shares.items()},
         "mean_share": {str(f): mean for f, mean in model.mean_share.items()},
@@ -28,12 +44,33 @@ def model_to_json(model: Model) -> dict[str, Any]:
 
 
 def model_from_json(obj: Mapping[str, Any]) -> Model:
-    """The model again (floats survive JSON exactly)."""
+    """The model again (floats survive JSON exactly); MatchStateError when another version of the
+    matcher wrote it."""
+    check_version(obj)
     return Model(
         [list(map(float, row)) for row in obj["raw"]],
         {int(f): dict(table) for f, table in obj["shares"].items()},
         {int(f): float(mean) for f, mean in obj["mean_share"].items()},
     )
+
+
+def check_version(obj: Mapping[str, Any]) -> None:
+    """Refuse a model's form written by another version of the matcher."""
+    version = obj.get("version")
+    if version != STATE_VERSION:
+        raise MatchStateError(
+            f"the run's matching state has version {version!r}, this matcher reads version "
+            f"{STATE_VERSION}: the run's steps ran different versions of Reunify; cancel the run "
+            "(reunify cancel RUN) and start a new one once every worker runs the same version"
+        )
+    theirs = [str(item[0]) for item in obj.get("comparisons", [])]
+    if obj.get("comparisons") != layout():
+        ours = [comp.name for comp in COMPARISONS]
+        raise MatchStateError(
+            f"the run's matching state was written with other comparisons ({', '.join(theirs)}) "
+            f"than this matcher's ({', '.join(ours)}, or their levels differ): cancel the run "
+            "(reunify cancel RUN) and start a new one once every worker runs the same version"
+        )
 
 
 def person_to_json(person: Person) -> list[Any]:

@@ -33,7 +33,7 @@ from itertools import combinations
 
 from pipeline import dates
 from pipeline.match.adults import build_people
-from pipeline.match.compare import dob_compatible, given_tokens, name_near, surname_tokens
+from pipeline.match.compare import dob_compatible, given_agree, given_tokens, name_near, surname_tokens
 from pipeline.ops.common import resolve_run, table
 from pipeline.ops.escape import json_text
 from pipeline.ops.result_row import result_rows
@@ -82,7 +82,7 @@ def _names_agree(a: _Ident, b: _Ident) -> bool:
     sa, sb = surname_tokens(a.last), surname_tokens(b.last)
     if not (ga or sa) or not (gb or sb):
         return True  # nothing to compare
-    if ga and gb and (name_near(ga[0], gb[0]) or ga[0] in gb or gb[0] in ga):
+    if given_agree(ga, gb):
         return True
     return any(name_near(x, y) for x in sa for y in sb)
 

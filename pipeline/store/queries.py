@@ -20,6 +20,7 @@ from pipeline.store.models import (
 from pipeline.store.runs import RunRepository, latest_succeeded_id
 from pipeline.store.schema import (
     result_history,
+    run_totals,
     runs,
 )
 from pipeline.store.schema import results as results_table
@@ -28,7 +29,7 @@ _HISTORY_FIELDS = tuple(f.name for f in dataclasses.fields(HistoryRow))
 
 
 class OperatorQueries:
-    """Read-only queries over ``result_history``, ``results`` and ``runs``."""
+    """Read-only queries over ``result_history``, ``run_totals``, ``results`` and ``runs``."""
 
     def __init__(self, db: Database, runs: RunRepository) -> None:
         self._db = db
@@ -63,15 +64,15 @@ class OperatorQueries:
                 yield HistoryRow(**{k: row[k] for k in _HISTORY_FIELDS})
 
     def run_totals(self) -> list[RunTotals]:
-        """Per succeeded run, oldest first: children, unresolved parent locations, children per status."""
-        h = result_history.c
+        """Per succeeded run, oldest first: children, unresolved parent locations, children per status
+        (from the ``run_totals`` counted at publish)."""
+        t = run_totals.c
         stmt = (
-            sa.select(h.run_id, h.status, h.resolved, sa.func.count().label("n"))
-            .join(runs, runs.c.id == h.run_id)
+            sa.select(t.run_id, t.status, t.resolved, t.children)
+            .join(runs, runs.c.id == t.run_id)
             .where(runs.c.status == "succeeded")
-            .group_by(h.run_id, h.status, h.resolved)
         )
-        with self._db.read("counting result history") as conn:
+        with self._db.read("reading the runs' totals") as conn:
             counted = conn.execute(stmt).all()
         by_run: dict[str, tuple[int, int, dict[str, int]]] = {}
         for run_id, status, resolved, n in counted:
@@ -99,14 +100,10 @@ class OperatorQueries:
 
     def result_totals(self, run_id: str) -> ResultTotals:
         """Children per status and cohort, unresolved locations and links needing review in a run's
-        results: one GROUP BY over its ``result_history`` rows (their key starts with the run id),
-        never a pass over the payloads."""
-        h = result_history.c
-        stmt = (
-            sa.select(h.status, h.cohort, h.resolved, h.needs_review, sa.func.count())
-            .where(h.run_id == run_id)
-            .group_by(h.status, h.cohort, h.resolved, h.needs_review)
-        )
+        results: the few ``run_totals`` rows counted when it was published, never a pass over the
+        children."""
+        t = run_totals.c
+        stmt = sa.select(t.status, t.cohort, t.resolved, t.needs_review, t.children).where(t.run_id == run_id)
         by_status: dict[str, int] = {}
         by_cohort: dict[str, int] = {}
         cells: dict[str, dict[str, int]] = {}

@@ -17,6 +17,7 @@ from pipeline.store.schema import (
     UTCDateTime,
     result_candidates,
     result_history,
+    run_totals,
     runs,
 )
 from pipeline.store.schema import results as results_table
@@ -134,8 +135,18 @@ class ResultRepository:
             )
 
     def _replace_history(self, conn: sa.Connection, run_id: str, rows: Sequence[tuple[str, ...]]) -> None:
-        """The run's ``result_history`` rows, derived from the result rows in the same transaction."""
+        """The run's ``result_history`` rows, derived from the result rows in the same transaction,
+        then its ``run_totals`` counted from them."""
         conn.execute(sa.delete(result_history).where(result_history.c.run_id == run_id))
+        conn.execute(sa.delete(run_totals).where(run_totals.c.run_id == run_id))
+        self._insert_history(conn, run_id, rows)
+        h = result_history.c
+        keys = (h.run_id, h.status, h.cohort, h.resolved, h.needs_review)
+        counted = sa.select(*keys, sa.func.count()).where(h.run_id == run_id).group_by(*keys)
+        columns = ["run_id", "status", "cohort", "resolved", "needs_review", "children"]
+        conn.execute(sa.insert(run_totals).from_select(columns, counted))
+
+    def _insert_history(self, conn: sa.Connection, run_id: str, rows: Sequence[tuple[str, ...]]) -> None:
         history = (history_row(run_id, json.loads(row[4])) for row in rows)
         if self._db.backend == "postgresql":
             columns = ", ".join(HISTORY_COLUMNS)

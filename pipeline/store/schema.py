@@ -209,6 +209,21 @@ result_history = sa.Table(
     sa.Index(None, "run_id", "days_unresolved"),
 )
 
+# A run's children counted by status, cohort, whether the parent's location is resolved and whether
+# the link needs review: written with the run's history in the publish transaction (and kept with
+# it), so the dashboard, the summary, the trend over runs and the metrics read a few dozen rows a
+# run instead of grouping every child's history row at each request.
+run_totals = sa.Table(
+    "run_totals",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("status", sa.String(32), primary_key=True),
+    sa.Column("cohort", sa.String(16), primary_key=True),
+    sa.Column("resolved", sa.Boolean(), primary_key=True),
+    sa.Column("needs_review", sa.Boolean(), primary_key=True),
+    sa.Column("children", sa.Integer(), nullable=False),
+)
+
 # Runner-up parent candidates of a child in a run (the matcher's alternatives), kept beside the
 # results and not inside the export object, which must stay the contract's. Payload: JSON object
 # shaped like the export's ``parent``.

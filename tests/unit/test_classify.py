@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date
+from pathlib import Path
 
+import pytest
 from factories import AS_OF, TS, adult, child, dna, removal
 
 from pipeline import classify
 from pipeline.classify import ParentFacts
+from pipeline.results import BLOCKED_STATUSES, STATUS_WORDS
 
 
 def _status(children, parent):  # type: ignore[no-untyped-def]
@@ -140,3 +144,33 @@ def test_reason_dna_pending_until_decided() -> None:
     assert classify.reasons([child()], parent, [dna("pending")]) == ["dna_pending"]
     later = dataclasses.replace(dna("match", record_id="DNA-2"), reported_at=TS.replace(day=5))
     assert classify.reasons([child()], parent, [dna("pending"), later]) == []
+
+
+def _contract_status_rows() -> list[str]:
+    contract = Path(__file__).resolve().parents[3] / "shared" / "CONTRACT.md"
+    if not contract.exists():
+        pytest.skip(f"no contract at {contract}")
+    section = contract.read_text().split("**Status**", 1)[1].split("**Cohort**", 1)[0]
+    return re.findall(r"^\| `(\w+)` \|", section, flags=re.M)
+
+
+def test_the_status_table_is_the_contracts_in_its_precedence() -> None:
+    assert tuple(_contract_status_rows()) == classify.STATUSES
+    assert tuple(rule.status for rule in classify.STATUS_RULES) == classify.STATUSES
+
+
+def test_every_status_has_plain_words_and_the_blocked_ones_are_statuses() -> None:
+    assert set(STATUS_WORDS) == set(classify.STATUSES)
+    assert set(BLOCKED_STATUSES) <= set(classify.STATUSES)
+
+
+def test_the_first_rule_that_holds_decides_and_the_last_always_holds() -> None:
+    facts = classify.StatusFacts(
+        reunified=False, discharged=False, linked=True, dna_exclusion=True, location="removed", safety=True
+    )
+    assert classify.status_of(facts) == "not_a_parent"
+    assert classify.status_of(dataclasses.replace(facts, dna_exclusion=False)) == "parent_removed"
+    assert classify.status_of(dataclasses.replace(facts, linked=False)) == "no_parent_match"
+    # a linked adult that nothing places: the table's last row
+    placeless = dataclasses.replace(facts, dna_exclusion=False, location="unknown", safety=False)
+    assert classify.status_of(placeless) == "no_parent_match"

@@ -8,9 +8,11 @@ from pipeline.match.compare import (
     a_number_keys,
     a_number_near,
     dob_compatible,
+    given_agree,
     name_near,
     prefix_near,
     suffix_near,
+    surname_agree,
 )
 
 
@@ -50,3 +52,19 @@ def test_spanish_surnames_prefix_and_suffix() -> None:
     assert prefix_near("BONILLA", "BONILLANHERNANDEZ")
     assert suffix_near("DIAZ", "MARTINEZDIAZ")
     assert not prefix_near("GARCIA", "HERNANDEZGARCIA")
+
+
+def test_given_names_agree_when_a_record_drops_the_second_or_has_a_typo() -> None:
+    assert given_agree(("MARIA", "JOSE"), ("MARIA",))
+    assert given_agree(("JOSE",), ("MARIA", "JOSE"))  # the first of one is among the other's
+    assert given_agree(("GUADALUPE",), ("GUADALUPR",))
+    assert not given_agree(("MARIA",), ("ROSA", "MARIBEL"))
+    assert not given_agree((), ("MARIA",))
+
+
+def test_surnames_agree_on_the_first_one_or_run_together() -> None:
+    assert surname_agree(("PEREZ", "SOTO"), ("PEREZ",))
+    assert surname_agree(("GOMEZYPEREZ",), ("GOMEZ", "PEREZ"))  # merged into one token
+    assert surname_agree(("MARTINEZD", "IAZ"), ("MARTINEZ", "DIAZ"))  # split off a letter
+    assert not surname_agree(("SOTO", "PEREZ"), ("PEREZ", "SOTO"))
+    assert not surname_agree(("PEREZ",), ())

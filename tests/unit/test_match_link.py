@@ -7,7 +7,8 @@ from datetime import date
 
 from factories import AS_OF, adult, child, dna
 
-from pipeline.match.link import MAX_CANDIDATES, MAX_RUNNERS_UP, _best
+from pipeline.match.blocking import best_scored
+from pipeline.match.link import MAX_CANDIDATES, MAX_RUNNERS_UP
 from pipeline.reconcile import prepare, reconcile
 from pipeline.records import FeedSnapshot
 from pipeline.results import ReviewDecision
@@ -109,16 +110,16 @@ def test_review_reject_and_confirm() -> None:
 def _views(kid, *adults):  # type: ignore[no-untyped-def]
     from pipeline.match.adults import build_people
     from pipeline.match.children import group_children
-    from pipeline.match.link import ChildView, PersonView
+    from pipeline.match.views import ChildView, PersonView
 
     [group] = group_children([kid])
     return ChildView.of(group), [PersonView.of(p) for p in build_people(adults, [])]
 
 
-def _level(name: str, kid, person) -> int:  # type: ignore[no-untyped-def]
-    from pipeline.match.link import FIELDS, compare
+def _level(name: str, kid, person) -> str:  # type: ignore[no-untyped-def]
+    from pipeline.match.comparisons import compare, level_of
 
-    return compare(kid, person)[0][FIELDS.index(name)]
+    return level_of(compare(kid, person), name).label
 
 
 def test_reported_second_given_name_that_the_adult_lacks_contradicts() -> None:
@@ -128,41 +129,51 @@ def test_reported_second_given_name_that_the_adult_lacks_contradicts() -> None:
         adult("ICE-1", a_number="212345678", first_name="MARIA VILMA", last_name="LOPEZ MENDOZA", sex="F"),
         adult("ICE-2", a_number="298765432", first_name="MARIA DELMY", last_name="LOPEZ CORTES", sex="F"),
     )
-    assert _level("parent_name", cview, same) == 0
-    assert _level("parent_name", cview, other) == 3
+    assert _level("parent_name", cview, same) == "reported parent name matches the adult"
+    assert (
+        _level("parent_name", cview, other) == "reported parent's second given name differs from the adult's"
+    )
 
 
 def test_signed_apprehension_gap_and_admission_window() -> None:
     cview, [p] = _views(child(apprehension_date=date(2018, 5, 1)), adult(apprehension_date=date(2018, 5, 2)))
-    assert _level("date", cview, p) == 1  # the child one day before the adult
-    assert _level("admitted", cview, p) == 3  # the child has an apprehension date: not used
+    assert _level("date", cview, p) == "child apprehended one day before the adult"
+    # the child has an apprehension date: the admission is not used
+    assert _level("admitted", cview, p) == "child has an apprehension date, or no admission date"
     no_date = child(apprehension_date=None, station=None, admitted_at=date(2018, 5, 6))
     cview, [near, far] = _views(
         no_date,
         adult("ICE-1", a_number="212345678", apprehension_date=date(2018, 5, 3)),
         adult("ICE-2", a_number="298765432", apprehension_date=date(2018, 4, 1)),
     )
-    assert _level("admitted", cview, near) == 0
-    assert _level("admitted", cview, far) == 1
+    assert (
+        _level("admitted", cview, near) == "child admitted to shelter within days of the adult's apprehension"
+    )
+    assert (
+        _level("admitted", cview, far)
+        == "child admitted to shelter a week or more after the adult's apprehension"
+    )
 
 
 def test_run_together_adult_surnames_still_agree() -> None:
     kid = child(first_name="Manuel", last_name="Gómez Tzul", sex="M")
     cview, [p] = _views(kid, adult(first_name="EDWIN", last_name="GOMEZyPEREZ", sex="M"))
-    assert _level("surname", cview, p) == 0
+    assert _level("surname", cview, p) == "child's surname in the parent's place (Spanish naming)"
 
 
 def test_a_rare_shared_surname_weighs_more_than_a_common_one() -> None:
-    from pipeline.match.link import FIELDS, prior_model
+    from pipeline.match.comparisons import FIELDS, Surname
+    from pipeline.match.model import prior_model
 
     model = prior_model()
     f = FIELDS.index("surname")
     model.shares[f] = {"GARCIA": 0.08, "AJANEL": 0.0005}
     model.mean_share[f] = 0.01
+    spanish = Surname.SPANISH.index
     assert (
-        model.field_weight(f, 0, "AJANEL")
-        > model.field_weight(f, 0, None)
-        > model.field_weight(f, 0, "GARCIA")
+        model.field_weight(f, spanish, "AJANEL")
+        > model.field_weight(f, spanish, None)
+        > model.field_weight(f, spanish, "GARCIA")
     )
 
 
@@ -236,7 +247,7 @@ def test_best_candidates_equal_a_full_sort_ties_by_pid() -> None:
     for _ in range(200):
         pre = {pid: float(rng.randint(0, 6)) for pid in rng.sample(range(500), rng.randint(0, 60))}
         want = sorted(pre, key=lambda pid: (-pre[pid], pid))[:18]
-        assert _best(pre, 18) == want
+        assert best_scored(pre, 18) == want
 
 
 def test_first_pass_compares_every_close_candidate_not_only_the_runners_up_it_keeps() -> None:
@@ -260,8 +271,9 @@ def _first_tokens(name: str, n: int) -> str:
 
 def test_a_huge_name_makes_no_more_blocking_keys_nor_lookups_than_its_capped_form() -> None:
     from pipeline.match.adults import build_people
+    from pipeline.match.blocking import BlockingIndex, candidates_of
     from pipeline.match.children import group_children
-    from pipeline.match.link import BlockingIndex, ChildView, candidates_of
+    from pipeline.match.views import ChildView
 
     given, surname, full = _huge_name(2500), _huge_name(2500, 2500), _huge_name(5000, 9000)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.match.link import BlockingIndex, DnaIndex, candidates_of, dna_people, query_days
+from pipeline.match.blocking import BlockingIndex, DnaIndex, candidates_of, dna_people, query_days
 from pipeline.match.partition import plan_partitions
 from pipeline.reconcile import prepare, reconcile
 from pipeline.records import FeedSnapshot

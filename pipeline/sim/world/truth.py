@@ -81,6 +81,7 @@ def compute_truth(world: World) -> list[dict[str, Any]]:
         elif excluded:
             state = "unknown"  # the adult is not the parent
 
+        # the truth keeps its own copy of classify.STATUS_RULES on purpose: an independent oracle
         if "reunified_with_parent" in discharge_types:
             status = "reunified"
         elif discharge_types:

@@ -1,0 +1,232 @@
+"""Blocking: who a child meets. A child is compared in full only with the people it shares a key
+with -- the apprehension event, or a name on the adult's apprehension day (the days around the
+child's apprehension date, or for a child without one the days before its admission to shelter):
+the station, a surname, the reported parent's given name, a name or date of birth among the
+children the adult claimed -- and with the adults its DNA tests name. Children without any date,
+and adults without an apprehension date, fall back to unscoped name keys. Key hits give a cheap
+pre-score; the linker compares only the best few people per child.
+
+Each kind of key (the first element of a key tuple) serves a comparison, which names it in its
+``blocking`` (pinned by tests/unit/test_match_comparisons.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pipeline.dna import latest_per_test, oldest_first
+from pipeline.match.adults import Person
+from pipeline.match.compare import full_name_tokens, given_tokens, surname_tokens
+from pipeline.match.comparisons import ADMIT_WINDOW
+from pipeline.match.views import ChildView
+from pipeline.records import DnaResult
+
+#: key buckets larger than this are too unspecific to block on
+MAX_BUCKET = 150
+#: a key bucket this small or smaller adds up to log2(SPECIFIC_BUCKET) to its people's pre-score
+SPECIFIC_BUCKET = 32.0
+
+
+class BlockingIndex:
+    """Blocking keys of every person.
+
+    Name keys are scoped to the day of the person's apprehension ("on that day, an adult named
+    GARCIA"), so a child meets only adults apprehended when it was: namesakes from other weeks
+    never crowd the candidate list. People without an apprehension date, and children without
+    any date, fall back to unscoped name keys.
+    """
+
+    def __init__(self, people: Iterable[Person], oversized: Iterable[tuple[object, ...]] = ()) -> None:
+        #: keys too unspecific to block on although this index may hold only part of their
+        #: bucket (a partition's index holds the people its children can meet, see partition.py)
+        self.oversized = frozenset(oversized)
+        self.by_key: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        self.by_record: dict[str, int] = {}
+        self.by_a_number: dict[str, set[int]] = defaultdict(set)
+        for person in people:
+            pid = person.pid
+            keys: set[tuple[object, ...]] = set()
+            dated = any(a.apprehension_date for a in person.ice)
+            for a in person.ice:
+                self.by_record[a.record_id] = pid
+                if a.a_number:
+                    self.by_a_number[a.a_number].add(pid)
+                if a.event_id:
+                    keys.add(("ev", a.event_id))
+                given, sn = given_tokens(a.first_name), surname_tokens(a.last_name)
+                claims = []
+                for claim in a.claimed_children:
+                    toks = full_name_tokens(claim.name)
+                    if len(toks) >= 2:
+                        claims.append((toks[0], toks[-1], claim.dob))
+                    elif claim.dob:
+                        claims.append(("", "", claim.dob))
+                # unscoped keys: for children without any date
+                if given and sn:
+                    keys.add(("nm", given[0], sn[0]))
+                for g, t, dob in claims:
+                    if g:
+                        keys.add(("cl", g, t))
+                    if dob:
+                        keys.add(("cd", dob.toordinal()))
+                day = a.apprehension_date.toordinal() if a.apprehension_date else None
+                if day is None:
+                    if dated:
+                        continue
+                    # an adult without an apprehension date meets children on names alone
+                    for t in sn:
+                        keys.add(("un", t))
+                    continue
+                if a.station:
+                    keys.add(("ds", day, a.station))
+                for t in sn:
+                    keys.add(("dn", day, t))
+                for t in given:
+                    keys.add(("dg", day, t))
+                for g, t, dob in claims:
+                    if g:
+                        keys.add(("dc", day, g, t))
+                    if dob:
+                        keys.add(("dd", day, dob.toordinal()))
+            for r in person.removals:
+                self.by_record[r.record_id] = pid
+                if r.a_number:
+                    self.by_a_number[r.a_number].add(pid)
+            for key in keys:
+                self.by_key[key].append(pid)
+
+    def hits(self, key: tuple[object, ...]) -> list[int]:
+        found = self.by_key.get(key)
+        if not found or len(found) > MAX_BUCKET or key in self.oversized:
+            return []
+        return found
+
+    def oversized_keys(self) -> list[tuple[object, ...]]:
+        """The keys whose buckets are too large to block on."""
+        return [key for key, pids in self.by_key.items() if len(pids) > MAX_BUCKET]
+
+
+def query_days(c: ChildView) -> dict[int, float]:
+    """The days (ordinals) a child's blocking keys are scoped to, with their closeness: around
+    the apprehension dates, or the days before the first admission."""
+    days: dict[int, float] = {}
+    for cd in c.app_dates:
+        base = cd.toordinal()
+        for k in (-2, -1, 0, 1, 2):
+            d = base - k
+            days[d] = max(days.get(d, 0.0), 1.0 if abs(k) <= 1 else 0.75)
+    lo, hi = ADMIT_WINDOW
+    for ad in c.admits:
+        base = ad.toordinal()
+        for k in range(lo, hi + 1):
+            d = base - k
+            days[d] = max(days.get(d, 0.0), 0.75)
+    return days
+
+
+def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
+    """People sharing a blocking key with the child, with a cheap pre-score."""
+    score: dict[int, float] = defaultdict(float)
+
+    def add(key: tuple[object, ...], points: float) -> None:
+        found = index.hits(key)
+        if found:
+            # a small bucket is a specific key (a rare surname on that day): it counts for more
+            points += math.log2(max(1.0, SPECIFIC_BUCKET / len(found)))
+            for pid in found:
+                score[pid] += points
+
+    for ev in c.events:
+        add(("ev", ev), 10.0)
+    surname_toks = {t for s in c.surnames for t in s}
+    firsts = {s[0] for s in c.surnames}
+    rp_given = {toks[0] for toks, _ in c.parents if toks}
+    rp_rest = {t for toks, _ in c.parents for t in toks[1:]}
+    days = query_days(c)
+    dobs = [dob.toordinal() for dob in c.dobs]
+    for d, near in days.items():
+        for st in c.stations:
+            add(("ds", d, st), 2.0 * near)
+        for t in surname_toks:
+            add(("dn", d, t), (2.5 if t in firsts else 2.0) * near)
+        for g in rp_given:
+            add(("dg", d, g), 2.0 * near)
+        for t in rp_rest - surname_toks:
+            add(("dn", d, t), 1.0 * near)
+        for g in c.given:
+            for t in surname_toks:
+                add(("dc", d, g, t), (5.0 if t in firsts else 3.0) * near)
+        for dob in dobs:
+            add(("dd", d, dob), 2.0 * near)
+    for t in surname_toks:
+        add(("un", t), 1.0)
+    if not days:
+        # no date to scope the names by: the unscoped name keys
+        for g in c.given:
+            for t in surname_toks:
+                add(("cl", g, t), 5.0 if t in firsts else 3.0)
+        for dob in dobs:
+            add(("cd", dob), 2.0)
+        for toks, _ in c.parents:
+            if toks:
+                for t in set(toks[1:]) | surname_toks:
+                    add(("nm", toks[0], t), 2.0)
+    return score
+
+
+def best_scored(pre: dict[int, float], n: int) -> list[int]:
+    """The ``n`` best-scored people, best first, ties by pid: ``sorted(...)[:n]`` without sorting
+    the hundreds of people a child's blocking keys can reach (only those at or above the n-th
+    best score are sorted)."""
+    if len(pre) > n:
+        cut = heapq.nlargest(n, pre.values())[-1]
+        pre = {pid: s for pid, s in pre.items() if s >= cut}
+    return sorted(pre, key=lambda pid: (-pre[pid], pid))[:n]
+
+
+@dataclass(slots=True)
+class DnaIndex:
+    """The latest result of each DNA test, by the child it names (``R`` + ORR record id, ``A`` +
+    A-number)."""
+
+    by_child: dict[str, list[DnaResult]]
+
+    @classmethod
+    def of(cls, results: Sequence[DnaResult]) -> DnaIndex:
+        """The index of ``results`` (every report: only the latest of each test is kept)."""
+        by_child: dict[str, list[DnaResult]] = defaultdict(list)
+        for res in latest_per_test(results):
+            if res.child_record_id:
+                by_child["R" + res.child_record_id].append(res)
+            if res.child_a_number:
+                by_child["A" + res.child_a_number].append(res)
+        return cls(by_child)
+
+    def for_child(self, c: ChildView) -> list[DnaResult]:
+        """The child's results, oldest first."""
+        found: dict[str, DnaResult] = {}
+        for rid in c.group.record_ids:
+            for res in self.by_child.get("R" + rid, ()):
+                found[res.record_id] = res
+        for a in c.a_numbers:
+            for res in self.by_child.get("A" + a, ()):
+                found[res.record_id] = res
+        return oldest_first(found.values())
+
+
+def dna_people(results: Sequence[DnaResult], index: BlockingIndex) -> dict[int, str]:
+    """Person -> the latest DNA result of each tested pair, for one child's results."""
+    out: dict[int, str] = {}
+    for res in results:  # oldest first: a later result for the same person overrides
+        pids: set[int] = set()
+        if res.adult_record_id and res.adult_record_id in index.by_record:
+            pids.add(index.by_record[res.adult_record_id])
+        elif res.adult_a_number:
+            pids.update(index.by_a_number.get(res.adult_a_number, ()))
+        if len(pids) == 1:
+            out[pids.pop()] = res.result
+    return out
