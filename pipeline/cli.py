@@ -165,9 +165,17 @@ def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.run import Interrupted, run_embedded
+    from pipeline.ops import launch
+    from pipeline.run import Interrupted
 
     accept = acceptances(args)
+    # --no-fetch re-reconciles the stored feed state: an ordinary run with the trigger `review`
+    no_fetch = args.mode == "no-fetch"
+    req = (
+        launch.RunRequest(launch.REVIEW_TRIGGER, "full", True, accept)
+        if no_fetch
+        else launch.RunRequest(args.trigger, args.mode, False, accept)
+    )
     store = Store(settings.database_url)
     # the progress goes to stderr: stdout holds only the summary (or, with --json, the JSON)
     mode = "workers at the configured broker" if settings.broker_url else "in-process (embedded)"
@@ -176,13 +184,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     run_id: str | None = None
     try:
-        if settings.broker_url:
-            from workers.tasks import start_run
-
-            run_id = start_run(settings, store, args.trigger, args.mode, accept)
+        if launch.through_workers(settings):
+            run_id = launch.send_to_workers(settings, store, req)
             _follow_run(settings, store, run_id, progress)
         else:
-            run_id = run_embedded(settings, store, args.trigger, progress, mode=args.mode, accept=accept)
+            run_id = launch.run_here(settings, store, req, progress)
     except Interrupted as exc:
         return _interrupted(progress, exc.run_id, through_workers=False)
     except KeyboardInterrupt:
@@ -391,6 +397,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_const",
         const="incremental",
         help="fetch only what changed since the last successful run, carry the rest forward",
+    )
+    mode.add_argument(
+        "--no-fetch",
+        dest="mode",
+        action="store_const",
+        const="no-fetch",
+        help="fetch nothing: reconcile the last successful run's feed records again (after review "
+        "decisions); an ordinary run (lock, gates, publish) with the trigger `review`",
     )
     run.set_defaults(mode="full")
     run.add_argument(

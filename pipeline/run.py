@@ -43,6 +43,8 @@ from pipeline.match.blocking import DnaIndex
 from pipeline.match.link import FirstLink, Linker
 from pipeline.match.partition import Partition
 from pipeline.match.views import ChildView
+from pipeline.no_fetch import copy_feed_state
+from pipeline.no_fetch import source_run as no_fetch_source
 from pipeline.parse import PARSERS
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare, reconcile
@@ -176,6 +178,9 @@ class Heartbeat:
 
 def _noop(_stage: str, _feed: str | None, _counts: Mapping[str, int] | None) -> None:
     return None
+
+
+quiet: ProgressFn = _noop  # the progress of a run nobody watches
 
 
 class FetchedRecords:
@@ -703,16 +708,32 @@ def finish_run(
         return counts
 
 
-def publish_run(run_id: str, store: Store, progress: ProgressFn = _noop) -> None:
-    """Make the run's results the exported ones, in one transaction, and free the run lock."""
+def publish_run(
+    run_id: str, store: Store, progress: ProgressFn = _noop, settings: Settings | None = None
+) -> None:
+    """Make the run's results the exported ones, in one transaction, and free the run lock; with
+    ``settings``, draw the run's quality sample (``pipeline.store.quality``) once it is published."""
     with bound(run_id=run_id, stage="publish"):
         store.set_stage(run_id, "publish")
         progress("publish", None, None)
         store.mark_succeeded(run_id)
+        if settings is not None:
+            draw_quality_sample(run_id, store, settings.quality_sample_share)
         store.delete_artifacts(run_id)
         store.release_lock(RUN_LOCK, run_id)
         store.prune_runs(keep=5)
         log.info("run.succeeded")
+
+
+def draw_quality_sample(run_id: str, store: Store, share: float) -> None:
+    """Draw a published run's quality sample; a failure is logged, never undoes the publish (the
+    results are right; only the reviewers' sample of them is missing)."""
+    try:
+        drawn = store.draw_quality_sample(run_id, share)
+    except ReunifyError as exc:
+        log.error("quality_sample.failed", error=str(exc))
+        return
+    log.info("quality_sample.drawn", links=drawn, share=share)
 
 
 def publish_step(
@@ -735,7 +756,7 @@ def publish_step(
     except PublishRefused as exc:
         fail_run(run_id, store, str(exc), settings, refused=True)
         return {"published": False, "refused": list(exc.feeds)}
-    publish_run(run_id, store, progress)
+    publish_run(run_id, store, progress, settings)
     run = store.get_run(run_id)
     children = (run.results_count or 0) if run is not None else 0
     return {"published": True, "refused": [], "children": children}
@@ -800,9 +821,13 @@ def run_embedded(
     progress: ProgressFn = _noop,
     mode: str = "full",
     accept: Sequence[gates.AcceptDrop] = (),
+    run_id: str | None = None,
+    no_fetch: bool = False,
 ) -> str:
     """One whole run in this process: the four fetches in parallel threads, then reconcile, the
-    publish gates, publish.
+    publish gates, publish. ``no_fetch``: instead of fetching, the last good run's feed state is
+    copied in the store (``pipeline.no_fetch``) and reconciled again, with the decisions made since.
+    ``run_id``: the new run's id, when the caller needs it before the run ends.
 
     Bounded by ``run_deadline_seconds``: past it the run is failed with the stage and the feeds
     not yet fetched, and the threads still working stop at their next check without writing
@@ -813,7 +838,8 @@ def run_embedded(
     operator cancelled it (``pipeline.cancel``): its threads stop at their next check, within
     about ``heartbeat_seconds``, and nothing is published.
     """
-    run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
+    source = no_fetch_source(store) if no_fetch else None
+    run_id = begin_run(store, settings, trigger, run_id, mode=mode, accept=accept)
     limit = settings.run_deadline_seconds
     ends = time.monotonic() + limit
 
@@ -829,7 +855,17 @@ def run_embedded(
         try:
             with Heartbeat(store, settings, run_id) as beat:
                 store.set_stage(run_id, FETCH)
-                kept = {feed: FetchedRecords() for feed in FEEDS}
+                stored: FeedSnapshot | None = None
+                if source is not None:
+                    copying = _in_thread("copy-feeds", copy_feed_state, store, run_id, source)
+                    # the very records being copied, read back from the source run meanwhile
+                    with no_gc_pauses():  # many small acyclic objects: see reconcile.no_gc_pauses
+                        stored = load_snapshot(source.id, store)
+                    try:
+                        copying.result(timeout=max(0.0, ends - time.monotonic()))
+                    except TimeoutError:
+                        raise past_deadline(FETCH, "copying the last good run's feed state") from None
+                kept = {} if source is not None else {feed: FetchedRecords() for feed in FEEDS}
                 # the kept records are many small acyclic objects: see reconcile.no_gc_pauses
                 with no_gc_pauses():
                     futures = {
@@ -857,7 +893,7 @@ def run_embedded(
                     unfinished = [feed for feed, future in futures.items() if not future.done()]
                     if unfinished:
                         raise past_deadline(FETCH, f"feeds not fetched yet: {', '.join(unfinished)}")
-                snapshot = FeedSnapshot(**{FEED_ATTR[feed]: kept[feed].records() for feed in FEEDS})
+                snapshot = stored or FeedSnapshot(**{FEED_ATTR[f]: kept[f].records() for f in FEEDS})
                 kept.clear()
                 reconciled = _in_thread(
                     "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot
@@ -873,7 +909,7 @@ def run_embedded(
                 # the gates are the publish stage's first act, as in a run through workers
                 store.set_stage(run_id, PUBLISH)
                 gates.check_publish(run_id, store, settings)
-                publish_run(run_id, store, progress)
+                publish_run(run_id, store, progress, settings)
         except PublishRefused as exc:
             fail_run(run_id, store, str(exc), settings, refused=True)
             raise PublishRefused(f"run {run_id} was not published: {exc}", exc.feeds, run_id) from exc
@@ -936,17 +972,30 @@ def start_distributed(
     send: SendFn,
     mode: str = "full",
     accept: Sequence[gates.AcceptDrop] = (),
+    no_fetch: bool = False,
 ) -> str:
-    """Begin a run and send its fetch steps to the workers; returns the run id.
+    """Begin a run and send its fetch steps to the workers; returns the run id. ``no_fetch``: the
+    last good run's feed state is copied here instead (``pipeline.no_fetch``) and the workers
+    start at the prepare step.
 
     RunInProgressError if a run is in progress; if the steps cannot be sent (broker down) the run
     is failed with that reason and RunFailedError raised. ``accept`` is stored on the run before
     any step is sent, for the publish step to honour.
     """
+    source = no_fetch_source(store) if no_fetch else None
     run_id = begin_run(store, settings, trigger, mode=mode, accept=accept)
     store.set_stage(run_id, FETCH)
+    first = FETCH_STEPS
+    if source is not None:
+        try:
+            copy_feed_state(store, run_id, source)
+        except ReunifyError as exc:
+            fail_run(run_id, store, f"could not copy the last good run's feed state: {exc}", settings)
+            raise RunFailedError(f"run {run_id} failed: {exc}", run_id) from exc
+        store.set_stage(run_id, PREPARE)
+        first = (PREPARE,)
     try:
-        dispatch(run_id, FETCH_STEPS, store, send)
+        dispatch(run_id, first, store, send)
     except Exception as exc:
         reason = f"could not send the run's tasks to the broker: {type(exc).__name__}: {exc}"
         fail_run(run_id, store, reason, settings)

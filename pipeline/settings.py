@@ -99,6 +99,9 @@ class Settings:
     # records a feed served this run were quarantined.
     max_feed_drop: float = 0.2
     max_quarantine_rate: float = 0.05
+    # The share of a published run's confident links drawn at random for reviewers to check
+    # (the console's "check" tab); their verdicts estimate the links' precision.
+    quality_sample_share: float = 0.02
     # The console (pipeline/web): the key that signs its session cookies (it refuses to start
     # without one), minutes a session may sit idle, and the lockout after wrong passwords.
     web_secret: str | None = field(default=None, repr=False)
@@ -186,6 +189,7 @@ def _parse_fraction(key: str, value: str) -> float:
 _FRACTIONS: dict[str, str] = {
     "REUNIFY_MAX_FEED_DROP": "max_feed_drop",
     "REUNIFY_MAX_QUARANTINE_RATE": "max_quarantine_rate",
+    "REUNIFY_QUALITY_SAMPLE_SHARE": "quality_sample_share",
 }
 
 

@@ -239,13 +239,15 @@ def start_run(
     trigger: str,
     mode: str = "full",
     accept: Sequence[AcceptDrop] = (),
+    no_fetch: bool = False,
 ) -> str:
     """Take the lock, record the run (with any acceptances of a real drop) and send its fetch
-    steps; returns the run id.
+    steps (``no_fetch``: copy the last good run's feed state and send its prepare step); returns
+    the run id.
 
     RunInProgressError when a run is in progress; RunFailedError when the broker is unreachable.
     """
-    return stages.start_distributed(store, settings, trigger, send_steps, mode, accept)
+    return stages.start_distributed(store, settings, trigger, send_steps, mode, accept, no_fetch)
 
 
 def scheduled_tick(

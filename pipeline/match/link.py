@@ -154,8 +154,31 @@ class Linker:
                 top = [pid for pid in top if pre[pid] >= floor]
             pairs = [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
             outcome = self._decide(cview, tested, pairs, self.model, prior, null)
+            if outcome.link is not None and outcome.link.dna_exclusion:
+                outcome.candidates = self._runners_up(cview, index, tested, prior, null)
             firsts.append(FirstLink(cview, tested, pairs, outcome))
         return firsts
+
+    def _runners_up(
+        self, cview: ChildView, index: BlockingIndex, tested: Mapping[int, str], prior: float, null: float
+    ) -> list[Link]:
+        """For a child whose linked adult DNA excluded: who else the evidence points to (the review
+        queue's "find the real parent"), as if the tested adults were not in the feeds. The
+        blocking gave the tested ones such a lead that nobody else was compared."""
+        key = cview.group.key
+        pre = {pid: w for pid, w in candidates_of(cview, index).items() if pid not in tested}
+        top = best_scored(pre, MAX_CANDIDATES)
+        if top:
+            floor = pre[top[0]] - CANDIDATE_MARGIN
+            top = [pid for pid in top if pre[pid] >= floor]
+        pairs = [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
+        if not pairs:
+            return []
+        # an unconfirmed decision, without the DNA verdicts: the plain weighing of the others
+        alt = Linker(self.people, self.n_people, self.model, self.rejected, {}, self.pviews)
+        found = alt._decide(cview, {}, pairs, self.model, prior, null)
+        best = [Link(found.link.person, found.link.score, found.link.evidence)] if found.link else []
+        return (best + found.candidates)[:MAX_RUNNERS_UP]
 
     def revisits(self, firsts: Sequence[FirstLink]) -> dict[int, tuple[dict[int, float], dict[int, str]]]:
         """The family evidence of each child the second pass revisits (by position in ``firsts``).
@@ -217,9 +240,12 @@ class Linker:
                 for pid, w in bonus.items()
                 if w > 0 and pid not in have and (key, pid) not in self.rejected
             ]
-            outcomes.append(
-                self._decide(cview, first.tested, first.pairs + extra, self.model, prior, null, bonus, notes)
+            again = self._decide(
+                cview, first.tested, first.pairs + extra, self.model, prior, null, bonus, notes
             )
+            if again.link is not None and again.link.dna_exclusion and not again.candidates:
+                again.candidates = first.outcome.candidates  # the first pass's runner-ups stand
+            outcomes.append(again)
         return outcomes
 
     def _decide(

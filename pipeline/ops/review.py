@@ -9,6 +9,7 @@ feeds (and the reviewers' own words) are printed through :func:`pipeline.ops.esc
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,18 @@ from pipeline.ops.common import ids, resolve_run, table
 from pipeline.ops.escape import json_text, term_text
 from pipeline.ops.records_view import SourceRecord
 from pipeline.ops.result_row import ParentRow, ResultRow
+from pipeline.results import COHORTS
 from pipeline.store import Decision, RunInfo, Store
 
 DEFAULT_SCORE_BAR = 0.95
+#: Where an item of the queue stands: nobody has decided on its current link yet, or the
+#: child's latest standing decision confirmed or rejected an adult.
+REVIEW_STATES: tuple[str, ...] = ("pending", "confirmed", "rejected")
+#: What a reviewer is asked: to check the link, or (DNA excluded the linked adult) to find the
+#: real parent among the runner-ups.
+CHECK_LINK, FIND_PARENT = "check the link", "find the real parent"
+# Children out of the queue: their case has ended, a link no longer changes anything.
+_ENDED = frozenset({"reunified", "discharged_other"})
 
 
 @dataclass(slots=True)
@@ -31,6 +41,12 @@ class ReviewItem:
     result: dict[str, Any]  # the export object, as ``queue_json`` gives it
     why: list[str]
     decisions: list[Decision] = field(default_factory=list)
+    state: str = "pending"
+
+    @property
+    def kind(self) -> str:
+        """``find the real parent`` when DNA excluded the linked adult, else ``check the link``."""
+        return FIND_PARENT if dna_excluded(self.result) else CHECK_LINK
 
     @property
     def row(self) -> ResultRow:
@@ -65,9 +81,16 @@ class ReviewCase:
         return [(cand, ParentRow.of(cand.parent)) for cand in self.candidates]
 
 
+def dna_excluded(result: dict[str, Any]) -> bool:
+    """True when the child's linked adult was excluded by DNA (status ``not_a_parent``)."""
+    return result.get("status") == "not_a_parent" and result.get("parent") is not None
+
+
 def _why(row: ResultRow, below: float) -> list[str]:
     reasons = []
     parent = row.parent
+    if parent is not None and row.status == "not_a_parent":
+        reasons.append("DNA excluded the linked adult: find the real parent among the runner-ups")
     if row.needs_review:
         reasons.append("flagged by the matcher")
     score = 1.0 if parent is None or parent.match_score is None else parent.match_score
@@ -78,26 +101,67 @@ def _why(row: ResultRow, below: float) -> list[str]:
     return reasons
 
 
+def _reopened(result: dict[str, Any]) -> bool:
+    parent = result.get("parent") or {}
+    return any(str(e).startswith("reopened:") for e in parent.get("evidence") or [])
+
+
+def review_state(result: dict[str, Any], why: Sequence[str], decisions: Sequence[Decision]) -> str:
+    """Where a child of the queue stands (one of REVIEW_STATES), from its decisions in order.
+
+    Its latest decision sets it (confirmed or rejected), unless the run has moved on since: a DNA
+    exclusion reopened a confirmation, or after a rejection the child is linked to another adult
+    nobody has decided on and that link needs a look. Then it is pending again.
+    """
+    if not decisions or _reopened(result):
+        return "pending"
+    last = decisions[-1]
+    if last.decision == "confirm":
+        return "confirmed"
+    parent = result.get("parent") or {}
+    linked = {*(parent.get("ice_record_ids") or []), *(parent.get("removal_record_ids") or [])}
+    decided = {d.adult_key for d in decisions}
+    if why and linked and not linked & decided and not dna_excluded(result):
+        return "pending"
+    return "rejected"
+
+
 def review_queue(
-    store: Store, run_id: str | None = None, below: float = DEFAULT_SCORE_BAR
+    store: Store,
+    run_id: str | None = None,
+    below: float = DEFAULT_SCORE_BAR,
+    state: str | None = "pending",
+    cohorts: Sequence[str] = COHORTS,
 ) -> list[ReviewItem]:
-    """Children of a run (default: latest succeeded) whose link needs a person: flagged first, then
-    by rising match score."""
+    """Children of a run (default: latest succeeded) whose link needs a person or has had one
+    (``state``: only those pending, confirmed or rejected; None: all), reunified and discharged
+    children left out: by cohort in the order of ``cohorts`` (the court's deadlines, earliest
+    first), then flagged and DNA exclusions first, then by rising match score."""
+    if state is not None and state not in REVIEW_STATES:
+        raise ConfigError(f"a review state is one of {', '.join(REVIEW_STATES)}, not {state!r}")
     run = resolve_run(store, run_id)
     decisions: dict[str, list[Decision]] = {}
     for d in store.list_decisions():
         decisions.setdefault(d.child_key, []).append(d)
     items = []
     for result in store.iter_results(run.id):
+        if result.get("status") in _ENDED:
+            continue
         row = ResultRow.of(result)
         why = _why(row, below)
-        if why:
-            items.append(ReviewItem(row.child_key, result, why, decisions.get(row.child_key, [])))
+        mine = decisions.get(row.child_key, [])
+        if not why and not mine:
+            continue
+        item = ReviewItem(row.child_key, result, why, mine, review_state(result, why, mine))
+        if state is None or item.state == state:
+            items.append(item)
+    rank = {c: i for i, c in enumerate(cohorts)}
 
-    def order(item: ReviewItem) -> tuple[bool, float, str]:
+    def order(item: ReviewItem) -> tuple[int, bool, float, str]:
         row = item.row
         score = row.parent.match_score if row.parent and row.parent.match_score is not None else 0.0
-        return (not row.needs_review, score, item.child_key)
+        urgent = row.needs_review or dna_excluded(item.result)
+        return (rank.get(row.cohort or "", len(rank)), not urgent, score, item.child_key)
 
     return sorted(items, key=order)
 
@@ -126,9 +190,8 @@ def review_case(store: Store, child_record_id: str, run_id: str | None = None) -
     key = row.child_key
     candidates = []
     if row.parent is not None:
-        candidates.append(
-            Candidate("linked parent", result["parent"], _adult_records(store, run.id, row.parent))
-        )
+        role = "linked adult, excluded by DNA" if dna_excluded(result) else "linked parent"
+        candidates.append(Candidate(role, result["parent"], _adult_records(store, run.id, row.parent)))
     stored = store.list_candidates(run.id, key)
     for rank, cand in enumerate(stored, start=1):
         candidates.append(

@@ -23,6 +23,8 @@ RUN_OUTCOMES: tuple[str, ...] = ("succeeded", "failed", "refused", "cancelled")
 # A publish gate's verdict on one feed of a run (``run_gate_checks.outcome``).
 GATE_OUTCOMES: tuple[str, ...] = ("passed", "refused", "accepted")
 DECISIONS: tuple[str, ...] = ("confirm", "reject")
+# A reviewer's verdict on a link of the quality sample (``quality_verdicts.verdict``).
+QUALITY_VERDICTS: tuple[str, ...] = ("correct", "wrong")
 # The console's roles, least to most trusted (pipeline/web/roles.py says what each may see).
 ROLES: tuple[str, ...] = ("viewer", "caseworker", "admin")
 
@@ -479,4 +481,33 @@ case_syncs = sa.Table(
     sa.Column("synced_at", UTCDateTime(), nullable=False),
     sa.Column("cases", sa.Integer(), nullable=False),
     sa.Column("in_list", sa.Integer(), nullable=False),
+)
+
+# The quality sample (issue 16 item 7): confident links of a published run drawn at random when it
+# was published (REUNIFY_QUALITY_SAMPLE_SHARE of them), for reviewers to check.
+quality_samples = sa.Table(
+    "quality_samples",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("child_key", sa.String(MAX_RECORD_ID_CHARS), primary_key=True),
+    sa.Column("adult_key", sa.String(MAX_RECORD_ID_CHARS), nullable=False),
+    sa.Column("match_score", sa.Float(), nullable=False),
+    sa.Column("drawn_at", UTCDateTime(), nullable=False),
+)
+
+# Reviewers' verdicts on sampled links, by (child, adult): kept when the run they were drawn in is
+# pruned, since the estimate of precision is over every verdict (the latest per link counts).
+quality_verdicts = sa.Table(
+    "quality_verdicts",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("child_key", sa.String(MAX_RECORD_ID_CHARS), nullable=False),
+    sa.Column("adult_key", sa.String(MAX_RECORD_ID_CHARS), nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("who", sa.String(64), nullable=False),
+    sa.Column("decided_at", UTCDateTime(), nullable=False),
+    sa.Column("note", sa.Text(), nullable=False, server_default=""),
+    sa.CheckConstraint("verdict IN (" + ", ".join(repr(v) for v in QUALITY_VERDICTS) + ")", name="verdict"),
+    sa.Index(None, "child_key", "adult_key"),
 )

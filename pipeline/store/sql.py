@@ -25,6 +25,7 @@ from pipeline.store.decisions import DecisionRepository
 from pipeline.store.feed_records import FeedRecordRepository
 from pipeline.store.leases import StepLeaseRepository
 from pipeline.store.locks import LockRepository
+from pipeline.store.quality import QualityRepository
 from pipeline.store.queries import OperatorQueries
 from pipeline.store.results import ResultRepository
 from pipeline.store.runs import RunRepository
@@ -89,6 +90,7 @@ class Store:
         self.results = ResultRepository(self.db)
         self.decisions = DecisionRepository(self.db)
         self.artifacts = ArtifactRepository(self.db)
+        self.quality = QualityRepository(self.db)
         self.queries = OperatorQueries(self.db, self.runs)
 
     def __repr__(self) -> str:
@@ -203,6 +205,13 @@ class Store:
 
     add_decision = forward("decisions", DecisionRepository.add_decision)
     list_decisions = forward("decisions", DecisionRepository.list_decisions)
+
+    # -- the quality sample: confident links drawn at publish, reviewers' verdicts -------------
+
+    draw_quality_sample = forward("quality", QualityRepository.draw_quality_sample)
+    quality_sample = forward("quality", QualityRepository.quality_sample)
+    add_quality_verdict = forward("quality", QualityRepository.add_quality_verdict)
+    quality_verdict_counts = forward("quality", QualityRepository.quality_verdict_counts)
 
     # -- matching state handed between a run's steps --------------------------------------------
 

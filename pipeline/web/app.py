@@ -22,7 +22,7 @@ from pipeline.ops.escape import term_text
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.access import AccessStore
-from pipeline.web import api, cases, pages, users
+from pipeline.web import api, cases, pages, review, run_actions, users
 from pipeline.web.auth import BadCsrf, Console, Forbidden, NeedLogin
 from pipeline.web.sessions import Sessions
 
@@ -135,6 +135,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(cases.router)  # case work (issue 16): pipeline/web/cases.py
+    app.include_router(review.router)  # the review queue (issue 16): pipeline/web/review.py
+    app.include_router(run_actions.router)  # starting and stopping runs: pipeline/web/run_actions.py
     app.include_router(pages.router)
     app.include_router(users.router)
     return app

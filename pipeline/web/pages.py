@@ -22,6 +22,8 @@ from pipeline.ops import report as court_report
 from pipeline.ops.discrepancies import KINDS, find_discrepancies
 from pipeline.ops.export import write_export, write_xlsx
 from pipeline.ops.history import duration
+from pipeline.ops.launch import run_actions
+from pipeline.ops.quality import estimate as precision_estimate
 from pipeline.ops.story import child_story
 from pipeline.ops.summary import build_summary
 from pipeline.results import COHORTS, STATUS_WORDS, STATUSES
@@ -46,6 +48,7 @@ from pipeline.web.auth import (
     console,
     current_session,
 )
+from pipeline.web.notices import RUN_NOTICE, notice
 from pipeline.web.roles import allows
 from pipeline.web.sessions import LOGIN_COOKIE, SESSION_COOKIE
 
@@ -187,6 +190,8 @@ def dashboard(request: Request, session: ViewerSession) -> Response:
         trend=trend,
         case_head=case_work.FIGURE_HEAD,
         case_keys=case_work.FIGURE_KEYS,
+        quality=precision_estimate(store),
+        share=c.settings.quality_sample_share,
     )
 
 
@@ -336,12 +341,20 @@ def child_page(request: Request, session: CaseworkerSession, child_record_id: st
 
 
 @router.get("/runs")
-def runs_page(request: Request, _s: ViewerSession) -> Response:
+def runs_page(request: Request, session: ViewerSession) -> Response:
     """The run history: outcome, duration, records and quarantine per feed, errors, accepted drops."""
     c = console(request)
     runs = c.store.list_runs(limit=100)
     succeeded = [r for r in runs if r.status == "succeeded"]
-    return render(request, "runs.html", runs=runs, succeeded=succeeded, duration=duration)
+    return render(
+        request,
+        "runs.html",
+        runs=runs,
+        succeeded=succeeded,
+        duration=duration,
+        actions=run_actions(c.store) if allows(session.user.role, "admin") else None,
+        notice=notice(request, RUN_NOTICE),
+    )
 
 
 @router.get("/runs/compare")

@@ -7,8 +7,10 @@ from pipeline.store.schema import ROLES
 #: What each role adds to the one below it.
 ROLE_GRANTS: dict[str, str] = {
     "viewer": "aggregate figures only: counts, deadlines, runs, the court report without names",
-    "caseworker": "children's and parents' records, search, the child's story, downloads, review",
-    "admin": "users, quarantine payloads and the audit trail",
+    "caseworker": "children's and parents' records, search, the child's story, downloads, review "
+    "(decisions, the quality sample's verdicts, re-reconcile without fetching)",
+    "admin": "users, quarantine payloads, the audit trail; starting and cancelling runs, "
+    "accepting a gated drop",
 }
 
 

@@ -51,8 +51,9 @@ def bars(evidence: Sequence[str], match_score: float) -> tuple[list[Bar], list[s
     return out, notes
 
 
-def render(evidence: Sequence[str], match_score: float) -> str:
-    """The waterfall as an accessible inline SVG (a title, and each bar's weight as text)."""
+def render(evidence: Sequence[str], match_score: float, title_id: str = "waterfall-title") -> str:
+    """The waterfall as an accessible inline SVG (a title, and each bar's weight as text);
+    ``title_id`` must be unique on the page (the review page draws one per candidate)."""
     steps, _ = bars(evidence, match_score)
     lo = min(0.0, *(min(b.start, b.end) for b in steps))
     hi = max(0.0, *(max(b.start, b.end) for b in steps))
@@ -65,8 +66,8 @@ def render(evidence: Sequence[str], match_score: float) -> str:
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="waterfall" role="img" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="waterfall-title">',
-        '<title id="waterfall-title">Match weights of the chosen parent, from the evidence to the '
+        f'height="{height}" viewBox="0 0 {width} {height}" aria-labelledby="{escape(title_id)}">',
+        f'<title id="{escape(title_id)}">Match weights of the chosen parent, from the evidence to the '
         "posterior</title>",
         f'<line x1="{x(0):.1f}" y1="{top - 4}" x2="{x(0):.1f}" y2="{height - 18}" class="axis"/>',
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from openpyxl import load_workbook
 from pipeline.ops.cases import FIGURE_BUCKETS, current_run
 from pipeline.ops.escape import csv_cell
 from pipeline.ops.report import build_report, render_html, render_markdown, render_text
+from pipeline.ops.review import FIND_PARENT, review_queue
 from pipeline.run import run_embedded
 from pipeline.settings import Settings, load_settings
 from pipeline.sim.processes import reunify
@@ -295,3 +297,64 @@ def test_the_agencies_lists_download_as_csv_and_xlsx_with_the_same_rows(casework
     assert done.returncode == 0, done.stderr
     assert _same_rows(csv_of["court-table"], out.read_bytes()) == counts["court-table"]
     assert any(e.username.startswith("shell:") for e in AccessStore(casework.store).list_audit(limit=10))
+
+
+def _ended(store: Store, run_id: str) -> Any:
+    for _ in range(600):
+        run = store.get_run(run_id)
+        if run is not None and run.status != "running":
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not end")
+
+
+def test_a_caseworker_confirms_the_real_parent_and_re_reconciles_and_an_admin_runs_again(
+    browser: Any, casework: Casework
+) -> None:
+    # last in the module: it publishes runs of its own
+    store = casework.store
+    run = store.latest_succeeded_run()
+    assert run is not None
+    queue = review_queue(store, run.id)
+    item = next(i for i in queue if i.kind == FIND_PARENT and store.list_candidates(run.id, i.child_key))
+    runner_up = store.list_candidates(run.id, item.child_key)[0]
+    adult = (runner_up["ice_record_ids"] or runner_up["removal_record_ids"])[0]
+
+    page = _open_as(browser, casework.base, "carl")
+    page.click("nav >> text=Review")
+    assert int(page.inner_text("#total")) == len(queue)
+    _shot(page, "review")
+    assert _axe(page) == []
+    page.click(f'tr[data-child="{item.child_key}"] td a')
+    assert page.get_attribute("#status", "data-status") == "not_a_parent"
+    assert "find the real parent" in page.inner_text("main")
+    assert page.locator("article.candidate").count() == page.locator("figure svg.waterfall").count() + 1 >= 3
+    _shot(page, "review-case")
+    assert _axe(page) == []
+    card = page.locator(f'article[data-adult="{adult}"]')
+    card.locator("textarea").fill("the mother's birth certificate names this parent")
+    card.locator('button[value="confirm"]').click()
+    assert "Decision recorded: confirmed" in page.inner_text("#notice")
+    assert "confirm" in page.inner_text("#decisions") and "carl" in page.inner_text("#decisions")
+
+    page.click("nav >> text=Review")
+    page.click("#rerun")
+    assert "started (review)" in page.inner_text("main")
+    latest = store.list_runs(limit=1)[0]
+    assert latest.trigger == "review" and _ended(store, latest.id).outcome == "succeeded"
+    page.goto(f"{casework.base}/children/{item.child_key}")
+    assert page.get_attribute("[data-status]", "data-status") != "not_a_parent"
+    assert adult in page.inner_text("main")
+    page.goto(f"{casework.base}/review?tab=confirmed")
+    assert page.locator(f'tr[data-child="{item.child_key}"]').count() == 1
+    _shot(page, "review-confirmed")
+
+    admin = _open_as(browser, casework.base, "ada")
+    admin.click("nav >> text=Runs")
+    assert admin.locator("#run-actions").count() == 1
+    _shot(admin, "runs-admin")
+    assert _axe(admin) == []
+    admin.click("#start-run button[type=submit]")
+    assert "started (console)" in admin.inner_text("#notice")
+    started = store.list_runs(limit=1)[0]
+    assert started.trigger == "console" and _ended(store, started.id).outcome == "succeeded"

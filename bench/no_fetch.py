@@ -1,0 +1,112 @@
+"""``reunify run --no-fetch`` beside a full run on the same store (issue 16 item 8).
+
+    .venv/bin/python -m bench.no_fetch --world /tmp/worlds/world-20000-s7 [--database URL]
+
+Serves the world from the simulator's own process, then on one fresh store (SQLite in a temporary
+directory unless ``--database`` names another, e.g. an empty PostgreSQL database): a full run, a
+run without fetching, and another one, each a whole ``reunify run`` process timed from outside,
+with the stages the run logs (the feed copy; reading the records back, matching, writing the
+results). The runs without fetching publish the same export as the full run (no decision was
+made in between): checked, bar the run id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.whole_run import BIN, serve_world, without_run_id
+
+
+def _as_of(world: Path) -> str:
+    meta = world / "world.json"
+    return str(json.loads(meta.read_text()).get("as_of", "2018-07-12")) if meta.exists() else "2018-07-12"
+
+
+def _run(env: dict[str, str], flag: str, cwd: str) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [str(BIN / "reunify"), "run", flag], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"reunify run {flag} failed ({proc.returncode}): {proc.stderr[-800:]}")
+    stages: dict[str, Any] = {}
+    first: datetime | None = None
+    timeline: list[str] = []
+    for line in proc.stderr.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if "timestamp" in event:
+            at = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+            first = first or at
+            timeline.append(f"{(at - first).total_seconds():6.1f} {event.get('event')}")
+        if event.get("event") == "feeds.copied":
+            stages["copy"] = event["seconds"]
+        if event.get("event") == "reconcile.done":
+            stages |= {k: event[k] for k in ("load_seconds", "match_seconds", "write_seconds")}
+    stages["timeline"] = timeline
+    return seconds, stages
+
+
+def _stages(stages: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in stages.items() if k != "timeline"}
+
+
+def _export(env: dict[str, str], cwd: str) -> list[dict[str, Any]]:
+    out = Path(cwd) / "export.jsonl"
+    subprocess.run(
+        [str(BIN / "reunify"), "export", "--format", "jsonl", "--out", str(out)],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return without_run_id([json.loads(line) for line in out.read_text().splitlines() if line])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--world", type=Path, required=True, help="a world directory (python -m pipeline.sim generate)"
+    )
+    parser.add_argument("--database", help="store URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="reunify-nofetch-") as tmp, serve_world(args.world) as feeds:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")} | feeds
+        env |= {
+            "REUNIFY_AS_OF": _as_of(args.world),
+            "REUNIFY_DATABASE_URL": args.database or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+            "REUNIFY_LOG_JSON": "true",
+            "REUNIFY_LOG_LEVEL": "INFO",
+        }
+        full, full_stages = _run(env, "--full", tmp)
+        reference = _export(env, tmp)
+        print(f"full run:        {full:6.1f} s  {_stages(full_stages)}")
+        for n in (1, 2):
+            seconds, stages = _run(env, "--no-fetch", tmp)
+            same = _export(env, tmp) == reference
+            print(
+                f"no-fetch run {n}:  {seconds:6.1f} s  {_stages(stages)}  same export as the full run: {same}"
+            )
+            if n == 1:
+                print("  its log, seconds from its first line:\n    " + "\n    ".join(stages["timeline"]))
+            if not same:
+                return 1
+        print(f"children: {len(reference)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
