@@ -63,7 +63,28 @@ def name_tokens(text: str | None, max_tokens: int = MAX_FULL_NAME_TOKENS) -> tup
     folded = fold(text[:MAX_NAME_CHARS])
     if not folded:
         return ()
-    return tuple(folded.split(" ", max_tokens)[:max_tokens])
+    parts = folded.split(" ", max_tokens * 2)[: max_tokens * 2]
+    return tuple(_glue_particles(parts)[:max_tokens])
+
+
+# "DE LA CRUZ" is one surname: a particle run and the word it introduces make one token, so the
+# first surname of "DE LA CRUZ LOPEZ" is DELACRUZ, not DE (which every such name shares).
+_PARTICLES = frozenset({"DE", "DEL", "LA", "LAS", "LOS"})
+
+
+def _glue_particles(parts: list[str]) -> list[str]:
+    if not _PARTICLES.intersection(parts):
+        return parts
+    out: list[str] = []
+    run: list[str] = []
+    for part in parts:
+        if part in _PARTICLES:
+            run.append(part)
+            continue
+        out.append("".join(run) + part)
+        run = []
+    out.extend(run)  # particles at the end (a cut name) stay as they are
+    return out
 
 
 def given_name_tokens(text: str | None) -> tuple[str, ...]:

@@ -6,8 +6,16 @@ ICE records are merged first (union-find, every pair verified), strongest eviden
 2. A-numbers one mis-keyed digit or swap apart, with given name, first surname and date of birth
    agreeing (a near A-number alone means nothing: most nine-digit numbers have a neighbour);
 3. no A-number on one side: given name, first surname, country, sex and a compatible date of
-   birth, plus either the same apprehension (event, or date) or a date of birth that agrees
-   beyond the placeholder 1 January (exact, day/month swapped, or a year off).
+   birth, plus either the same apprehension (event, or date where no two event ids differ) or a
+   date of birth that agrees beyond the placeholder 1 January (exact, day/month swapped, or a
+   year off).
+
+Candidates meet under blocking keys made to survive a one-sided typo: given name and first
+surname with parts of the date of birth, either name alone with the whole date of birth, the
+apprehension event alone, either name with the apprehension date. A removal row whose A-number
+is one mis-keyed digit or a swapped pair off meets its person under these and fits it by the
+near number (masked-number keys for every row cost more than they found). Every candidate pair
+is then verified by the rules above (names compared with one typo allowed).
 
 Records drop a second given name or surname but do not change it: two second surnames (or
 second given names) that differ beyond a typo are two people. A merge never joins two groups
@@ -170,7 +178,8 @@ def same_adult(a: _Ident, b: _Ident) -> bool:
         return False
     if a.event_id and a.event_id == b.event_id:
         return True
-    if a.app_date and a.app_date == b.app_date:
+    # two event ids are two apprehensions: a shared date then is a busy day, not one person
+    if a.app_date and a.app_date == b.app_date and not (a.event_id and b.event_id):
         return True
     return bool(a.country and b.country) and _dob_strong(a.dob, b.dob)
 
@@ -195,12 +204,16 @@ def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
             keys.extend((("Y", nk, d.year - 1), ("Y", nk, d.year), ("Y", nk, d.year + 1)))
         else:
             keys.append(("Y", nk, d.year))
-            # a typo in the given name: the surname and the whole date of birth still meet
+            # a typo in the given name: the surname and the whole date of birth still meet;
+            # a typo in the surname: the given name and the date of birth do
             keys.append(("S", nk[1], nk[2], d))
+            keys.append(("G", nk[0], nk[2], d))
     if idn.event_id:
-        keys.append(("E", idn.event_id, idn.given[0]))
+        # an event id is one apprehension: its bucket is a family, whatever the names say
+        keys.append(("E", idn.event_id))
     if idn.app_date:
-        keys.append(("D", nk, idn.app_date))
+        keys.append(("DS", nk[1], nk[2], idn.app_date))
+        keys.append(("DG", nk[0], nk[2], idn.app_date))
     return keys
 
 
@@ -356,10 +369,13 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
 
     for rem, ridn, keys in rows.values():
         found: set[int] = set(by_a.get(ridn.a_number, ())) if ridn.a_number else set()
+        # a row whose number no ICE record carries may carry a mis-keyed one: it meets numbered
+        # people on the year too, as a placeholder 1 January on either side hides the rest
+        unknown_number = bool(ridn.a_number) and not found
         for key in keys:
             # a numbered row meets a numbered person only with the same or a near number, which
             # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys
-            index = by_name if not ridn.a_number or key[0] != "Y" else bare_by_name
+            index = by_name if not ridn.a_number or key[0] != "Y" or unknown_number else bare_by_name
             hits = index.get(key)
             if hits and len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)

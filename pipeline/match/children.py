@@ -10,6 +10,15 @@ Two records are the same child when
 
 A re-referral is a new admission: records admitted within days of each other are two children
 admitted together (siblings who may share a given name), unless their A-numbers are equal.
+
+A second intake often writes a child without the first file: no A-number, no apprehension data,
+a second surname or given name dropped, the date of birth day/month swapped. Such a pair is a
+*weak* match when the first given name, first surname and country agree and the dates of birth
+are compatible and neither is the placeholder 1 January, or, with a date of birth missing on one
+side, when the apprehensions are dated at most :data:`APPREHENSION_WINDOW` days apart at the
+same station. Two records whose sexes differ are never one child unless their A-numbers are equal
+(a one-letter change of given name flips MARIA to MARIO). Weak matches do not chain: one joins
+two groups only when every pair of records across them is compatible (see :func:`_conflict`).
 """
 
 from __future__ import annotations
@@ -117,12 +126,93 @@ def _admitted_together(a: ChildRecord, b: ChildRecord) -> bool:
     )
 
 
+#: with a date of birth missing on one side, apprehensions this many days apart may be one child
+APPREHENSION_WINDOW = 2
+
+STRONG, WEAK = 2, 1
+
+
+def _sex_conflict(a: ChildRecord, b: ChildRecord) -> bool:
+    return bool(a.sex and b.sex and a.sex != b.sex)
+
+
+def _placeholder(d: date) -> bool:
+    return (d.month, d.day) == (1, 1)
+
+
+def _has_apprehension(r: ChildRecord) -> bool:
+    return bool(r.event_id or r.apprehension_date or r.station)
+
+
+def _weak_match(a: ChildRecord, b: ChildRecord) -> bool:
+    """The second intake's rule (module docstring): the names and dates of birth a bare record
+    still carries, or apprehensions a day or two apart when a date of birth is missing."""
+    if not (a.country and a.country == b.country):
+        return False
+    if a.dob and b.dob:
+        # only when one record has nothing to compare the apprehension with: two apprehensions
+        # that disagree are two children
+        if _has_apprehension(a) and _has_apprehension(b):
+            return False
+        if _placeholder(a.dob) or _placeholder(b.dob):
+            # the placeholder says only the year: a common name would merge namesakes, so every
+            # token of the shorter name, at least three of them, must meet the other's in order
+            return a.dob.year == b.dob.year and _long_name_near(a, b)
+        return dob_compatible(a.dob, b.dob)
+    if a.event_id and b.event_id and a.event_id != b.event_id:
+        return False
+    if a.station and b.station and a.station != b.station:
+        return False
+    return bool(
+        a.apprehension_date
+        and b.apprehension_date
+        and abs((a.apprehension_date - b.apprehension_date).days) <= APPREHENSION_WINDOW
+    )
+
+
+#: a name must have this many tokens to stand for the date of birth the placeholder hides
+LONG_NAME = 3
+
+
+def _long_name_near(a: ChildRecord, b: ChildRecord) -> bool:
+    ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
+    sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
+    given = min(len(ga), len(gb))
+    surnames = min(len(sa), len(sb))
+    if given + surnames < LONG_NAME:
+        return False
+    pairs = [*zip(ga[:given], gb[:given], strict=True), *zip(sa[:surnames], sb[:surnames], strict=True)]
+    return all(name_near(x, y) for x, y in pairs)
+
+
+def match_strength(a: ChildRecord, b: ChildRecord) -> int:
+    """0 (two children), :data:`WEAK` or :data:`STRONG` (see the module docstring)."""
+    if same_child(a, b):
+        return STRONG
+    if a.a_number and b.a_number:
+        return 0  # numbered records meet by their numbers (same_child), never by the weak rule
+    if _sex_conflict(a, b) or _admitted_together(a, b):
+        return 0
+    if not (_given_agree(a, b) and _surname_agree(a, b)):
+        return 0
+    return WEAK if _weak_match(a, b) else 0
+
+
+def _conflict(a: ChildRecord, b: ChildRecord) -> bool:
+    """Something in the pair says two children: a weak match may not put them in one group."""
+    if a.a_number and b.a_number:
+        return not a_number_near(a.a_number, b.a_number)
+    if _sex_conflict(a, b) or _admitted_together(a, b):
+        return True
+    return _dob_agree(a.dob, b.dob) is False
+
+
 def same_child(a: ChildRecord, b: ChildRecord) -> bool:
-    """The pairwise rule of this module (see the module docstring)."""
+    """The strong pairwise rule of this module (see the module docstring)."""
     dob = _dob_agree(a.dob, b.dob)
     if a.a_number and b.a_number and a.a_number == b.a_number:
         return _given_agree(a, b) or dob is True
-    if _admitted_together(a, b):
+    if _admitted_together(a, b) or _sex_conflict(a, b):
         return False
     if a.a_number and b.a_number:
         if a_number_near(a.a_number, b.a_number):
@@ -171,6 +261,7 @@ def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
         for key in keys:
             buckets[key].append(i)
     compared: set[tuple[int, int]] = set()
+    weak: list[tuple[int, int]] = []
     for members in buckets.values():
         if len(members) < 2 or len(members) > MAX_BUCKET:
             # a bucket this large is a common name, not a child: the other keys still apply
@@ -181,8 +272,25 @@ def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
                 if (i, j) in compared or uf.find(i) == uf.find(j):
                     continue
                 compared.add((i, j))
-                if same_child(recs[i], recs[j]):
+                strength = match_strength(recs[i], recs[j])
+                if strength == STRONG:
                     uf.union(i, j)
+                elif strength == WEAK:
+                    weak.append((i, j))
+    members_of: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(recs)):
+        members_of[uf.find(i)].append(i)
+    # Weak matches after every strong one, in record order, each only between groups with no
+    # conflicting pair: a chain of weak links cannot join two children.
+    for i, j in sorted(weak):
+        ri, rj = uf.find(i), uf.find(j)
+        if ri == rj:
+            continue
+        if any(_conflict(recs[x], recs[y]) for x in members_of[ri] for y in members_of[rj]):
+            continue
+        uf.union(i, j)
+        root, other = (ri, rj) if uf.find(i) == ri else (rj, ri)
+        members_of[root].extend(members_of.pop(other))
     groups: dict[int, list[ChildRecord]] = defaultdict(list)
     for i, rec in enumerate(recs):
         groups[uf.find(i)].append(rec)

@@ -1,6 +1,6 @@
 """Command line for worlds and scores.
 
-    python -m pipeline.sim generate --children 2300 --seed 1 --out DIR [--as-of 2018-07-12]
+    python -m pipeline.sim generate --children 2300 --seed 1 --out DIR [--as-of 2018-07-12] [--profile hard]
     python -m pipeline.sim mutate --world DIR --fraction 0.05 --seed 2 --out DIR2 [--days 1]
     python -m pipeline.sim score --export FILE --truth DIR [--json]
 
@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pipeline.sim.profiles import PROFILES, rates_for
 from pipeline.sim.score import score
 from pipeline.sim.world import DEFAULT_AS_OF, generate_world, load_world, mutate_world
 
@@ -43,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF)
     gen.add_argument("--out", required=True)
+    gen.add_argument(
+        "--profile", default="default", choices=sorted(PROFILES), help="noise profile (see profiles.py)"
+    )
     mut = sub.add_parser("mutate", help="write a later state of a world directory")
     mut.add_argument("--world", required=True)
     mut.add_argument("--fraction", type=float, default=0.05)
@@ -57,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "generate":
         started = time.perf_counter()
-        world = generate_world(args.children, args.seed, as_of=args.as_of)
+        world = generate_world(args.children, args.seed, as_of=args.as_of, rates=rates_for(args.profile))
         elapsed = time.perf_counter() - started
         world.write(args.out)
         counts = ", ".join(f"{k} {v}" for k, v in world.counts().items())

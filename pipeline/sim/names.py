@@ -435,3 +435,18 @@ CRIMINAL_FACILITIES: tuple[tuple[str, str], ...] = (
     ("USMS-SDCA", "USMS Southern District of California"),
 )
 PORTS: tuple[str, ...] = ("HARLINGEN TX", "ALEXANDRIA LA", "EL PASO TX", "MESA AZ", "SAN DIEGO CA")
+
+
+# Surnames written with a particle: one surname of several words (weights as SURNAMES).
+PARTICLE_SURNAMES: tuple[tuple[str, int], ...] = (
+    ("DE LA CRUZ", 40),
+    ("DE LEON", 35),
+    ("DEL CID", 12),
+    ("DE LOS SANTOS", 18),
+    ("DE LA ROSA", 14),
+    ("DEL VALLE", 10),
+    ("DE JESUS", 22),
+    ("DE LA O", 4),
+    ("DE LOS ANGELES", 6),
+    ("DEL AGUILA", 5),
+)

@@ -1,539 +1,26 @@
-"""Synthetic worlds: the four feeds' payloads plus the answer a correct reconciliation gives.
-
-The generator reproduces the structure and noise measured on the sample world
-(``../shared/samples``): families apprehended together (one adult, one to three children),
-re-referred children, duplicate ICE records with a stale custody status, parents on the removal
-list, DNA results, many unrelated adults who share names, countries, apprehension dates and
-stations with the parents, and a few malformed records per feed. The truth is not written by
-the generator directly: :func:`compute_truth` derives it from the payloads (as served) and the
-hidden identity links, by the contract's business rules (CONTRACT.md section 4), so the same
-function scores the sample, generated worlds and mutated worlds.
-
-Rates live in :class:`Rates`; their defaults are the sample's measured frequencies.
-"""
+"""World generation: families, their records in each feed with the sample's noise, unrelated adults."""
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
 import json
 import random
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from itertools import accumulate
-from pathlib import Path
 from typing import Any
 
 from pipeline import normalise
-from pipeline.errors import MalformedRecord
-from pipeline.parse import REMOVAL_COLUMNS, parse_adult, parse_child, parse_dna, parse_removal
-from pipeline.records import FeedSnapshot
-from pipeline.results import RESOLVED_STATES, STATUSES
 from pipeline.sim import names
-from pipeline.sim.payloads import WorldPayloads
+from pipeline.sim.world.model import DEFAULT_AS_OF, FEEDS, ChildLink, World
+from pipeline.sim.world.model import us_date as _us
+from pipeline.sim.world.rates import Rates
+from pipeline.sim.world.truth import compute_truth
 
-DEFAULT_AS_OF = date(2018, 7, 12)
-REMOVALS_HEADER: tuple[str, ...] = REMOVAL_COLUMNS
-FEEDS: tuple[str, ...] = ("orr", "ice", "removals", "dna")
-FILES: dict[str, str] = {
-    "orr": "orr_children.json",
-    "ice": "ice_detainees.json",
-    "removals": "removals.csv",
-    "dna": "dna_results.json",
-    "truth": "expected.jsonl",
-    "meta": "world.json",
-}
-_US = frozenset({"UNITED STATES", "USA", "US", "UNITED STATES OF AMERICA"})
-_ICE_STATE = {
-    "detained": "in_ice_custody",
-    "criminal_custody": "in_criminal_custody",
-    "released": "released",
-    "removed": "removed",
-}
 _SMALL_WORLD = 2500  # up to this many children a world spans the sample's two months
 
-
-@dataclass(frozen=True)
-class Rates:
-    """Generator probabilities; defaults are the frequencies measured on the sample world."""
-
-    # families
-    family_sizes: tuple[float, ...] = (0.70, 0.24, 0.06)  # 1, 2, 3 children in ORR care
-    parent_female: float = 0.70
-    parent_absent: float = 0.02  # the parent is in no feed: no_parent_match
-    fraud: float = 0.04  # the adult is not the parent: DNA exclusion
-    no_evidence: float = 0.012  # child with no apprehension, reported parent, claim or DNA
-    re_referral: float = 0.02  # a child with a second ORR record
-    us_born: float = 0.025
-    two_given: float = 0.42
-    # parent custody outcome (latest event): detained, released, removed, criminal custody
-    outcomes: tuple[float, ...] = (0.55, 0.18, 0.20, 0.07)
-    removed_kinds: tuple[float, ...] = (0.45, 0.45, 0.10)  # ICE+row, row only, ICE only
-    removal_tie: float = 0.08  # removal row dated the same day as the latest ICE record
-    duplicate_ice: float = 0.02  # parent with a stale second ICE record
-    serious: float = 0.07
-    non_serious: float = 0.12
-    history_unknown: float = 0.035
-    medical_hold: float = 0.022
-    # children's discharges (only when the parent is detained without safety flags)
-    reunified: float = 0.26
-    released_to_sponsor: float = 0.09
-    aged_out: float = 0.25  # for 16- and 17-year-olds
-    other_discharge: float = 0.04
-    absent_discharge: float = 0.25
-    # DNA
-    dna_tested: float = 0.47
-    dna_results: tuple[float, ...] = (0.81, 0.13, 0.06)  # match, pending, inconclusive
-    dna_child_a_number: float = 0.78
-    # ORR record noise
-    child_a_null: float = 0.05
-    child_a_empty: float = 0.074
-    child_sex_null: float = 0.02
-    child_no_apprehension: float = 0.10
-    child_event_id: float = 0.33
-    child_app_date: float = 0.89
-    child_station: float = 0.81
-    # child's apprehension date minus the parent's: (days, probability)
-    child_date_shift: tuple[tuple[int, float], ...] = (
-        (0, 0.45),
-        (-1, 0.32),
-        (1, 0.14),
-        (-2, 0.07),
-        (2, 0.02),
-    )
-    reported_parent: float = 0.54
-    reported_parent_forms: tuple[float, ...] = (0.20, 0.46, 0.30, 0.04)  # given, +surname, 3, 4 tokens
-    child_drop_given: float = 0.10
-    child_drop_surname: float = 0.13
-    single_mother_surnames: float = 0.16
-    accents_kept: float = 0.75
-    typo_child: float = 0.05  # per name field
-    typo_reported: float = 0.07
-    # ICE record noise
-    a_null: float = 0.02
-    a_empty: float = 0.03
-    adult_drop_given: float = 0.30
-    adult_drop_surname: float = 0.24
-    typo_adult: float = 0.06  # per name field
-    parent_event_id: float = 0.91
-    parent_station: float = 0.85
-    claims_made: float = 0.70
-    claim_child: float = 0.95
-    claim_extra: tuple[float, ...] = (0.70, 0.25, 0.05)  # 0, 1, 2 children not in ORR care
-    claim_upper: float = 0.50
-    claim_two_given: float = 0.30
-    claim_dob: float = 0.50
-    typo_claim: float = 0.08
-    # dates of birth
-    dob_null_child: float = 0.05
-    dob_null_adult: float = 0.025
-    dob_jan1: float = 0.06
-    dob_jan1_parent: float = 0.085  # parents' ICE records use the placeholder more often
-    dob_swap: float = 0.02
-    dob_year: float = 0.02
-    # unrelated adults and removals
-    adults_per_child: float = 7.0
-    removal_rows_per_child: float = 6.96
-    other_female: float = 0.27
-    other_no_apprehension: float = 0.30
-    other_event_id: float = 0.89
-    other_station: float = 0.83
-    other_outcomes: tuple[float, ...] = (0.60, 0.16, 0.14, 0.10)
-    other_removal_row: float = 0.74
-    other_serious: float = 0.09
-    other_non_serious: float = 0.15
-    other_history_unknown: float = 0.055
-    other_medical_hold: float = 0.01
-    other_claims: float = 0.06
-    removal_a_empty: float = 0.052
-    # A clerk's slip: one digit changed, or two neighbours swapped (the contract warns of it; the
-    # sample is too small to show it, so the rate is a guess kept low).
-    a_miskey: float = 0.02
-    removal_dob_empty: float = 0.02
-    removal_drop_surname: float = 0.25
-    # malformed records per record served
-    malformed_orr: float = 0.015
-    malformed_ice: float = 0.0013
-    malformed_removals: float = 0.0003
-    malformed_dna: float = 0.004
-
-
-@dataclass(slots=True)
-class ChildLink:
-    """Hidden identity of one child: its ORR records and its parent's records (the answer key)."""
-
-    child_record_ids: list[str]
-    ice_record_ids: list[str] = field(default_factory=list)
-    removal_record_ids: list[str] = field(default_factory=list)
-
-    @property
-    def has_parent(self) -> bool:
-        return bool(self.ice_record_ids or self.removal_record_ids)
-
-
-@dataclass
-class World:
-    """One world: the feeds' payloads exactly as served, the report date, and the truth.
-
-    ``removals`` holds the CSV rows without the header (:data:`REMOVALS_HEADER`);
-    ``malformed`` maps each feed to the indexes of its payload entries that break the contract.
-    """
-
-    as_of: date
-    seed: int | None
-    orr: list[Any]
-    ice: list[Any]
-    removals: list[list[str]]
-    dna: list[Any]
-    links: list[ChildLink]
-    truth: list[dict[str, Any]] = field(default_factory=list)
-    malformed: dict[str, list[int]] = field(default_factory=dict)
-
-    def removals_csv(self) -> str:
-        """The removal list as the feed serves it: header row, then the rows, CRLF line ends."""
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(REMOVALS_HEADER)
-        writer.writerows(self.removals)
-        return buf.getvalue()
-
-    def malformed_ids(self) -> dict[str, set[str]]:
-        """Per feed, the record ids carried by malformed entries (those that have one)."""
-        out: dict[str, set[str]] = {feed: set() for feed in FEEDS}
-        keys = {"orr": "childId", "ice": "subject_id", "dna": "case_id"}
-        for feed, indexes in self.malformed.items():
-            for i in indexes:
-                if feed == "removals":
-                    row = self.removals[i]
-                    if row and row[0]:
-                        out[feed].add(row[0])
-                    continue
-                payload = getattr(self, feed)[i]
-                value = payload.get(keys[feed]) if isinstance(payload, dict) else None
-                if isinstance(value, str) and value:
-                    out[feed].add(value)
-        return out
-
-    def counts(self) -> dict[str, int]:
-        """Entries per feed (malformed included) and truth children."""
-        return {
-            "orr": len(self.orr),
-            "ice": len(self.ice),
-            "removals": len(self.removals),
-            "dna": len(self.dna),
-            "children": len(self.truth),
-        }
-
-    def to_payloads(self) -> WorldPayloads:
-        """The world as the feeds serve it, for the feed simulator."""
-        return WorldPayloads(orr=self.orr, ice=self.ice, removals_csv=self.removals_csv(), dna=self.dna)
-
-    def to_snapshot(self) -> FeedSnapshot:
-        """The world's well-formed records parsed as the pipeline parses them (malformed ones left
-        out): what a run would reconcile, without the HTTP and the store."""
-        snap = FeedSnapshot()
-        feeds: list[tuple[Iterable[Mapping[str, Any]], Any, list[Any]]] = [
-            (self.orr, parse_child, snap.children),
-            (self.ice, parse_adult, snap.adults),
-            (
-                (dict(zip(REMOVAL_COLUMNS, row, strict=False)) for row in self.removals),
-                parse_removal,
-                snap.removals,
-            ),
-            (self.dna, parse_dna, snap.dna),
-        ]
-        for payloads, parse, into in feeds:
-            for raw in payloads:
-                try:
-                    into.append(parse(raw))
-                except MalformedRecord:
-                    continue
-        return snap
-
-    def write(self, directory: str | Path) -> Path:
-        """Write the sample's files (plus ``world.json``) into ``directory``; returns it."""
-        root = Path(directory)
-        root.mkdir(parents=True, exist_ok=True)
-        for feed in ("orr", "ice", "dna"):
-            with (root / FILES[feed]).open("w", encoding="utf-8") as fh:
-                json.dump(getattr(self, feed), fh, ensure_ascii=False)
-        (root / FILES["removals"]).write_text(self.removals_csv(), encoding="utf-8", newline="")
-        with (root / FILES["truth"]).open("w", encoding="utf-8") as fh:
-            for obj in self.truth:
-                fh.write(json.dumps(obj, ensure_ascii=False))
-                fh.write("\n")
-        meta = {"as_of": self.as_of.isoformat(), "seed": self.seed, "counts": self.counts()}
-        (root / FILES["meta"]).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        return root
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def load_world(directory: str | Path, *, as_of: date | None = None) -> World:
-    """Read a world directory (the sample's file names); ``world.json`` is optional.
-
-    Without ``world.json`` (the shared sample) the report date is ``as_of`` or 2018-07-12.
-    The identity links come from ``expected.jsonl``; malformed entries are found by parsing.
-    """
-    root = Path(directory)
-    meta: dict[str, Any] = {}
-    if (root / FILES["meta"]).exists():
-        meta = json.loads((root / FILES["meta"]).read_text(encoding="utf-8"))
-    report = as_of or (date.fromisoformat(meta["as_of"]) if meta.get("as_of") else DEFAULT_AS_OF)
-
-    def read_json(name: str) -> list[Any]:
-        path = root / name
-        if not path.exists():
-            return []
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, list) else []
-
-    orr, ice, dna = read_json(FILES["orr"]), read_json(FILES["ice"]), read_json(FILES["dna"])
-    removals: list[list[str]] = []
-    path = root / FILES["removals"]
-    if path.exists():
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is not None and tuple(header) != REMOVALS_HEADER:
-                raise ValueError("removals.csv does not start with the contract's header")
-            removals = [row for row in reader if row]
-    truth: list[dict[str, Any]] = []
-    links: list[ChildLink] = []
-    path = root / FILES["truth"]
-    if path.exists():
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                obj = json.loads(line)
-                truth.append(obj)
-                parent = obj.get("parent") or {}
-                links.append(
-                    ChildLink(
-                        child_record_ids=list(obj["child_record_ids"]),
-                        ice_record_ids=list(parent.get("ice_record_ids") or []),
-                        removal_record_ids=list(parent.get("removal_record_ids") or []),
-                    )
-                )
-    world = World(
-        as_of=report,
-        seed=meta.get("seed"),
-        orr=orr,
-        ice=ice,
-        removals=removals,
-        dna=dna,
-        links=links,
-        truth=truth,
-    )
-    world.malformed = find_malformed(world)
-    return world
-
-
-def find_malformed(world: World) -> dict[str, list[int]]:
-    """Indexes of the payload entries that the contract's parsers reject, per feed."""
-    out: dict[str, list[int]] = {feed: [] for feed in FEEDS}
-    for feed, parser, payload in (
-        ("orr", parse_child, world.orr),
-        ("ice", parse_adult, world.ice),
-        ("dna", parse_dna, world.dna),
-    ):
-        for i, raw in enumerate(payload):
-            try:
-                parser(raw)
-            except MalformedRecord:
-                out[feed].append(i)
-    for i, row in enumerate(world.removals):
-        try:
-            parse_removal(_row_dict(row))
-        except MalformedRecord:
-            out["removals"].append(i)
-    return out
-
-
-def _row_dict(row: Sequence[str]) -> dict[Any, Any]:
-    """A CSV row as csv.DictReader gives it: extra cells under None, missing ones as None."""
-    out: dict[Any, Any] = dict(zip(REMOVALS_HEADER, row, strict=False))
-    for col in REMOVALS_HEADER[len(row) :]:
-        out[col] = None
-    if len(row) > len(REMOVALS_HEADER):
-        out[None] = list(row[len(REMOVALS_HEADER) :])
-    return out
-
-
-# --------------------------------------------------------------------------- truth
-
-
-def compute_truth(world: World) -> list[dict[str, Any]]:
-    """Each child's expected result (the sample's ``expected.jsonl`` shape), by CONTRACT.md §4.
-
-    Reads the payloads as served: for a repeated record id the copy with the latest update
-    time counts, malformed entries are ignored, and a record id that only a malformed entry
-    carries does not appear. Sorted by first child record id, as the sample is.
-    """
-    bad = {feed: set(idx) for feed, idx in world.malformed.items()}
-    children = _latest(world.orr, "childId", "updatedAt", bad.get("orr", set()))
-    adults = _latest(world.ice, "subject_id", "updated_at", bad.get("ice", set()))
-    results = _latest(world.dna, "case_id", "reported_at", bad.get("dna", set()))
-    rows: dict[str, list[str]] = {}
-    bad_rows = bad.get("removals", set())
-    for i, row in enumerate(world.removals):
-        if i not in bad_rows and row:
-            rows[row[0]] = row  # a repeated removal id: the later row counts
-    dna_by_child: dict[str, list[dict[str, Any]]] = {}
-    for result in results.values():
-        cid = result.get("child_id")
-        if isinstance(cid, str):
-            dna_by_child.setdefault(cid, []).append(result)
-
-    out: list[dict[str, Any]] = []
-    for link in world.links:
-        kids = [children[c] for c in link.child_record_ids if c in children]
-        if not kids:
-            continue
-        ice_ids = sorted(i for i in link.ice_record_ids if i in adults)
-        rm_ids = sorted(r for r in link.removal_record_ids if r in rows)
-        parent_ice = [adults[i] for i in ice_ids]
-        parent_rows = [rows[r] for r in rm_ids]
-        has_parent = bool(ice_ids or rm_ids)
-        kid_ids = sorted(k["childId"] for k in kids)
-
-        discharge_types = {(k.get("discharge") or {}).get("type") for k in kids} - {None}
-        parent_a = {normalise.a_number(a.get("a_number")) for a in parent_ice}
-        parent_a |= {normalise.a_number(r[1]) for r in parent_rows}
-        parent_a.discard(None)
-        pair_results = (
-            [
-                r
-                for cid in kid_ids
-                for r in dna_by_child.get(cid, [])
-                if r.get("adult_subject_id") in ice_ids
-                or (
-                    r.get("adult_subject_id") is None
-                    and normalise.a_number(r.get("adult_a_number")) in parent_a
-                )
-            ]
-            if has_parent
-            else []
-        )
-        excluded = any(r.get("result") == "exclusion" for r in pair_results)
-        serious = any(a.get("criminal_history") == "serious" for a in parent_ice)
-        medical = any(a.get("medical_hold") is True for a in parent_ice)
-
-        state = _parent_state(parent_ice, parent_rows) if has_parent else "unknown"
-        if "reunified_with_parent" in discharge_types:
-            state = "with_child"
-        elif excluded:
-            state = "unknown"  # the adult is not the parent
-
-        # the truth keeps its own copy of classify.STATUS_RULES on purpose: an independent oracle
-        if "reunified_with_parent" in discharge_types:
-            status = "reunified"
-        elif discharge_types:
-            status = "discharged_other"
-        elif excluded:
-            status = "not_a_parent"
-        elif not has_parent:
-            status = "no_parent_match"
-        elif state == "removed":
-            status = "parent_removed"
-        elif state == "in_criminal_custody":
-            status = "parent_in_criminal_custody"
-        elif serious or medical:
-            status = "safety_concern"
-        elif state == "released":
-            status = "parent_released"
-        elif state == "in_ice_custody":
-            status = "eligible"
-        else:
-            status = "no_parent_match"
-
-        reasons = set()
-        # Flags about the adult only hold while the adult is taken to be the parent.
-        if has_parent and not excluded:
-            if serious:
-                reasons.add("serious_criminal_history")
-            if medical:
-                reasons.add("communicable_disease")
-            if any(r.get("result") == "pending" for r in pair_results):
-                reasons.add("dna_pending")
-        if any(normalise.country(k.get("countryOfBirth")) in _US for k in kids):
-            reasons.add("possible_us_citizen")
-
-        out.append(
-            {
-                "child_record_ids": kid_ids,
-                "cohort": _cohort(kids, world.as_of),
-                "status": status,
-                "parent": {"ice_record_ids": ice_ids, "removal_record_ids": rm_ids} if has_parent else None,
-                "parent_location": {"state": state, "resolved": state in RESOLVED_STATES},
-                "reasons": sorted(reasons),
-            }
-        )
-    out.sort(key=lambda o: str(o["child_record_ids"][0]))
-    return out
-
-
-def _latest(payload: Sequence[Any], id_key: str, time_key: str, bad: set[int]) -> dict[str, dict[str, Any]]:
-    """The latest copy of each record id among the well-formed entries."""
-    out: dict[str, dict[str, Any]] = {}
-    stamps: dict[str, datetime] = {}
-    for i, raw in enumerate(payload):
-        if i in bad or not isinstance(raw, dict):
-            continue
-        rid = raw.get(id_key)
-        if not isinstance(rid, str):
-            continue
-        try:
-            stamp = normalise.iso_datetime(raw.get(time_key))
-        except ValueError:
-            stamp = datetime.min.replace(tzinfo=UTC)
-        if rid not in out or stamp >= stamps[rid]:
-            out[rid] = raw
-            stamps[rid] = stamp
-    return out
-
-
-def _parent_state(parent_ice: Sequence[Mapping[str, Any]], parent_rows: Sequence[Sequence[str]]) -> str:
-    """Location from the latest-dated custody event; a removal wins a tie."""
-    best: tuple[date, int] | None = None
-    state = "unknown"
-    for adult in parent_ice:
-        custody = adult.get("custody") or {}
-        day = normalise.iso_date(custody.get("as_of"))
-        status = custody.get("status")
-        if day is None or status not in _ICE_STATE:
-            continue
-        if best is None or (day, 0) > best:
-            best, state = (day, 0), _ICE_STATE[status]
-    for row in parent_rows:
-        day = normalise.us_date(row[6])
-        if day is not None and (best is None or (day, 1) > best):
-            best, state = (day, 1), "removed"
-    return state
-
-
-def _cohort(kids: Sequence[Mapping[str, Any]], as_of: date) -> str | list[str]:
-    cohorts = set()
-    for kid in kids:
-        dob = normalise.iso_date(kid.get("dateOfBirth"))
-        if dob is not None:
-            cohorts.add("under_5" if normalise.age_years(dob, as_of) < 5 else "5_and_over")
-    if not cohorts:
-        return "unknown"
-    if len(cohorts) == 1:
-        return cohorts.pop()
-    return sorted(cohorts)  # the records disagree: either cohort is right
-
-
-# --------------------------------------------------------------------------- generation
-
-
-_NEW_DNA = ("match", "pending", "inconclusive", "exclusion")
 # A child's link with its records, waiting for ids to be dealt: (link, ORR, ICE, removal rows).
 _Pending = tuple[ChildLink, list[dict[str, Any]], list[dict[str, Any]], list[list[str]]]
 
@@ -556,16 +43,12 @@ class _Picker:
 _FEMALE = _Picker(names.FEMALE_GIVEN)
 _MALE = _Picker(names.MALE_GIVEN)
 _SURNAME = _Picker(names.SURNAMES)
+_PARTICLE = _Picker(names.PARTICLE_SURNAMES)
 _PARENT_COUNTRY = _Picker(((c[0], c[1]), c[2]) for c in names.COUNTRIES)
 _OTHER_COUNTRY = _Picker(((c[0], c[1]), c[3]) for c in names.COUNTRIES)
 _CHILD_AGE = _Picker(enumerate((3, 2, 3, 3, 7, 20, 20, 15, 10, 14, 13, 13, 10, 12, 12, 8, 9, 8)))
 _ADMIT_DELAY = _Picker(enumerate((12, 32, 37, 34, 32, 13)))
 _LETTERS = "ABCDEFGHIJLMNOPRSTUVYZ"
-
-
-def _us(day: date) -> str:
-    """MM/DD/YYYY, the removal list's date form (an f-string is much faster than strftime)."""
-    return f"{day.month:02d}/{day.day:02d}/{day.year:04d}"
 
 
 @dataclass(slots=True)
@@ -670,6 +153,8 @@ class _Generator:
                 given.append(second)
         if surnames is None:
             surnames = [_SURNAME(rng), _SURNAME(rng)]
+            if self.r.particle_surname and rng.random() < self.r.particle_surname:
+                surnames[0 if rng.random() < 0.6 else 1] = _PARTICLE(rng)
         birth = self.as_of - timedelta(days=365 * age + int(rng.random() * 365))
         return _Person(sex, given, surnames, birth, self.a_number(), country)
 
@@ -769,11 +254,17 @@ class _Generator:
         gap = int(rng.triangular(14, 46, 21))
         parent = self.person(sex, ages[0] + gap, country, two_given=0.45)
         other_surname = _SURNAME(rng)  # the other parent, who is in no feed
+        if r.particle_surname and rng.random() < r.particle_surname:
+            other_surname = _PARTICLE(rng)
         single = sex == "F" and rng.random() < r.single_mother_surnames
+        # Draws only when the rate is set, so the default profile's worlds stay as they were.
+        mother_only = sex == "F" and r.single_surname_mother > 0 and rng.random() < r.single_surname_mother
         children = []
         for age in ages:
             if single:
                 surnames = list(parent.surnames)
+            elif mother_only:
+                surnames = [parent.surnames[0]]
             elif sex == "M":
                 surnames = [parent.surnames[0], other_surname]
             else:
@@ -858,6 +349,12 @@ class _Generator:
                 self.ice_record(p, fam, "detained", old_day, history, medical, old_claims, parent=True)
             )
         records.append(self.ice_record(p, fam, status, first, history, medical, claims, parent=True))
+        if stale and r.duplicate_ice_no_dob and rng.random() < r.duplicate_ice_no_dob:
+            # The stale copy was keyed from an interview without papers: no date of birth, often
+            # no A-number either.
+            records[0]["birth_date"] = None
+            if rng.random() < 0.5:
+                records[0]["a_number"] = None
         rows = [self.removal_row(p, day, parent=True) for day in rows_dates]
         discharge_ok = outcome == 0 and not serious and not medical and not rows_dates
         return records, rows, discharge_ok
@@ -962,6 +459,13 @@ class _Generator:
         a_empty = r.removal_a_empty / 2 if parent else r.removal_a_empty
         a = self.spell_a(p.a_number, 0.0, a_empty) or ""
         dob = self.noisy_dob(p.dob, 0.0 if parent else r.removal_dob_empty)
+        if parent and r.removal_typo_surname and rng.random() < r.removal_typo_surname:
+            last = self.typo(last)  # a slip on the removal list only: ICE has the name right
+        if parent and a and r.removal_a_swap and rng.random() < r.removal_a_swap:
+            digits = f"{p.a_number:09d}"
+            i = rng.randrange(1, 8)
+            if digits[i] != digits[i + 1]:
+                a = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
         row = [
             "",
             a,
@@ -982,7 +486,40 @@ class _Generator:
         if rng.random() < r.re_referral:
             again = self.clamp(fam.event_date + timedelta(days=rng.randint(14, 35)))
             records.append(self.child_record(fam, child, again, no_evidence))
+            if r.re_referral_bare and rng.random() < r.re_referral_bare:
+                self.bare_re_referral(records[0], records[1], child)
         return records
+
+    def bare_re_referral(self, first: dict[str, Any], again: dict[str, Any], child: _Person) -> None:
+        """Rewrite a re-referral's record as a second intake writes it without the first file: no
+        A-number, and either no apprehension data with the name or date of birth written another
+        way, or no date of birth with the apprehension dated a day or two off the first record."""
+        rng = self.rng
+        again["aNumber"] = None
+        kind = rng.random()
+        if kind < 0.25:  # apprehension kept, date of birth missing, the date a day or two off
+            again["dateOfBirth"] = None
+            app = dict(first.get("apprehension") or {})
+            if not app.get("date"):
+                return
+            day = date.fromisoformat(app["date"]) + timedelta(days=rng.choice((-2, -1, 1, 2)))
+            app["date"] = self.clamp(day).isoformat()
+            again["apprehension"] = app
+            return
+        again["apprehension"] = None
+        accents = rng.random() < 0.5
+        if kind < 0.50 and (len(child.surnames) > 1 or len(child.given) > 1):
+            if len(child.surnames) > 1 and (len(child.given) == 1 or rng.random() < 0.5):
+                again["lastName"] = self.mixed(child.surnames[:1], accents)
+            else:
+                again["firstName"] = self.mixed(child.given[:1], accents)
+            again["dateOfBirth"] = child.dob.isoformat()
+        elif kind < 0.75 and child.dob.day <= 12 and child.dob.day != child.dob.month:
+            again["dateOfBirth"] = date(child.dob.year, child.dob.day, child.dob.month).isoformat()
+        else:  # the placeholder 1 January, and a name keyed with a slip
+            again["dateOfBirth"] = date(child.dob.year, 1, 1).isoformat()
+            key = "firstName" if rng.random() < 0.5 else "lastName"
+            again[key] = self.typo(str(again[key]))
 
     def child_record(self, fam: _Family, child: _Person, admitted: date, no_evidence: bool) -> dict[str, Any]:
         rng, r = self.rng, self.r
@@ -1332,186 +869,3 @@ def _add_malformed(world: World, rng: random.Random, rates: Rates) -> None:
         feed: [i for i, item in enumerate(getattr(world, feed)) if id(item) in inserted[feed]]
         for feed in FEEDS
     }
-
-
-# --------------------------------------------------------------------------- mutation
-
-
-def mutate_world(world: World, fraction: float, seed: int, *, days: int = 1) -> World:
-    """A later state of ``world``: about ``fraction`` of records change, the truth is recomputed.
-
-    The report date moves ``days`` forward and every change is stamped after the old report
-    date, so an incremental pull (``updated_since`` / ``since``) sees exactly the changes:
-    children discharged or moved, adults released, removed, jailed or flagged, new removal
-    rows (some late entries dated before the old report date), DNA results reported or
-    updated. Changed records keep their place and id; the input world is not modified.
-    """
-    rng = random.Random(seed)
-    old = world.as_of
-    new_as_of = old + timedelta(days=days)
-    out = World(
-        as_of=new_as_of,
-        seed=world.seed,
-        orr=list(world.orr),
-        ice=list(world.ice),
-        removals=[list(row) for row in world.removals],
-        dna=list(world.dna),
-        links=[
-            ChildLink(list(lk.child_record_ids), list(lk.ice_record_ids), list(lk.removal_record_ids))
-            for lk in world.links
-        ],
-        malformed={k: list(v) for k, v in world.malformed.items()},
-    )
-
-    def when() -> date:
-        return old + timedelta(days=rng.randint(1, days))
-
-    def stamp(day: date) -> str:
-        return f"{day.isoformat()}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00Z"
-
-    bad = {feed: set(v) for feed, v in out.malformed.items()}
-    orr_idx = [i for i, rec in enumerate(out.orr) if i not in bad["orr"] and isinstance(rec, dict)]
-    ice_idx = [i for i, rec in enumerate(out.ice) if i not in bad["ice"] and isinstance(rec, dict)]
-    parent_of: dict[str, ChildLink] = {}
-    for link in out.links:
-        for aid in link.ice_record_ids:
-            parent_of[aid] = link
-
-    status_of = {cid: obj["status"] for obj in world.truth for cid in obj["child_record_ids"]}
-    for i in rng.sample(orr_idx, min(len(orr_idx), round(fraction * len(orr_idx)))):
-        rec = json.loads(json.dumps(out.orr[i]))
-        day = when()
-        if rec.get("discharge") is None and rng.random() < 0.6:
-            # Only a child whose parent could take them is reunified; others go to a sponsor.
-            kind = "released_to_sponsor"
-            if status_of.get(rec.get("childId")) == "eligible" and rng.random() < 0.7:
-                kind = "reunified_with_parent"
-            elif rng.random() < 0.2:
-                kind = "other"
-            rec["discharge"] = {"date": day.isoformat(), "type": kind}
-        elif rec.get("discharge") is None:
-            rec["facilityId"], rec["facilityName"] = _transfer(rng, out.orr, rec)
-        rec["updatedAt"] = stamp(day)
-        out.orr[i] = rec
-
-    new_rows: list[tuple[list[str], str | None]] = []  # (row, the parent's ICE id or None)
-    for i in rng.sample(ice_idx, min(len(ice_idx), round(fraction * len(ice_idx)))):
-        rec = json.loads(json.dumps(out.ice[i]))
-        day = when()
-        custody = rec.get("custody") or {}
-        x = rng.random()
-        if custody.get("status") == "detained" and x < 0.75:
-            status = rng.choices(("released", "removed", "criminal_custody"), (0.45, 0.4, 0.15))[0]
-            code, name = (None, None) if status != "criminal_custody" else names.CRIMINAL_FACILITIES[0]
-            rec["custody"] = {
-                "status": status,
-                "facility_code": code,
-                "facility_name": name,
-                "as_of": day.isoformat(),
-            }
-            if status == "removed" and rng.random() < 0.6:
-                owner = rec["subject_id"] if rec["subject_id"] in parent_of else None
-                new_rows.append((_row_for(rng, rec, day), owner))
-        elif x < 0.85:
-            rec["medical_hold"] = not bool(rec.get("medical_hold"))
-            rec["custody"] = {**custody, "as_of": day.isoformat()}
-        else:
-            if rec.get("criminal_history") in (None, "none"):
-                rec["criminal_history"] = rng.choice(("none", "non_serious", "serious"))
-            rec["custody"] = {**custody, "as_of": day.isoformat()}
-        rec["updated_at"] = stamp(day)
-        out.ice[i] = rec
-
-    # Late entries: removals of detained adults that reach the list with an earlier date.
-    detained = [i for i in ice_idx if (out.ice[i].get("custody") or {}).get("status") == "detained"]
-    for i in rng.sample(detained, min(len(detained), max(1, round(fraction * len(detained) * 0.2)))):
-        rec = out.ice[i]
-        day = old - timedelta(days=rng.randint(0, 10))
-        owner = rec["subject_id"] if rec["subject_id"] in parent_of else None
-        new_rows.append((_row_for(rng, rec, day), owner))
-    next_id = 1 + max((int(r[0][3:]) for r in out.removals if r and r[0][3:].isdigit()), default=0)
-    for row, owner in new_rows:
-        row[0] = f"RM-{next_id:08d}"
-        next_id += 1
-        out.removals.append(row)
-        if owner is not None:
-            parent_of[owner].removal_record_ids.append(row[0])
-
-    # DNA: pending cases resolve; some untested children get a first result.
-    dna_idx = [i for i, rec in enumerate(out.dna) if i not in bad["dna"] and isinstance(rec, dict)]
-    for i in dna_idx:
-        rec = out.dna[i]
-        if rec.get("result") == "pending" and rng.random() < min(1.0, fraction * 5):
-            rec = dict(rec, result=rng.choices(("match", "inconclusive", "exclusion"), (0.85, 0.1, 0.05))[0])
-            rec["reported_at"] = f"{when().isoformat()}T12:00:00Z"
-            out.dna[i] = rec
-    tested = {rec.get("child_id") for i, rec in enumerate(out.dna) if i in dna_idx}
-    candidates = [lk for lk in out.links if lk.ice_record_ids and not tested & set(lk.child_record_ids)]
-    next_case = 1 + max(
-        (
-            int(r["case_id"][4:])
-            for r in (out.dna[i] for i in dna_idx)
-            if str(r.get("case_id", ""))[4:].isdigit()
-        ),
-        default=0,
-    )
-    adults = {rec.get("subject_id"): rec for i, rec in enumerate(out.ice) if i in ice_idx}
-    for link in rng.sample(candidates, min(len(candidates), round(fraction * len(out.links)))):
-        adult = adults.get(link.ice_record_ids[-1]) or {}
-        out.dna.append(
-            {
-                "case_id": f"DNA-{next_case:07d}",
-                "adult_a_number": normalise.a_number(adult.get("a_number")),
-                "child_a_number": None,
-                "adult_subject_id": link.ice_record_ids[-1],
-                "child_id": rng.choice(link.child_record_ids),
-                "result": rng.choices(_NEW_DNA, (0.75, 0.15, 0.06, 0.04))[0],
-                "reported_at": f"{when().isoformat()}T12:00:00Z",
-            }
-        )
-        next_case += 1
-    # Changes replace records in place or append well-formed ones: malformed indexes stand.
-    out.truth = compute_truth(out)
-    return out
-
-
-def _transfer(rng: random.Random, orr: Sequence[Any], rec: Mapping[str, Any]) -> tuple[Any, Any]:
-    """Another shelter already seen in the feed (a transfer between shelters)."""
-    for _ in range(10):
-        other = orr[rng.randrange(len(orr))]
-        facility = other.get("facilityId") if isinstance(other, dict) else None
-        if facility and facility != rec.get("facilityId"):
-            return other["facilityId"], other.get("facilityName")
-    return rec.get("facilityId"), rec.get("facilityName")
-
-
-def _row_for(rng: random.Random, adult: Mapping[str, Any], day: date) -> list[str]:
-    """A removal row for an ICE adult, written the way the removal list writes people."""
-    dob = normalise.iso_date(adult.get("birth_date"))
-    a = normalise.a_number(adult.get("a_number"))
-    return [
-        "@",
-        a or "",
-        normalise.fold(adult.get("last_name")),
-        normalise.fold(adult.get("first_name")),
-        _us(dob) if dob else "",
-        normalise.country(adult.get("citizenship")) or "",
-        _us(day),
-        rng.choice(names.PORTS),
-    ]
-
-
-__all__ = [
-    "DEFAULT_AS_OF",
-    "FEEDS",
-    "REMOVALS_HEADER",
-    "STATUSES",
-    "ChildLink",
-    "Rates",
-    "World",
-    "compute_truth",
-    "find_malformed",
-    "generate_world",
-    "load_world",
-    "mutate_world",
-]
