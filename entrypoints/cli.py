@@ -92,8 +92,7 @@ def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.ops import launch
-    from pipeline.run import Interrupted, follow_run
+    from pipeline.run import Interrupted, follow_run, launch
 
     accept = acceptances(args)
     # --no-fetch re-reconciles the stored feed state: an ordinary run with the trigger `review`
@@ -112,7 +111,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     run_id: str | None = None
     try:
         if launch.through_workers(settings):
-            run_id = launch.send_to_workers(settings, store, req)
+            from workers.tasks import send_steps
+
+            run_id = launch.send_to_workers(settings, store, req, send_steps)
             follow_run(settings, store, run_id, progress)
         else:
             run_id = launch.run_here(settings, store, req, progress)

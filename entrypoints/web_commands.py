@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pipeline.errors import AccessError, ConfigError
 from pipeline.ops.common import table
 from pipeline.ops.escape import write_text
+from pipeline.run.distributed import SendFn
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.access import AccessStore
@@ -107,7 +108,12 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
     from pipeline.web.app import create_app
 
-    app = create_app(settings)  # ConfigError without REUNIFY_WEB_SECRET: refuse to start
+    send: SendFn | None = None
+    if settings.broker_url:  # the console's run buttons then hand their runs to the workers
+        from workers.tasks import send_steps
+
+        send = send_steps
+    app = create_app(settings, send=send)  # ConfigError without REUNIFY_WEB_SECRET: refuse to start
     app.state.console.store.upgrade()
     if args.host not in LOOPBACK:
         sys.stderr.write(

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from pipeline.errors import ConfigError, NotFoundError, ReunifyError, RunFailedError
 from pipeline.ops.escape import term_text
+from pipeline.run.distributed import SendFn
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.access import AccessStore
@@ -56,8 +57,9 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The console over ``store`` (default: the store the settings name)."""
+def create_app(settings: Settings, store: Store | None = None, send: SendFn | None = None) -> FastAPI:
+    """The console over ``store`` (default: the store the settings name); ``send`` hands the run
+    buttons' runs to the workers when a broker is configured (``reunify web`` gives it)."""
     if not settings.web_secret or len(settings.web_secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
             f"the console needs REUNIFY_WEB_SECRET (at least {MIN_SECRET_LENGTH} random characters, "
@@ -77,6 +79,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         store=store,
         access=access,
         sessions=Sessions(access, settings.web_secret, timedelta(minutes=settings.web_idle_minutes)),
+        send=send,
     )
     app.state.templates = templates()
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from pipeline.run.distributed import SendFn
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.store.access import AccessStore, Session, User
@@ -44,6 +45,8 @@ class Console:
     store: Store
     access: AccessStore
     sessions: Sessions
+    #: how the run buttons reach the workers when a broker is configured (None: they cannot)
+    send: SendFn | None = None
 
 
 def console(request: Request) -> Console:

@@ -22,11 +22,11 @@ from pipeline.ops import report as court_report
 from pipeline.ops.discrepancies import KINDS, find_discrepancies
 from pipeline.ops.export import write_export, write_xlsx
 from pipeline.ops.history import duration
-from pipeline.ops.launch import run_actions
 from pipeline.ops.quality import estimate as precision_estimate
 from pipeline.ops.story import child_story
 from pipeline.ops.summary import build_summary
 from pipeline.results import COHORTS, STATUS_WORDS, STATUSES
+from pipeline.run.launch import run_actions
 from pipeline.store.access import Session
 from pipeline.store.browse import (
     SORTS,

@@ -2,7 +2,7 @@
 triggers a run, cancels the run in progress (as `reunify cancel`), or accepts a gated drop and
 runs again (as `reunify run --accept-drop FEED --reason TEXT`); a case worker or an admin
 re-reconciles the stored feed state after review decisions (as `reunify run --no-fetch`). Each
-goes through the same services as the CLI (``pipeline.ops.launch``, ``pipeline.cancel``), carries
+goes through the same services as the CLI (``pipeline.run.launch``, ``pipeline.cancel``), carries
 the session's CSRF token and is on the audit trail.
 """
 
@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pipeline.cancel import request_cancel
 from pipeline.errors import ConfigError, NotFoundError, NothingToCancel, RunFailedError, RunInProgressError
 from pipeline.gates import AcceptDrop, refused_feeds
-from pipeline.ops import launch
+from pipeline.run import launch
 from pipeline.store.access import Session
 from pipeline.web.auth import AdminSession, CaseworkerSession, audit, check_csrf, console
 from pipeline.web.pages import error_page
@@ -39,7 +39,7 @@ def _back(target: str, notice: str) -> Response:
 def _start(request: Request, session: Session, req: launch.RunRequest, action: str, back: str) -> Response:
     c = console(request)
     try:
-        run_id = launch.start_in_background(c.settings, c.store, req)
+        run_id = launch.start_in_background(c.settings, c.store, req, c.send)
     except RunInProgressError as exc:
         return error_page(request, 409, str(exc))
     except (ConfigError, RunFailedError) as exc:

@@ -13,8 +13,8 @@ import pytest
 
 from pipeline import run as stages
 from pipeline.errors import RunFailedError
-from pipeline.ops import launch
 from pipeline.ops.review import decide
+from pipeline.run import launch
 from pipeline.settings import FEEDS, Settings
 from pipeline.sim.processes import reunify
 from pipeline.sim.server import FeedSimulator

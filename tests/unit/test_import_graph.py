@@ -91,13 +91,7 @@ ENTRY_ONLY = ("pipeline.sim",)
 
 # Edges other branches remove (named with their owner); each must still exist, so that an entry
 # goes as soon as its fix lands (the test below fails on a stale one).
-PENDING: dict[tuple[str, str], str] = {
-    # starting a run for the CLI and the console (issue 15): it sends to the workers and runs
-    # here, an entrypoints' job; to move beside them (e.g. workers/, or a send function the CLI
-    # and the console hand in), then these two go
-    ("pipeline.ops.launch", "workers.tasks"): "issue 15's launch.py, left for the lead",
-    ("pipeline.ops.launch", "pipeline.run"): "issue 15's launch.py, left for the lead",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _under(module: str, prefix: str) -> bool:

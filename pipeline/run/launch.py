@@ -2,6 +2,9 @@
 workers when a broker is configured (``REUNIFY_BROKER_URL``), else in this process; in the
 console's process, in a background thread guarded by the run lock like any run.
 
+Sending to the workers is the entrypoints' to hand in (``send``: ``workers.tasks.send_steps``),
+so that starting a run depends on no task module.
+
 What a run is (fetch or not, the acceptances of a real drop) is one ``RunRequest``; the trigger
 says who asked: ``cli``, ``console`` (an admin's button), ``review`` (a run without fetching,
 after review decisions).
@@ -14,13 +17,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline import run as stages
 from pipeline.cancel import current_run
-from pipeline.errors import ReunifyError, RunFailedError
+from pipeline.errors import ConfigError, ReunifyError, RunFailedError
 from pipeline.gates import AcceptDrop, refused_feeds
 from pipeline.logging import get_logger
 from pipeline.no_fetch import REVIEW_TRIGGER as REVIEW_TRIGGER
 from pipeline.progress import ProgressFn
+from pipeline.run.distributed import SendFn, start_distributed
+from pipeline.run.embedded import run_embedded
+from pipeline.run.leases import new_run_id
+from pipeline.run.stages import quiet
 from pipeline.settings import Settings
 from pipeline.store import RunInfo, Store
 
@@ -55,38 +61,42 @@ def through_workers(settings: Settings) -> bool:
     return bool(settings.broker_url)
 
 
-def send_to_workers(settings: Settings, store: Store, req: RunRequest) -> str:
-    """Begin the run and hand its first steps to the workers; its id (they do the rest)."""
-    from workers.tasks import start_run
-
-    return start_run(settings, store, req.trigger, req.mode, req.accept, no_fetch=req.no_fetch)
+def send_to_workers(settings: Settings, store: Store, req: RunRequest, send: SendFn | None) -> str:
+    """Begin the run and hand its first steps to the workers through ``send``; its id (they do the
+    rest). ConfigError when this process was given no way to reach them."""
+    if send is None:
+        raise ConfigError(
+            "REUNIFY_BROKER_URL is set but this process cannot send to the workers: "
+            "start the console with `reunify web`, which hands it the workers' queue"
+        )
+    return start_distributed(store, settings, req.trigger, send, req.mode, req.accept, req.no_fetch)
 
 
 def run_here(settings: Settings, store: Store, req: RunRequest, progress: ProgressFn | None = None) -> str:
     """The whole run in this process, to its end (RunFailedError and kin when it did not publish)."""
-    return stages.run_embedded(
+    return run_embedded(
         settings,
         store,
         req.trigger,
-        progress or stages.quiet,
+        progress or quiet,
         mode=req.mode,
         accept=req.accept,
         no_fetch=req.no_fetch,
     )
 
 
-def start_in_background(settings: Settings, store: Store, req: RunRequest) -> str:
+def start_in_background(settings: Settings, store: Store, req: RunRequest, send: SendFn | None = None) -> str:
     """Start the run and return its id once it is recorded, without waiting for its end: through
-    the workers, or in a daemon thread of this process (the console's). RunInProgressError when
-    another run holds the lock; RunFailedError when it could not start."""
+    the workers (``send``), or in a daemon thread of this process (the console's).
+    RunInProgressError when another run holds the lock; RunFailedError when it could not start."""
     if through_workers(settings):
-        return send_to_workers(settings, store, req)
-    run_id = stages.new_run_id()
+        return send_to_workers(settings, store, req, send)
+    run_id = new_run_id()
     failed: list[BaseException] = []
 
     def body() -> None:
         try:
-            stages.run_embedded(
+            run_embedded(
                 settings,
                 store,
                 req.trigger,
