@@ -20,7 +20,7 @@ from pipeline.ops.escape import json_text, term_text
 from pipeline.ops.records_view import SourceRecord
 from pipeline.ops.result_row import ParentRow, ResultRow
 from pipeline.results import COHORTS
-from pipeline.store import Decision, RunInfo, Store
+from pipeline.store import Decision, RunInfo, Store, browse
 
 DEFAULT_SCORE_BAR = 0.95
 #: Where an item of the queue stands: nobody has decided on its current link yet, or the
@@ -81,15 +81,19 @@ class ReviewCase:
         return [(cand, ParentRow.of(cand.parent)) for cand in self.candidates]
 
 
+#: the status of a child whose linked adult DNA excluded
+DNA_EXCLUDED_STATUS = "not_a_parent"
+
+
 def dna_excluded(result: dict[str, Any]) -> bool:
     """True when the child's linked adult was excluded by DNA (status ``not_a_parent``)."""
-    return result.get("status") == "not_a_parent" and result.get("parent") is not None
+    return result.get("status") == DNA_EXCLUDED_STATUS and result.get("parent") is not None
 
 
 def _why(row: ResultRow, below: float) -> list[str]:
     reasons = []
     parent = row.parent
-    if parent is not None and row.status == "not_a_parent":
+    if parent is not None and row.status == DNA_EXCLUDED_STATUS:
         reasons.append("DNA excluded the linked adult: find the real parent among the runner-ups")
     if row.needs_review:
         reasons.append("flagged by the matcher")
@@ -143,8 +147,13 @@ def review_queue(
     decisions: dict[str, list[Decision]] = {}
     for d in store.list_decisions():
         decisions.setdefault(d.child_key, []).append(d)
+    # the history rows choose the few children the queue can hold; only theirs are read whole
+    keys = browse.review_keys(
+        store, run.id, ended=sorted(_ENDED), excluded_status=DNA_EXCLUDED_STATUS, score_below=below
+    )
+    chosen = browse.results_of(store, run.id, [*keys, *decisions])
     items = []
-    for result in store.iter_results(run.id):
+    for _, result in sorted(chosen.items()):
         if result.get("status") in _ENDED:
             continue
         row = ResultRow.of(result)

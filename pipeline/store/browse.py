@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,3 +224,38 @@ def distinct_unresolved_parents(store: Store, run_id: str) -> int:
     )
     with store._read("counting parents to locate") as conn:
         return int(conn.execute(stmt).scalar_one())
+
+
+def review_keys(
+    store: Store, run_id: str, *, ended: Sequence[str], excluded_status: str, score_below: float
+) -> list[str]:
+    """Child keys of a run the review queue may hold, from the history rows alone: not in an
+    ``ended`` status and flagged by the matcher, or linked with ``excluded_status`` (DNA excluded
+    the adult) or a match score below ``score_below``. Children with decisions are the caller's to
+    add."""
+    h = result_history.c
+    linked = sa.or_(h.parent_key.is_not(None), h.match_score.is_not(None))
+    stmt = sa.select(h.child_key).where(
+        h.run_id == run_id,
+        h.status.not_in(list(ended)),
+        sa.or_(
+            h.needs_review.is_(True),
+            sa.and_(linked, sa.or_(h.status == excluded_status, h.match_score < score_below)),
+        ),
+    )
+    with store._read("choosing the review queue's children") as conn:
+        return [str(k) for k in conn.execute(stmt).scalars()]
+
+
+def results_of(store: Store, run_id: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The export objects of these children (by child key) in a run, a chunk of keys a read."""
+    r = results.c
+    wanted = list(dict.fromkeys(keys))
+    out: dict[str, dict[str, Any]] = {}
+    with store._read("reading children's results") as conn:
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            stmt = sa.select(r.child_key, r.payload).where(r.run_id == run_id, r.child_key.in_(part))
+            for key, payload in conn.execute(stmt):
+                out[str(key)] = json.loads(payload)
+    return out

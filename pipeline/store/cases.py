@@ -60,6 +60,7 @@ from pipeline.match.adults import records_same_adult
 from pipeline.parse import parse_adult, parse_removal
 from pipeline.records import AdultRecord, RemovalRecord
 from pipeline.results import COHORTS
+from pipeline.store import browse
 from pipeline.store.history import child_key, parent_key
 from pipeline.store.schema import (
     CASE_STATES,
@@ -74,7 +75,6 @@ from pipeline.store.schema import (
     cases,
     contact_attempts,
 )
-from pipeline.store.schema import results as results_table
 from pipeline.store.sql import Store
 from pipeline.store.sql import _copy_rows as copy_rows
 
@@ -732,14 +732,7 @@ class CaseStore:
 
     def results_of(self, run_id: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The export objects of these children (by child key) in a run, in one read."""
-        r = results_table.c
-        out: dict[str, dict[str, Any]] = {}
-        with self._store._read("reading the cases' children") as conn:
-            for part in _chunks(list(keys), _CHUNK):
-                stmt = sa.select(r.child_key, r.payload).where(r.run_id == run_id, r.child_key.in_(part))
-                for key, payload in conn.execute(stmt):
-                    out[str(key)] = json.loads(payload)
-        return out
+        return browse.results_of(self._store, run_id, keys)
 
     def identities(self, case_id: int) -> list[str]:
         """The tagged record ids a case follows."""
