@@ -21,7 +21,7 @@ from pipeline.ops.export import write_table_csv, write_table_xlsx
 from pipeline.ops.result_row import result_rows
 from pipeline.results import COHORTS, STATUS_WORDS, STATUSES
 from pipeline.settings import Settings
-from pipeline.store import Store
+from pipeline.store import RunInfo, Store
 from pipeline.store.cases import (
     Case,
     CaseEvent,
@@ -29,6 +29,7 @@ from pipeline.store.cases import (
     CaseStore,
     ContactAttempt,
     Member,
+    SyncResult,
 )
 from pipeline.store.schema import (
     CASE_KINDS,
@@ -84,12 +85,18 @@ def cohort_order(settings: Settings, as_of: date) -> list[str]:
 
 
 def current_run(store: Store, settings: Settings) -> str | None:
-    """The published run the cases are brought up to (done here, once per run), or None."""
+    """The published run the cases are brought up to (here, if its publish did not), or None."""
     run = store.latest_succeeded_run()
     if run is None:
         return None
-    CaseStore(store).sync(run.id, cohort_order(settings, run.as_of))
+    bring_up(store, settings, run)
     return run.id
+
+
+def bring_up(store: Store, settings: Settings, run: RunInfo) -> SyncResult:
+    """Bring the cases up to a published run: once (again is a no-op), by the rules of
+    ``pipeline.store.cases``; the cohorts ranked by their court deadlines."""
+    return CaseStore(store).sync(run.id, cohort_order(settings, run.as_of))
 
 
 def bucket_of(contacted: bool, reached: bool, wish: str | None) -> str:

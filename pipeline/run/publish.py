@@ -3,12 +3,14 @@ made the exported ones in one transaction once the publish gates pass."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pipeline import gates
 from pipeline.errors import PublishRefused, ReunifyError
 from pipeline.logging import bound, get_logger
+from pipeline.ops import cases as case_work
 from pipeline.progress import ProgressFn
 from pipeline.results import ChildResult, ReviewDecision
 from pipeline.run.leases import RUN_LOCK, fail_run
@@ -47,6 +49,7 @@ def publish_run(
         store.mark_succeeded(run_id)
         if settings is not None:
             draw_quality_sample(run_id, store, settings.quality_sample_share)
+            bring_cases_up(run_id, store, settings)
         store.delete_artifacts(run_id)
         store.release_lock(RUN_LOCK, run_id)
         store.prune_runs(keep=5)
@@ -62,6 +65,24 @@ def draw_quality_sample(run_id: str, store: Store, share: float) -> None:
         log.error("quality_sample.failed", error=str(exc))
         return
     log.info("quality_sample.drawn", links=drawn, share=share)
+
+
+def bring_cases_up(run_id: str, store: Store, settings: Settings) -> None:
+    """Bring the parents-to-locate cases up to the run just published, so that the console's
+    first read after a run does not pay for it (seconds at 100,000 children); a failure is logged
+    and never undoes the publish: the console's first read brings them up then."""
+    run = store.get_run(run_id)
+    if run is None:
+        return
+    started = time.monotonic()
+    try:
+        done = case_work.bring_up(store, settings, run)
+    except ReunifyError as exc:
+        log.error("cases.sync_failed", error=str(exc))
+        return
+    log.info(
+        "cases.synced", cases=done.cases, created=done.created, seconds=round(time.monotonic() - started, 2)
+    )
 
 
 def publish_step(
