@@ -130,6 +130,7 @@ def main() -> int:
                     ("cases released, under_5", "GET", "/cases?location=released&cohort=under_5", {}),
                     ("cases page 20, unassigned", "GET", "/cases?assignee=-&page=20", {}),
                     ("case page", "GET", f"/cases/{case_id}", {}),
+                    ("review queue (pending)", "GET", "/review", {}),
                 ]
                 for label, method, path, kw in pages:
                     med, p95 = _time(http, method, web + path, args.requests, **kw)

@@ -148,9 +148,7 @@ def review_queue(
     for d in store.list_decisions():
         decisions.setdefault(d.child_key, []).append(d)
     # the history rows choose the few children the queue can hold; only theirs are read whole
-    keys = browse.review_keys(
-        store, run.id, ended=sorted(_ENDED), excluded_status=DNA_EXCLUDED_STATUS, score_below=below
-    )
+    keys = [r.child_key for r in _candidate_rows(store, run.id, below)]
     chosen = browse.results_of(store, run.id, [*keys, *decisions])
     items = []
     for _, result in sorted(chosen.items()):
@@ -165,14 +163,67 @@ def review_queue(
         if state is None or item.state == state:
             items.append(item)
     rank = {c: i for i, c in enumerate(cohorts)}
+    return sorted(items, key=lambda item: _order_of(_sort_facts(item.row), rank))
 
-    def order(item: ReviewItem) -> tuple[int, bool, float, str]:
-        row = item.row
-        score = row.parent.match_score if row.parent and row.parent.match_score is not None else 0.0
-        urgent = row.needs_review or dna_excluded(item.result)
-        return (rank.get(row.cohort or "", len(rank)), not urgent, score, item.child_key)
 
-    return sorted(items, key=order)
+def _candidate_rows(store: Store, run_id: str, below: float) -> list[browse.ReviewRow]:
+    return browse.review_rows(
+        store, run_id, ended=sorted(_ENDED), excluded_status=DNA_EXCLUDED_STATUS, score_below=below
+    )
+
+
+def _sort_facts(row: ResultRow) -> browse.ReviewRow:
+    parent = row.parent
+    score = parent.match_score if parent is not None else None
+    return browse.ReviewRow(
+        row.child_key, row.cohort or "", row.status, row.needs_review, score, parent is not None
+    )
+
+
+def _order_of(r: browse.ReviewRow, rank: dict[str, int]) -> tuple[int, bool, float, str]:
+    """By cohort (deadline first), then flagged and DNA exclusions first, then by rising score."""
+    score = r.match_score if r.linked and r.match_score is not None else 0.0
+    urgent = r.needs_review or (r.linked and r.status == DNA_EXCLUDED_STATUS)
+    return (rank.get(r.cohort, len(rank)), not urgent, score, r.child_key)
+
+
+def review_queue_page(
+    store: Store,
+    run_id: str,
+    state: str = "pending",
+    cohorts: Sequence[str] = COHORTS,
+    offset: int = 0,
+    limit: int = 50,
+    below: float = DEFAULT_SCORE_BAR,
+) -> tuple[int, list[ReviewItem]]:
+    """(how many, one page) of ``review_queue`` in one state, reading only the page's results:
+    a child nobody decided on is pending, so the pending tab is ordered and paged on the history
+    rows, and only the decided children (few) are read whole to learn where they stand."""
+    if state != "pending":
+        items = review_queue(store, run_id, below, state, cohorts)
+        return len(items), items[offset : offset + limit]
+    decisions: dict[str, list[Decision]] = {}
+    for d in store.list_decisions():
+        decisions.setdefault(d.child_key, []).append(d)
+    decided = browse.results_of(store, run_id, decisions)
+    pending: dict[str, ReviewItem] = {}
+    for key, result in decided.items():
+        if result.get("status") in _ENDED:
+            continue
+        why = _why(ResultRow.of(result), below)
+        if review_state(result, why, decisions[key]) == "pending":
+            pending[key] = ReviewItem(key, result, why, decisions[key], "pending")
+    facts = [r for r in _candidate_rows(store, run_id, below) if r.child_key not in decisions]
+    facts += [_sort_facts(item.row) for item in pending.values()]
+    rank = {c: i for i, c in enumerate(cohorts)}
+    facts.sort(key=lambda r: _order_of(r, rank))
+    shown = [r.child_key for r in facts[offset : offset + limit]]
+    read = browse.results_of(store, run_id, [k for k in shown if k not in pending])
+    page = [
+        pending.get(k) or ReviewItem(k, read[k], _why(ResultRow.of(read[k]), below), [], "pending")
+        for k in shown
+    ]
+    return len(facts), page
 
 
 def _find(store: Store, run: RunInfo, child_record_id: str) -> dict[str, Any]:

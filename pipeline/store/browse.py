@@ -226,16 +226,28 @@ def distinct_unresolved_parents(store: Store, run_id: str) -> int:
         return int(conn.execute(stmt).scalar_one())
 
 
-def review_keys(
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    """What the review queue orders a child by, from its history row alone."""
+
+    child_key: str
+    cohort: str
+    status: str
+    needs_review: bool
+    match_score: float | None
+    linked: bool  # the child has a linked adult
+
+
+def review_rows(
     store: Store, run_id: str, *, ended: Sequence[str], excluded_status: str, score_below: float
-) -> list[str]:
-    """Child keys of a run the review queue may hold, from the history rows alone: not in an
+) -> list[ReviewRow]:
+    """The children of a run the review queue may hold, from the history rows alone: not in an
     ``ended`` status and flagged by the matcher, or linked with ``excluded_status`` (DNA excluded
     the adult) or a match score below ``score_below``. Children with decisions are the caller's to
     add."""
     h = result_history.c
     linked = sa.or_(h.parent_key.is_not(None), h.match_score.is_not(None))
-    stmt = sa.select(h.child_key).where(
+    stmt = sa.select(h.child_key, h.cohort, h.status, h.needs_review, h.match_score, linked).where(
         h.run_id == run_id,
         h.status.not_in(list(ended)),
         sa.or_(
@@ -244,7 +256,10 @@ def review_keys(
         ),
     )
     with store._read("choosing the review queue's children") as conn:
-        return [str(k) for k in conn.execute(stmt).scalars()]
+        return [
+            ReviewRow(str(k), str(c), str(st), bool(nr), ms, bool(ln))
+            for k, c, st, nr, ms, ln in conn.execute(stmt)
+        ]
 
 
 def results_of(store: Store, run_id: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:

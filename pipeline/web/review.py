@@ -29,13 +29,15 @@ PAGE_SIZE = 50
 TABS = queue.REVIEW_STATES
 
 
-def _queue(request: Request, state: str | None) -> tuple[Any, list[queue.ReviewItem]]:
+def _queue(request: Request, state: str, offset: int, limit: int) -> tuple[Any, int, list[queue.ReviewItem]]:
+    """The published run, how many children the tab holds, and one page of them."""
     c = console(request)
     run = c.store.latest_succeeded_run()
     if run is None:
         raise RunFailedError("no successful run yet: run `reunify run` first")
     order = case_work.cohort_order(c.settings, run.as_of)
-    return run, queue.review_queue(c.store, run.id, state=state, cohorts=order)
+    total, page = queue.review_queue_page(c.store, run.id, state, order, offset, limit)
+    return run, total, page
 
 
 def _page(value: str | None) -> int:
@@ -52,9 +54,8 @@ def review_page(
     """The queue: one tab per state (pending by default), by cohort and the cohort's deadline."""
     if tab not in TABS:
         tab = "pending"
-    run, items = _queue(request, tab)
     number = _page(page)
-    shown = items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    run, total, shown = _queue(request, tab, (number - 1) * PAGE_SIZE, PAGE_SIZE)
     audit(
         request,
         session.user,
@@ -70,9 +71,9 @@ def review_page(
         tab=tab,
         tabs=TABS,
         items=shown,
-        total=len(items),
+        total=total,
         page=number,
-        pages=max(1, -(-len(items) // PAGE_SIZE)),
+        pages=max(1, -(-total // PAGE_SIZE)),
         days=case_work.deadlines_by_cohort(c.settings, run.as_of),
         notice=notice(request, RUN_NOTICE),
     )
@@ -217,13 +218,12 @@ def api_review(
     """A page of the queue in one state (pending, confirmed, rejected)."""
     if state not in TABS:
         raise ConfigError(f"state is one of {', '.join(TABS)}")
-    run, items = _queue(request, state)
-    shown = items[offset : offset + limit]
+    run, total, shown = _queue(request, state, offset, limit)
     audit(request, session.user, "review_queue", [i.child_key for i in shown], f"state {state}")
     return {
         "run_id": run.id,
         "state": state,
-        "total": len(items),
+        "total": total,
         "offset": offset,
         "items": [
             {
