@@ -93,3 +93,68 @@ def test_a_deep_page_that_is_not_json_is_refused(text: str) -> None:
 def test_a_page_nested_too_deep_outside_its_records_is_refused_for_its_depth() -> None:
     with pytest.raises(jsontext.JSONDepthError):
         jsontext.loads('{"meta": {"notes": ' + "[" * 100_000 + "]" * 100_000 + "}}")
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        2**63 - 1,
+        2**63,
+        2**64 - 1,
+        2**64,  # the first that orjson reads as a float
+        -(2**63),
+        pytest.param(
+            -(2**63) - 1,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="nineteen digits: below int64 but not caught by the twenty-digit guard (as before)",
+            ),
+        ),
+        10**19 - 1,  # nineteen digits
+        10**19,  # twenty digits
+        10**30,
+        -(10**40),
+        int("9" * 400),
+    ],
+)
+def test_wide_integers_read_back_exactly_from_text_and_bytes(number: int) -> None:
+    for page in (
+        f'{{"aNumber":{number}}}',
+        f'[{{"n":"Muñoz ٣","a":[1,{number}]}}]',  # non-ASCII text around it
+        f'{{"records":[{{"id":"x"}},{{"v":{{"w":[{number}]}}}}]}}',
+    ):
+        for text in (page, page.encode()):
+            decoded = jsontext.loads(text)
+            assert decoded == json.loads(page)
+            found = json.dumps(decoded)
+            assert str(number) in found  # an int, not a float's rounding of it
+
+
+def test_the_long_number_check_answers_as_the_regular_expressions_do() -> None:
+    arabic = "٠١٢٣٤٥٦٧٨٩"  # Unicode digits: \d of a str pattern, not of a bytes one
+    pieces = ["1" * 19, "1" * 20, "7", arabic, arabic * 2, "٣" * 20, "é", "a", '"', "\ud800", "-", "𝟘"]
+    texts = ["", "1" * 19, "1" * 20, "x" + "1" * 21 + "x", "1" * 10 + "a" + "1" * 10]
+    for i, a in enumerate(pieces):
+        for b in pieces[i:]:
+            for c in pieces:
+                texts += [a + b + c, a + c + b]
+    for text in texts:
+        assert jsontext._has_long_number(text) == bool(jsontext._LONG_NUMBER.search(text)), text
+        raw = text.encode("utf-8", "surrogatepass")
+        assert jsontext._has_long_number(raw) == bool(jsontext._LONG_NUMBER_BYTES.search(raw)), text
+    with pytest.raises(TypeError):
+        jsontext._has_long_number(bytearray(b"1"))  # type: ignore[arg-type]
+
+
+def test_twenty_unicode_digits_in_a_string_still_take_the_standard_library() -> None:
+    page = '{"note":"' + "٣" * 20 + '","n":' + str(2**70) + "}"
+    assert jsontext.loads(page) == {"note": "٣" * 20, "n": 2**70}
+    assert jsontext._has_long_number('{"note":"' + "٣" * 20 + '"}')
+    assert not jsontext._has_long_number('{"note":"' + "٣" * 19 + '"}')
+
+
+def test_an_invalid_text_with_a_long_number_raises_the_standard_librarys_error() -> None:
+    with pytest.raises(json.JSONDecodeError):
+        jsontext.loads('{"n":' + "1" * 25 + ",}")
+    with pytest.raises(json.JSONDecodeError):
+        jsontext.loads(b'{"n":' + b"1" * 25 + b",}")
