@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,29 +127,42 @@ def _dumps_deep(obj: object) -> str:
             return "".join(parts)
 
 
-# Twenty digits in a row may be an integer beyond 64 bits, which orjson would turn into a float:
-# such a text goes to the standard library. The regular expressions define which texts do; the
-# check below gives the same answer several times faster (a search at every offset was 4x the
-# cost of the decode it guards): each byte becomes "0" when it may be a digit and "a" when not,
-# and twenty "0"s in a row are looked for. ASCII text and bytes (``rb"\d"`` is ASCII only) are
-# answered exactly by that; in other text a Unicode digit (``\d`` of a str pattern) is encoded
-# as bytes >= 0x80, which count as maybe-digits, and a run found is confirmed by the expression.
-_LONG_NUMBER = re.compile(r"\d{20}")
-_LONG_NUMBER_BYTES = re.compile(rb"\d{20}")
+# Twenty digits in a row, or a minus sign and nineteen, may be an integer beyond 64 bits (orjson
+# reads up to 2**64 - 1 and down to -2**63), which orjson would turn into a float: such a text goes
+# to the standard library. The regular expressions define which texts do; the check below gives
+# the same answer several times faster (a search at every offset was 4x the cost of the decode it
+# guards): each byte becomes "0" when it may be a digit, "m" for a minus and "a" otherwise, and
+# the runs are looked for. ASCII text and bytes (``rb"\d"`` is ASCII only) are answered exactly by
+# that; in other text a Unicode digit (``\d`` of a str pattern) is encoded as bytes >= 0x80, which
+# count as maybe-digits, and a run found is confirmed by the expression.
+_LONG_NUMBER = re.compile(r"-\d{19}|\d{20}")
+_LONG_NUMBER_BYTES = re.compile(rb"-\d{19}|\d{20}")
 _DIGIT_RUN = b"0" * 20
-_ASCII_DIGITS = bytes(b"0"[0] if b"0"[0] <= b <= b"9"[0] else b"a"[0] for b in range(256))
-_MAYBE_DIGITS = bytes(b"0"[0] if b"0"[0] <= b <= b"9"[0] or b >= 0x80 else b"a"[0] for b in range(256))
+_NEGATIVE_RUN = b"m" + b"0" * 19
+
+
+def _digit_map(maybe: Callable[[int], bool]) -> bytes:
+    return bytes(b"0"[0] if maybe(b) else b"m"[0] if b == b"-"[0] else b"a"[0] for b in range(256))
+
+
+_ASCII_DIGITS = _digit_map(lambda b: b"0"[0] <= b <= b"9"[0])
+_MAYBE_DIGITS = _digit_map(lambda b: b"0"[0] <= b <= b"9"[0] or b >= 0x80)
+
+
+def _runs_in(mapped: bytes) -> bool:
+    return _DIGIT_RUN in mapped or _NEGATIVE_RUN in mapped
 
 
 def _has_long_number(text: str | bytes) -> bool:
-    """Whether ``text`` holds twenty digits in a row: exactly what ``_LONG_NUMBER`` (a str) or
-    ``_LONG_NUMBER_BYTES`` (bytes) finds, without searching at every offset."""
+    """Whether ``text`` holds twenty digits in a row, or a minus and nineteen: exactly what
+    ``_LONG_NUMBER`` (a str) or ``_LONG_NUMBER_BYTES`` (bytes) finds, without searching at every
+    offset."""
     if isinstance(text, bytes):
-        return _DIGIT_RUN in text.translate(_ASCII_DIGITS)
+        return _runs_in(text.translate(_ASCII_DIGITS))
     if isinstance(text, str):
         if text.isascii():
-            return _DIGIT_RUN in text.encode("ascii").translate(_ASCII_DIGITS)
-        if _DIGIT_RUN not in text.encode("utf-8", "surrogatepass").translate(_MAYBE_DIGITS):
+            return _runs_in(text.encode("ascii").translate(_ASCII_DIGITS))
+        if not _runs_in(text.encode("utf-8", "surrogatepass").translate(_MAYBE_DIGITS)):
             return False
     return _LONG_NUMBER.search(text) is not None  # anything else raises TypeError, as it did
 
