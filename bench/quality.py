@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.ops.result_row import ResultRow
-from pipeline.ops.review import DEFAULT_SCORE_BAR
-from pipeline.ops.review import _why as review_reasons
+from pipeline.ops.review import DEFAULT_SCORE_BAR, review_reasons
 from pipeline.reconcile import reconcile
 from pipeline.sim.profiles import PROFILES, rates_for
 from pipeline.sim.score import score

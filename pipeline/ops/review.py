@@ -29,8 +29,8 @@ REVIEW_STATES: tuple[str, ...] = ("pending", "confirmed", "rejected")
 #: What a reviewer is asked: to check the link, or (DNA excluded the linked adult) to find the
 #: real parent among the runner-ups.
 CHECK_LINK, FIND_PARENT = "check the link", "find the real parent"
-# Children out of the queue: their case has ended, a link no longer changes anything.
-_ENDED = frozenset({"reunified", "discharged_other"})
+#: Children out of the queue: their case has ended, a link no longer changes anything.
+ENDED_STATUSES = frozenset({"reunified", "discharged_other"})
 
 
 @dataclass(slots=True)
@@ -90,7 +90,8 @@ def dna_excluded(result: dict[str, Any]) -> bool:
     return result.get("status") == DNA_EXCLUDED_STATUS and result.get("parent") is not None
 
 
-def _why(row: ResultRow, below: float) -> list[str]:
+def review_reasons(row: ResultRow, below: float) -> list[str]:
+    """Why a child's link needs a person (empty: it does not), by the queue's rule."""
     reasons = []
     parent = row.parent
     if parent is not None and row.status == DNA_EXCLUDED_STATUS:
@@ -144,18 +145,16 @@ def review_queue(
     if state is not None and state not in REVIEW_STATES:
         raise ConfigError(f"a review state is one of {', '.join(REVIEW_STATES)}, not {state!r}")
     run = resolve_run(store, run_id)
-    decisions: dict[str, list[Decision]] = {}
-    for d in store.list_decisions():
-        decisions.setdefault(d.child_key, []).append(d)
+    decisions = _decisions_by_child(store)
     # the history rows choose the few children the queue can hold; only theirs are read whole
     keys = [r.child_key for r in _candidate_rows(store, run.id, below)]
     chosen = browse.results_of(store, run.id, [*keys, *decisions])
     items = []
     for _, result in sorted(chosen.items()):
-        if result.get("status") in _ENDED:
+        if result.get("status") in ENDED_STATUSES:
             continue
         row = ResultRow.of(result)
-        why = _why(row, below)
+        why = review_reasons(row, below)
         mine = decisions.get(row.child_key, [])
         if not why and not mine:
             continue
@@ -166,9 +165,16 @@ def review_queue(
     return sorted(items, key=lambda item: _order_of(_sort_facts(item.row), rank))
 
 
+def _decisions_by_child(store: Store) -> dict[str, list[Decision]]:
+    out: dict[str, list[Decision]] = {}
+    for d in store.list_decisions():
+        out.setdefault(d.child_key, []).append(d)
+    return out
+
+
 def _candidate_rows(store: Store, run_id: str, below: float) -> list[browse.ReviewRow]:
     return browse.review_rows(
-        store, run_id, ended=sorted(_ENDED), excluded_status=DNA_EXCLUDED_STATUS, score_below=below
+        store, run_id, ended=sorted(ENDED_STATUSES), excluded_status=DNA_EXCLUDED_STATUS, score_below=below
     )
 
 
@@ -202,15 +208,13 @@ def review_queue_page(
     if state != "pending":
         items = review_queue(store, run_id, below, state, cohorts)
         return len(items), items[offset : offset + limit]
-    decisions: dict[str, list[Decision]] = {}
-    for d in store.list_decisions():
-        decisions.setdefault(d.child_key, []).append(d)
+    decisions = _decisions_by_child(store)
     decided = browse.results_of(store, run_id, decisions)
     pending: dict[str, ReviewItem] = {}
     for key, result in decided.items():
-        if result.get("status") in _ENDED:
+        if result.get("status") in ENDED_STATUSES:
             continue
-        why = _why(ResultRow.of(result), below)
+        why = review_reasons(ResultRow.of(result), below)
         if review_state(result, why, decisions[key]) == "pending":
             pending[key] = ReviewItem(key, result, why, decisions[key], "pending")
     facts = [r for r in _candidate_rows(store, run_id, below) if r.child_key not in decisions]
@@ -220,7 +224,7 @@ def review_queue_page(
     shown = [r.child_key for r in facts[offset : offset + limit]]
     read = browse.results_of(store, run_id, [k for k in shown if k not in pending])
     page = [
-        pending.get(k) or ReviewItem(k, read[k], _why(ResultRow.of(read[k]), below), [], "pending")
+        pending.get(k) or ReviewItem(k, read[k], review_reasons(ResultRow.of(read[k]), below), [], "pending")
         for k in shown
     ]
     return len(facts), page

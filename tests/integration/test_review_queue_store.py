@@ -4,7 +4,13 @@ its rule picks from every result of the run, decided ones included, in the same 
 from __future__ import annotations
 
 from pipeline.ops.result_row import ResultRow
-from pipeline.ops.review import _ENDED, DEFAULT_SCORE_BAR, _why, review_queue, review_queue_page
+from pipeline.ops.review import (
+    DEFAULT_SCORE_BAR,
+    ENDED_STATUSES,
+    review_queue,
+    review_queue_page,
+    review_reasons,
+)
 from pipeline.reconcile import reconcile
 from pipeline.sim.world import generate_world
 from pipeline.store import Store
@@ -18,14 +24,16 @@ def test_the_queue_read_from_the_history_rows_holds_what_the_rule_picks_from_eve
     run_id = store.start_run("test", world.as_of)
     store.publish_results(run_id, [r.to_export(run_id) for r in reconcile(world.to_snapshot(), world.as_of)])
     everyone = list(store.iter_results(run_id))
-    quiet = next(r for r in everyone if r.get("parent") and not _why(ResultRow.of(r), DEFAULT_SCORE_BAR))
+    quiet = next(
+        r for r in everyone if r.get("parent") and not review_reasons(ResultRow.of(r), DEFAULT_SCORE_BAR)
+    )
     store.add_decision(ResultRow.of(quiet).child_key, "ICE-x", "reject", "carl", "not him")
 
     picked = {
         row.child_key
         for row in map(ResultRow.of, everyone)
-        if row.status not in _ENDED
-        and (_why(row, DEFAULT_SCORE_BAR) or row.child_key == ResultRow.of(quiet).child_key)
+        if row.status not in ENDED_STATUSES
+        and (review_reasons(row, DEFAULT_SCORE_BAR) or row.child_key == ResultRow.of(quiet).child_key)
     }
     queue = review_queue(store, run_id, state=None)
 
