@@ -19,6 +19,7 @@ from pipeline.metrics import stage_durations
 from pipeline.ops import cases as case_work
 from pipeline.ops import charts
 from pipeline.ops import report as court_report
+from pipeline.ops import review as review_queue
 from pipeline.ops.discrepancies import KINDS, find_discrepancies
 from pipeline.ops.export import write_export, write_xlsx
 from pipeline.ops.history import duration
@@ -171,6 +172,13 @@ def dashboard(request: Request, session: ViewerSession) -> Response:
     last = next(iter(store.list_runs(limit=1)), None)
     published = store.latest_succeeded_run()
     summary = build_summary(store, c.settings, published.id) if published else None
+    # the queue's own count (the matcher's flags are only one of its reasons: low scores, DNA
+    # exclusions and reopened decisions join them, ended cases leave it), so the figure and the
+    # /review tab agree
+    in_queue = None
+    if published is not None:
+        order = case_work.cohort_order(c.settings, published.as_of)
+        in_queue, _ = review_queue.review_queue_page(store, published.id, "pending", order, 0, 0)
     chart = ""
     trend = ""
     if summary is not None:
@@ -183,6 +191,7 @@ def dashboard(request: Request, session: ViewerSession) -> Response:
         request,
         "dashboard.html",
         summary=summary,
+        in_queue=in_queue,
         last=last,
         statuses=STATUSES,
         cohorts=COHORTS,

@@ -6,6 +6,7 @@ admin starting, cancelling and accepting a gated drop; each on the audit trail."
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -133,6 +134,16 @@ def test_the_queue_is_pending_links_by_cohort_deadline_without_ended_children(co
     page = http.get(f"{console.base}/review", timeout=10)
     assert page.status_code == 200 and got["items"][0]["child_key"] in page.text
     assert "review_queue" in _actions(console, "carl")
+
+
+def test_the_dashboards_queue_figure_is_the_pending_tabs_count(console: Console) -> None:
+    http = login(console.base, "carl")
+    total = http.get(f"{console.base}/api/review", params={"limit": 1}, timeout=10).json()["total"]
+    page = http.get(f"{console.base}/", timeout=10).text
+    shown = re.search(r'data-figure="review_queue"><a href="/review">(\d+)</a>', page)
+    assert shown is not None and int(shown.group(1)) == total > 0
+    flagged = re.search(r'data-figure="needs_review">(\d+)<', page)
+    assert flagged is not None  # the matcher's flags: one of the queue's reasons, shown on their own
 
 
 def _pending_with_parent(http: requests.Session, base: str) -> dict[str, object]:
