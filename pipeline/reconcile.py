@@ -115,8 +115,10 @@ def prepare(
     decisions: Sequence[ReviewDecision] = (),
     partitions: int = 1,
     as_of: date | None = None,
+    model: Model | None = None,
 ) -> Prepared:
-    """Group the children, recognise the people, estimate the model and plan the partitions.
+    """Group the children, recognise the people, estimate the model (unless a frozen ``model``
+    is given) and plan the partitions.
 
     With the report date ``as_of`` (a run's), dates that are not evidence at it are unknown
     first (``dates.screen_snapshot``): the matcher never weighs a birth in 9999.
@@ -130,9 +132,9 @@ def prepare(
     dna = latest_per_test(snapshot.dna)
     dna_index = DnaIndex.of(dna)
     cviews = [ChildView.of(group) for group in groups]
-    everyone = _by_pid(people)
-    scratch = Linker(everyone, len(people), prior_model())
-    model = estimate_model(cviews, scratch.pview, people)
+    if model is None:
+        scratch = Linker(_by_pid(people), len(people), prior_model())
+        model = estimate_model(cviews, scratch.pview, people)
     index = BlockingIndex(people)
     parts = plan_partitions(cviews, people, index, dna_index, confirmed, partitions)
     return Prepared(groups, cviews, people, model, rejected, confirmed, dna, parts, index, dna_index, owners)
@@ -189,6 +191,7 @@ def reconcile(
     decisions: Sequence[ReviewDecision] = (),
     partitions: int = 1,
     progress: Callable[[int, int, int, int], None] | None = None,
+    model: Model | None = None,
 ) -> list[ChildResult]:
     """Link every child to its parent and classify it; one result per child, sorted by child key.
 
@@ -197,9 +200,23 @@ def reconcile(
     ``partitions`` slices one after the other (the same slices workers run in parallel); the
     result does not depend on how many. ``progress`` is told (partition number from 1, partitions,
     children linked, children of the partition) as the linking goes (it may raise to stop).
+    ``model``: a frozen model to link under (``Prepared.model`` of an earlier reconciliation)
+    instead of estimating one from this snapshot.
     """
+    return reconcile_under(snapshot, as_of, decisions, partitions, progress, model)[0]
+
+
+def reconcile_under(
+    snapshot: FeedSnapshot,
+    as_of: date,
+    decisions: Sequence[ReviewDecision] = (),
+    partitions: int = 1,
+    progress: Callable[[int, int, int, int], None] | None = None,
+    model: Model | None = None,
+) -> tuple[list[ChildResult], Model]:
+    """``reconcile``, and the model it linked under (the one given, or the one it estimated)."""
     with no_gc_pauses():
-        prep = prepare(snapshot, decisions, partitions, as_of)
+        prep = prepare(snapshot, decisions, partitions, as_of, model)
         linker = prep.linker()
         whole = prep.index if len(prep.partitions) == 1 else None
         firsts: list[FirstLink | None] = [None] * len(prep.groups)
@@ -212,7 +229,7 @@ def reconcile(
             for i, first in zip(part.children, linked, strict=True):
                 firsts[i] = first
         done = [f for f in firsts if f is not None]
-        return finish(
+        results = finish(
             prep.groups,
             done,
             linker,
@@ -222,6 +239,7 @@ def reconcile(
             prep.dna,
             as_of,
         )
+        return results, prep.model
 
 
 def _partition_progress(

@@ -82,6 +82,10 @@ class Settings:
     # workers each is a step (match:0 ...) that any worker can take; in-process they run in turn.
     # The results do not depend on it.
     match_partitions: int = 4
+    # The matching model (u/m weights, name-frequency tables) is frozen between full runs: an
+    # incremental or --no-fetch run reuses the last good run's model state unless it was
+    # estimated this many days ago or more (then it is re-estimated; 0: always re-estimate).
+    model_max_age_days: int = 7
     log_json: bool | None = None
     log_level: str | None = None  # None: INFO, or WARNING on a terminal
     # Monitor
@@ -212,6 +216,7 @@ _NUMBERS: dict[str, tuple[str, type[int] | type[float]]] = {
     "REUNIFY_SWEEP_SECONDS": ("sweep_seconds", float),
     "REUNIFY_STEP_MAX_ATTEMPTS": ("step_max_attempts", int),
     "REUNIFY_MATCH_PARTITIONS": ("match_partitions", int),
+    "REUNIFY_MODEL_MAX_AGE_DAYS": ("model_max_age_days", int),
     "REUNIFY_NOTIFY_TIMEOUT": ("notify_timeout", float),
     "REUNIFY_WEB_IDLE_MINUTES": ("web_idle_minutes", float),
     "REUNIFY_WEB_MAX_FAILED_LOGINS": ("web_max_failed_logins", int),
@@ -332,6 +337,11 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
     if not 1 <= settings.match_partitions <= 256:
         raise ConfigError(
             f"REUNIFY_MATCH_PARTITIONS must be between 1 and 256, got {settings.match_partitions}"
+        )
+    if settings.model_max_age_days < 0:
+        raise ConfigError(
+            "REUNIFY_MODEL_MAX_AGE_DAYS must be 0 or more (0: re-estimate every run), "
+            f"got {settings.model_max_age_days}"
         )
     if settings.stall_seconds < 2 * settings.heartbeat_seconds:
         raise ConfigError(

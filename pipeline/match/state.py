@@ -10,6 +10,7 @@ worker reads state only from a matcher with the same layout (``MatchStateError``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -162,6 +163,34 @@ def first_from_json(obj: Mapping[str, Any], cview: ChildView, person: Callable[[
 # (the partition's first-pass links); finish reads them all. The store deletes them at publish.
 MODEL_ARTIFACT = "model"
 WHOLE_ARTIFACT = "whole"
+#: the frozen model a run used (``ModelState``): kept with the run after publish, unlike the rest
+MODEL_STATE_ARTIFACT = "model-state"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelState:
+    """The model a run reconciled under, and which run estimated it when (incremental and
+    --no-fetch runs reuse it until it is ``REUNIFY_MODEL_MAX_AGE_DAYS`` old)."""
+
+    model: Model
+    estimated_by: str
+    estimated_on: date
+
+
+def model_state_to_json(ms: ModelState) -> dict[str, Any]:
+    """A model state, with the model's version and comparison layout."""
+    return {
+        "model": model_to_json(ms.model),
+        "estimated_by": ms.estimated_by,
+        "estimated_on": ms.estimated_on.isoformat(),
+    }
+
+
+def model_state_from_json(obj: Mapping[str, Any]) -> ModelState:
+    """A model state again; MatchStateError when another version of the matcher wrote it."""
+    return ModelState(
+        model_from_json(obj["model"]), str(obj["estimated_by"]), date.fromisoformat(obj["estimated_on"])
+    )
 
 
 def partition_artifact(number: int) -> str:

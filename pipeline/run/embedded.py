@@ -16,10 +16,11 @@ from pipeline.logging import bound, get_logger
 from pipeline.no_fetch import copy_feed_state
 from pipeline.no_fetch import source_run as no_fetch_source
 from pipeline.progress import ProgressFn
-from pipeline.reconcile import no_gc_pauses, reconcile
+from pipeline.reconcile import no_gc_pauses, reconcile_under
 from pipeline.records import FeedSnapshot
 from pipeline.run.fetch import FetchedRecords, fetch_feed
 from pipeline.run.leases import RUN_LOCK, Heartbeat, begin_run, fail_run
+from pipeline.run.model_state import keep_state, reusable_state
 from pipeline.run.publish import decisions_of, publish_run, stage_results
 from pipeline.run.stages import FETCH, PUBLISH, RECONCILE, no_progress
 from pipeline.settings import FEEDS, Settings
@@ -36,9 +37,15 @@ def reconcile_run(
     progress: ProgressFn = no_progress,
     check: Callable[[], None] | None = None,
     snapshot: FeedSnapshot | None = None,
+    reuse_model: bool = False,
+    model_max_age_days: int = 7,
 ) -> int:
     """Match and classify over the run's records, in this process, and stage the results (not
     yet published); the run's partitions run one after the other.
+
+    ``reuse_model`` (incremental and --no-fetch runs): link under the last good run's model state
+    unless it is ``model_max_age_days`` old (``pipeline.run.model_state``); otherwise the model is
+    estimated from the run's records. Either way the run keeps the model state it used.
 
     ``snapshot`` is the run's records when the caller holds them already (an in-process run
     keeps every feed's current state from its fetches); otherwise they are read from the store.
@@ -63,7 +70,16 @@ def reconcile_run(
                 {"partition": number, "partitions": partitions, "linked": done, "children": children},
             )
 
-        results = reconcile(snapshot, run.as_of, decisions_of(store), run.partitions, linked)
+        frozen = reusable_state(store, model_max_age_days) if reuse_model else None
+        results, model = reconcile_under(
+            snapshot,
+            run.as_of,
+            decisions_of(store),
+            run.partitions,
+            linked,
+            frozen.model if frozen is not None else None,
+        )
+        used = keep_state(store, run_id, model, frozen)
         matched = time.monotonic()
         if check is not None:
             check()
@@ -72,6 +88,8 @@ def reconcile_run(
             "reconcile.done",
             children=count,
             partitions=run.partitions,
+            model_estimated_by=used.estimated_by,
+            model_reused=frozen is not None,
             load_seconds=round(loaded - started, 2),
             match_seconds=round(matched - loaded, 2),
             write_seconds=round(time.monotonic() - matched, 2),
@@ -197,7 +215,15 @@ def run_embedded(
                 )
                 kept.clear()
                 reconciled = _in_thread(
-                    "reconcile", reconcile_run, run_id, store, progress, beat.check, snapshot
+                    "reconcile",
+                    reconcile_run,
+                    run_id,
+                    store,
+                    progress,
+                    beat.check,
+                    snapshot,
+                    mode == "incremental" or no_fetch,
+                    settings.model_max_age_days,
                 )
                 del snapshot
                 try:

@@ -40,7 +40,11 @@ class ArtifactRepository:
             )
         return str(body)
 
-    def delete_artifacts(self, run_id: str) -> int:
-        """Drop a run's matching state (once its results are staged); the rows deleted."""
+    def delete_artifacts(self, run_id: str, keep: tuple[str, ...] = ()) -> int:
+        """Drop a run's matching state (once its results are staged) but the pieces named in
+        ``keep`` (they go with the run when it is pruned); the rows deleted."""
+        a = run_artifacts.c
         with self._db.write("deleting the run's matching state") as conn:
-            return conn.execute(sa.delete(run_artifacts).where(run_artifacts.c.run_id == run_id)).rowcount
+            return conn.execute(
+                sa.delete(run_artifacts).where(a.run_id == run_id, a.name.not_in(keep))
+            ).rowcount
