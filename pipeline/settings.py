@@ -84,7 +84,7 @@ class Settings:
     match_partitions: int = 4
     # The matching model (u/m weights, name-frequency tables) is frozen between full runs: an
     # incremental or --no-fetch run reuses the last good run's model state unless it was
-    # estimated this many days ago or more (then it is re-estimated; 0: always re-estimate).
+    # estimated this many days ago or more (then it is re-estimated; 1: every new UTC day).
     model_max_age_days: int = 7
     log_json: bool | None = None
     log_level: str | None = None  # None: INFO, or WARNING on a terminal
@@ -337,11 +337,6 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
     if not 1 <= settings.match_partitions <= 256:
         raise ConfigError(
             f"REUNIFY_MATCH_PARTITIONS must be between 1 and 256, got {settings.match_partitions}"
-        )
-    if settings.model_max_age_days < 0:
-        raise ConfigError(
-            "REUNIFY_MODEL_MAX_AGE_DAYS must be 0 or more (0: re-estimate every run), "
-            f"got {settings.model_max_age_days}"
         )
     if settings.stall_seconds < 2 * settings.heartbeat_seconds:
         raise ConfigError(
