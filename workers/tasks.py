@@ -198,7 +198,11 @@ def prepare_run(self: RunTask, run_id: str) -> dict[str, Any]:
     """Group the children, recognise the people, estimate the model, plan the partitions."""
     report = self.progress(run_id, stages.PREPARE)
     return self.run_step(
-        run_id, stages.PREPARE, lambda beat: stages.prepare_run(run_id, _store(), beat.check, report)
+        run_id,
+        stages.PREPARE,
+        lambda beat: stages.prepare_run(
+            run_id, _store(), beat.check, report, get_settings().model_max_age_days
+        ),
     )
 
 

@@ -20,8 +20,10 @@ from pipeline.match.blocking import DnaIndex
 from pipeline.match.link import FirstLink, Linker
 from pipeline.match.partition import Partition
 from pipeline.match.views import ChildView
+from pipeline.no_fetch import REVIEW_TRIGGER
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare
+from pipeline.run.model_state import keep_state, reusable_state
 from pipeline.run.publish import decisions_of, stage_results
 from pipeline.run.stages import FINISH, MATCH, PREPARE, match_step, no_progress
 from pipeline.snapshot import load_snapshot
@@ -50,11 +52,19 @@ def _all_parsed(store: Store, run_id: str, feed: str, as_of: date) -> dict[str, 
 
 
 def prepare_run(
-    run_id: str, store: Store, check: Callable[[], None] | None = None, progress: ProgressFn = no_progress
+    run_id: str,
+    store: Store,
+    check: Callable[[], None] | None = None,
+    progress: ProgressFn = no_progress,
+    model_max_age_days: int | None = None,
 ) -> dict[str, int]:
     """The global part of a run's reconciliation: read every record, group the children, recognise
     the people, estimate the model and plan the partitions; hand them on through the store (ids
-    and weights only). Returns its counts: children, people, partitions."""
+    and weights only). Returns its counts: children, people, partitions.
+
+    With ``model_max_age_days``, an incremental run or a run without fetching links under the last
+    good run's model state unless it is that old (``pipeline.run.model_state``); either way the
+    run keeps the model state it used."""
     with bound(run_id=run_id, stage=PREPARE), no_gc_pauses():
         run = store.get_run(run_id)
         if run is None:
@@ -63,7 +73,17 @@ def prepare_run(
         # the match steps read records by id: the planner must know the freshly loaded table
         store.refresh_statistics()
         decisions = decisions_of(store)
-        prep = prepare(load_snapshot(run_id, store), decisions, run.partitions, run.as_of)
+        frozen = None
+        if model_max_age_days is not None and (run.mode == "incremental" or run.trigger == REVIEW_TRIGGER):
+            frozen = reusable_state(store, model_max_age_days)
+        prep = prepare(
+            load_snapshot(run_id, store),
+            decisions,
+            run.partitions,
+            run.as_of,
+            frozen.model if frozen is not None else None,
+        )
+        keep_state(store, run_id, prep.model, frozen)
         if check is not None:
             check()
         dna = prep.dna_index

@@ -6,7 +6,7 @@ REUNIFY_MODEL_MAX_AGE_DAYS old, or a full run, estimates afresh."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 import pytest
@@ -91,3 +91,27 @@ def test_an_old_model_state_is_estimated_afresh(
     third = stages.run_embedded(settings, store, "test", mode="incremental")
     assert _state(store, third).estimated_by == third
     assert _state(store, third).estimated_on == older
+
+
+class _Outbox:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def __call__(self, _run_id: str, steps: Sequence[str]) -> None:
+        self.sent.extend(steps)
+
+
+def test_through_workers_the_prepare_step_reuses_the_model_state_too(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    # SQLite only: the store side is proven on both stores above
+    settings = make_settings(simulator)
+    store = Store(settings.database_url)
+    first = stages.run_embedded(settings, store, "test")
+    run_id = stages.start_distributed(store, settings, "review", _Outbox(), no_fetch=True)
+    stages.prepare_run(run_id, store, model_max_age_days=settings.model_max_age_days)
+    assert _state(store, run_id).estimated_by == first
+    assert _weights(_state(store, run_id)) == _weights(_state(store, first))
+    # without the setting (a worker of an older deployment) the step estimates, as before
+    stages.prepare_run(run_id, store)
+    assert _state(store, run_id).estimated_by == run_id
