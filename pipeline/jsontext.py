@@ -1,10 +1,12 @@
-"""JSON text of records: orjson where it can, the standard library where it cannot.
+"""JSON text of records: orjson (encoding) and msgspec (decoding) where they can, the standard
+library where they cannot.
 
 Every feed record is decoded from a page, re-encoded for the store and decoded again to
 reconcile: hundreds of thousands of times a run, so the encoder's speed is the fetch stage's.
-orjson is several times faster, but it refuses some of what the standard library accepts
-(non-string keys, NaN, lone surrogates) and reads integers beyond 64 bits as floats: those few
-records take the standard library's path, so every value comes back as the feed sent it.
+orjson and msgspec are several times faster, but they refuse some of what the standard library
+accepts (non-string keys, NaN, lone surrogates): those few records take the standard library's
+path, so every value comes back as the feed sent it. msgspec reads integers of any width exactly
+(orjson would read those beyond 64 bits as floats).
 
 Nesting has a limit, :data:`MAX_DEPTH`. Both libraries recurse: a record nested a hundred
 thousand levels deep would raise RecursionError out of the decoder and fail the whole page. A
@@ -19,10 +21,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 from pipeline.errors import JSONDepthError
@@ -127,44 +130,12 @@ def _dumps_deep(obj: object) -> str:
             return "".join(parts)
 
 
-# Twenty digits in a row, or a minus sign and nineteen, may be an integer beyond 64 bits (orjson
-# reads up to 2**64 - 1 and down to -2**63), which orjson would turn into a float: such a text goes
-# to the standard library. The regular expressions define which texts do; the check below gives
-# the same answer several times faster (a search at every offset was 4x the cost of the decode it
-# guards): each byte becomes "0" when it may be a digit, "m" for a minus and "a" otherwise, and
-# the runs are looked for. ASCII text and bytes (``rb"\d"`` is ASCII only) are answered exactly by
-# that; in other text a Unicode digit (``\d`` of a str pattern) is encoded as bytes >= 0x80, which
-# count as maybe-digits, and a run found is confirmed by the expression.
-_LONG_NUMBER = re.compile(r"-\d{19}|\d{20}")
-_LONG_NUMBER_BYTES = re.compile(rb"-\d{19}|\d{20}")
-_DIGIT_RUN = b"0" * 20
-_NEGATIVE_RUN = b"m" + b"0" * 19
-
-
-def _digit_map(maybe: Callable[[int], bool]) -> bytes:
-    return bytes(b"0"[0] if maybe(b) else b"m"[0] if b == b"-"[0] else b"a"[0] for b in range(256))
-
-
-_ASCII_DIGITS = _digit_map(lambda b: b"0"[0] <= b <= b"9"[0])
-_MAYBE_DIGITS = _digit_map(lambda b: b"0"[0] <= b <= b"9"[0] or b >= 0x80)
-
-
-def _runs_in(mapped: bytes) -> bool:
-    return _DIGIT_RUN in mapped or _NEGATIVE_RUN in mapped
-
-
-def _has_long_number(text: str | bytes) -> bool:
-    """Whether ``text`` holds twenty digits in a row, or a minus and nineteen: exactly what
-    ``_LONG_NUMBER`` (a str) or ``_LONG_NUMBER_BYTES`` (bytes) finds, without searching at every
-    offset."""
-    if isinstance(text, bytes):
-        return _runs_in(text.translate(_ASCII_DIGITS))
-    if isinstance(text, str):
-        if text.isascii():
-            return _runs_in(text.encode("ascii").translate(_ASCII_DIGITS))
-        if not _runs_in(text.encode("utf-8", "surrogatepass").translate(_MAYBE_DIGITS)):
-            return False
-    return _LONG_NUMBER.search(text) is not None  # anything else raises TypeError, as it did
+# msgspec reads integers of any width exactly (orjson, used before, reads those beyond 64 bits as
+# floats, which took a guard scanning every page for long digit runs); what it refuses (NaN and
+# Infinity, numbers beyond a float's range or an int's digit limit, lone surrogates, invalid
+# text) goes to the standard library, which reads the first few and raises its own errors on the
+# rest.
+_DECODER = msgspec.json.Decoder()
 
 
 def loads(text: str | bytes) -> Any:
@@ -186,13 +157,12 @@ def loads(text: str | bytes) -> Any:
 
 
 def _loads(text: str | bytes) -> Any:
-    if _has_long_number(text):
-        return json.loads(text)
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        # NaN, Infinity and the like, which the standard library reads (and nesting past
-        # orjson's limit, on which the standard library raises RecursionError)
+        return _DECODER.decode(text)
+    except (msgspec.DecodeError, UnicodeEncodeError):
+        # NaN, Infinity, 1e400, a lone surrogate in a str (UnicodeEncodeError) or in an escape,
+        # which the standard library reads; anything else fails there with its own error.
+        # RecursionError (too deep for msgspec) propagates to loads.
         return json.loads(text)
 
 

@@ -3,6 +3,12 @@
 Each ``parse_*`` function takes one raw record (a decoded JSON object, or a CSV row as a dict)
 and returns the typed record, or raises :class:`MalformedRecord` with a reason an operator can
 read. A reason never quotes a personal value, only field names and types.
+
+The JSON feeds' records are read two ways. The fast path (``fast_*``) converts a record into a
+msgspec Struct, whose types do the checks in C, and normalises its fields; when a record does
+not fit (a wrong type, a missing id, a bad value: any record the checked path might refuse) it
+gives None and the checked path (``checked_*``, field by field) reads it, so every reason stays
+its reason. Both give the same record for a record both accept (a test compares them).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from pipeline import normalise
+import msgspec
+
+from pipeline import jsontext, normalise
 from pipeline.errors import MalformedRecord
 from pipeline.records import (
     MAX_RECORD_ID_CHARS,
@@ -49,6 +57,21 @@ def unstorable(text: str) -> str | None:
     return None
 
 
+def _record_id(value: object, id_field: str) -> str:
+    """The record's id from its id field's value; MalformedRecord when it is not one."""
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedRecord(f"missing or invalid {id_field}")
+    record_id = value.strip()
+    problem = unstorable(record_id)
+    if problem is None and _ID_CONTROL.search(record_id):
+        problem = "holds a control or invisible formatting character"
+    if problem is not None:
+        raise MalformedRecord(f"{id_field} {problem}")
+    if len(record_id) > MAX_RECORD_ID_CHARS:
+        raise MalformedRecord(f"{id_field} is longer than {MAX_RECORD_ID_CHARS} characters")
+    return record_id
+
+
 class _Fields:
     """Typed access to one raw object's fields; every failure becomes MalformedRecord.
 
@@ -61,18 +84,7 @@ class _Fields:
         if not isinstance(raw, Mapping):
             raise MalformedRecord(f"{what} is not a JSON object (got {type(raw).__name__})")
         self.raw = raw
-        value = raw.get(id_field)
-        if not isinstance(value, str) or not value.strip():
-            raise MalformedRecord(f"missing or invalid {id_field}")
-        record_id = value.strip()
-        problem = unstorable(record_id)
-        if problem is None and _ID_CONTROL.search(record_id):
-            problem = "holds a control or invisible formatting character"
-        if problem is not None:
-            raise MalformedRecord(f"{id_field} {problem}")
-        if len(record_id) > MAX_RECORD_ID_CHARS:
-            raise MalformedRecord(f"{id_field} is longer than {MAX_RECORD_ID_CHARS} characters")
-        self.record_id = record_id
+        self.record_id = _record_id(raw.get(id_field), id_field)
 
     def fail(self, reason: str) -> MalformedRecord:
         return MalformedRecord(reason, self.record_id)
@@ -124,8 +136,8 @@ class _Fields:
         return value
 
 
-def parse_child(raw: object) -> ChildRecord:
-    """An ORR child record."""
+def checked_child(raw: object) -> ChildRecord:
+    """An ORR child record, read field by field (MalformedRecord names what is wrong)."""
     f = _Fields(raw, "childId", "child record")
     app = f.obj("apprehension") or {}
     parent = f.obj("reportedParent") or {}
@@ -167,8 +179,8 @@ def _claimed(f: _Fields) -> tuple[ClaimedChild, ...]:
     return tuple(out)
 
 
-def parse_adult(raw: object) -> AdultRecord:
-    """An ICE detainee record."""
+def checked_adult(raw: object) -> AdultRecord:
+    """An ICE detainee record, read field by field (MalformedRecord names what is wrong)."""
     f = _Fields(raw, "subject_id", "detainee record")
     custody = f.obj("custody") or {}
     medical = f.raw.get("medical_hold")
@@ -228,8 +240,8 @@ def parse_removal(row: Mapping[str, str | None]) -> RemovalRecord:
     )
 
 
-def parse_dna(raw: object) -> DnaResult:
-    """A DNA verification result."""
+def checked_dna(raw: object) -> DnaResult:
+    """A DNA verification result, read field by field (MalformedRecord names what is wrong)."""
     f = _Fields(raw, "case_id", "DNA result")
     result = f.choice("result", DNA_RESULTS)
     if result is None:
@@ -243,3 +255,239 @@ def parse_dna(raw: object) -> DnaResult:
         result=result,
         reported_at=f.timestamp("reported_at"),
     )
+
+
+# --------------------------------------------------------------------------- the fast path
+# Structs of what the parsers read; unknown fields are ignored, as the checked path ignores them.
+# A field the checked path reads with ``text`` is ``str | None`` (msgspec refuses any other type,
+# as ``text`` does); one it converts (dates, A-numbers, timestamps) is ``Any`` and goes through the
+# same function. ``gc=False``: they are short-lived and hold no cycles.
+
+
+class _Reject(Exception):
+    """The fast path cannot read this record as the checked path would: the checked path reads it."""
+
+
+# ORR spells its fields in camelCase: the Structs keep the feed's names
+class _OrrApprehension(msgspec.Struct, gc=False):
+    eventId: str | None = None
+    date: Any = None
+    station: str | None = None
+
+
+class _OrrParent(msgspec.Struct, gc=False):
+    name: str | None = None
+    relation: str | None = None
+
+
+class _OrrDischarge(msgspec.Struct, gc=False):
+    date: Any = None
+    type: str | None = None
+
+
+class _OrrChild(msgspec.Struct, gc=False):
+    childId: str
+    aNumber: Any = None
+    firstName: str | None = None
+    lastName: str | None = None
+    dateOfBirth: Any = None
+    sex: str | None = None
+    countryOfBirth: str | None = None
+    facilityId: str | None = None
+    facilityName: str | None = None
+    admittedAt: Any = None
+    apprehension: _OrrApprehension | None = None
+    reportedParent: _OrrParent | None = None
+    discharge: _OrrDischarge | None = None
+    updatedAt: Any = None
+
+
+class _IceCustody(msgspec.Struct, gc=False):
+    status: str | None = None
+    facility_code: str | None = None
+    facility_name: str | None = None
+    as_of: Any = None
+
+
+class _IceClaimed(msgspec.Struct, gc=False):
+    name: str | None = None
+    dob: Any = None
+
+
+class _IceDetainee(msgspec.Struct, gc=False):
+    subject_id: str
+    a_number: Any = None
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: Any = None
+    gender: str | None = None
+    citizenship: str | None = None
+    custody: _IceCustody | None = None
+    apprehension_event_id: str | None = None
+    apprehension_date: Any = None
+    apprehension_station: str | None = None
+    criminal_history: str | None = None
+    medical_hold: bool | None = None
+    claimed_children: list[_IceClaimed] | None = None
+    updated_at: Any = None
+
+
+class _DnaResult(msgspec.Struct, gc=False):
+    case_id: str
+    adult_a_number: Any = None
+    child_a_number: Any = None
+    adult_subject_id: str | None = None
+    child_id: str | None = None
+    result: str | None = None
+    reported_at: Any = None
+
+
+_NO_APPREHENSION = _OrrApprehension()
+_NO_PARENT = _OrrParent()
+_NO_DISCHARGE = _OrrDischarge()
+_NO_CUSTODY = _IceCustody()
+_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {
+    kind: msgspec.json.Decoder(kind) for kind in (_OrrChild, _IceDetainee, _DnaResult)
+}
+# what the fast path gives up on: msgspec's refusals (ValidationError is a DecodeError), the
+# checks below, and the normalising functions' errors, which the checked path turns into reasons
+_FALLBACK = (msgspec.DecodeError, MalformedRecord, _Reject, ValueError, TypeError)
+
+
+def _struct(raw: object, kind: type[T]) -> T:
+    """``raw`` (a decoded object, or a record's JSON bytes) as a ``kind`` Struct."""
+    if isinstance(raw, bytes | msgspec.Raw):
+        result: T = _DECODERS[kind].decode(raw)
+        return result
+    if not isinstance(raw, dict):
+        raise _Reject
+    return msgspec.convert(raw, kind)
+
+
+def _text(value: str | None) -> str | None:
+    """``_Fields.text`` of a value msgspec has typed ``str | None``."""
+    if value is None:
+        return None
+    if (not value.isascii() or "\x00" in value) and unstorable(value) is not None:
+        raise _Reject
+    return value.strip() or None
+
+
+def _choice(value: str | None, allowed: frozenset[str]) -> str | None:
+    text = _text(value)
+    if text is not None and text not in allowed:
+        raise _Reject
+    return text
+
+
+def _timestamp(value: object) -> datetime:
+    return NO_TIMESTAMP if value is None else normalise.iso_datetime(value)
+
+
+def fast_child(raw: object) -> ChildRecord | None:
+    """An ORR child record through its Struct; None when the checked path must read it."""
+    try:
+        r = _struct(raw, _OrrChild)
+        app = r.apprehension or _NO_APPREHENSION
+        parent = r.reportedParent or _NO_PARENT
+        discharge = r.discharge or _NO_DISCHARGE
+        return ChildRecord(
+            record_id=_record_id(r.childId, "childId"),
+            a_number=normalise.a_number(r.aNumber),
+            first_name=_text(r.firstName) or "",
+            last_name=_text(r.lastName) or "",
+            dob=normalise.iso_date(r.dateOfBirth),
+            sex=_text(r.sex),
+            country=normalise.country(_text(r.countryOfBirth)),
+            facility_id=_text(r.facilityId),
+            facility_name=_text(r.facilityName),
+            admitted_at=normalise.iso_date(r.admittedAt),
+            event_id=_text(app.eventId),
+            apprehension_date=normalise.iso_date(app.date),
+            station=_text(app.station),
+            reported_parent_name=_text(parent.name),
+            reported_parent_relation=_text(parent.relation),
+            discharge_date=normalise.iso_date(discharge.date),
+            discharge_type=_choice(discharge.type, DISCHARGE_TYPES),
+            updated_at=_timestamp(r.updatedAt),
+        )
+    except _FALLBACK:
+        return None
+
+
+def fast_adult(raw: object) -> AdultRecord | None:
+    """An ICE detainee record through its Struct; None when the checked path must read it."""
+    try:
+        r = _struct(raw, _IceDetainee)
+        custody = r.custody or _NO_CUSTODY
+        claimed = tuple(
+            ClaimedChild(name=_text(kid.name) or "", dob=normalise.iso_date(kid.dob))
+            for kid in r.claimed_children or ()
+        )
+        return AdultRecord(
+            record_id=_record_id(r.subject_id, "subject_id"),
+            a_number=normalise.a_number(r.a_number),
+            first_name=_text(r.first_name) or "",
+            last_name=_text(r.last_name) or "",
+            dob=normalise.iso_date(r.birth_date),
+            sex=_text(r.gender),
+            country=normalise.country(_text(r.citizenship)),
+            custody_status=_choice(custody.status, CUSTODY_STATUSES),
+            facility_code=_text(custody.facility_code),
+            facility_name=_text(custody.facility_name),
+            custody_as_of=normalise.iso_date(custody.as_of),
+            event_id=_text(r.apprehension_event_id),
+            apprehension_date=normalise.iso_date(r.apprehension_date),
+            station=_text(r.apprehension_station),
+            criminal_history=_choice(r.criminal_history, CRIMINAL_HISTORY),
+            medical_hold=bool(r.medical_hold),
+            claimed_children=claimed,
+            updated_at=_timestamp(r.updated_at),
+        )
+    except _FALLBACK:
+        return None
+
+
+def fast_dna(raw: object) -> DnaResult | None:
+    """A DNA result through its Struct; None when the checked path must read it."""
+    try:
+        r = _struct(raw, _DnaResult)
+        result = _choice(r.result, DNA_RESULTS)
+        if result is None:
+            raise _Reject
+        return DnaResult(
+            record_id=_record_id(r.case_id, "case_id"),
+            adult_a_number=normalise.a_number(r.adult_a_number),
+            child_a_number=normalise.a_number(r.child_a_number),
+            adult_record_id=_text(r.adult_subject_id),
+            child_record_id=_text(r.child_id),
+            result=result,
+            reported_at=_timestamp(r.reported_at),
+        )
+    except _FALLBACK:
+        return None
+
+
+def parse_child(raw: object) -> ChildRecord:
+    """An ORR child record (a decoded object, or its JSON bytes): the fast path, else the checked one."""
+    record = fast_child(raw)
+    return record if record is not None else checked_child(_decoded(raw))
+
+
+def parse_adult(raw: object) -> AdultRecord:
+    """An ICE detainee record (a decoded object, or its JSON bytes): the fast path, else the checked one."""
+    record = fast_adult(raw)
+    return record if record is not None else checked_adult(_decoded(raw))
+
+
+def parse_dna(raw: object) -> DnaResult:
+    """A DNA result (a decoded object, or its JSON bytes): the fast path, else the checked one."""
+    record = fast_dna(raw)
+    return record if record is not None else checked_dna(_decoded(raw))
+
+
+def _decoded(raw: object) -> object:
+    """A record's JSON bytes decoded as the page decoder decodes them; anything else as it is."""
+    if isinstance(raw, bytes | msgspec.Raw):
+        return jsontext.loads(bytes(raw))
+    return raw
