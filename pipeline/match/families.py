@@ -1,22 +1,26 @@
 """Families: the second linking pass's evidence. A sibling (same surnames, apprehended or
 admitted with the child) confidently linked to an adult vouches for that adult (a fixed weight,
 counted once, not once per shared field); an adult confidently linked only to children of
-another family weighs less as this child's parent.
+another family weighs less as this child's parent, unless that adult is kin-like to this child
+too (shares a surname with it, or claimed it by name): siblings often carry different surname
+patterns (one with both surnames, one with the mother's only), and the true parent of such a
+family must not be pushed away from its other children.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
-from pipeline.match.compare import name_near
+from pipeline.match.compare import any_near, name_near
 from pipeline.match.views import ChildView
 
 #: weight of "a sibling of this child (same surnames, apprehended or admitted with it) is
 #: confidently linked to this adult", with both surnames agreeing, or only the first
 SIBLING_WEIGHT = 6.0
 SIBLING_WEIGHT_ONE_NAME = 3.0
-#: weight against an adult confidently linked only to children of another family
+#: weight against an adult confidently linked only to children of another family, who shares no
+#: surname with this child and did not claim it by name
 OTHER_FAMILY_WEIGHT = -4.0
 
 
@@ -34,6 +38,27 @@ def _family_names(a: ChildView, b: ChildView) -> int:
                 return 2
             best = 1
     return best
+
+
+def _other_pattern(a: ChildView, b: ChildView) -> bool:
+    """Two children who may be siblings with different surname patterns: one carries a surname
+    of the other in another place, or carries one surname only (the mother's), apprehended or
+    admitted together, and no given name near another (a namesake's own child carries the same
+    name; siblings do not). Two children sharing only the surname in the same place of two
+    (the second: two mothers' surnames) are two families as often as one."""
+    if any(any_near(g, b.given) for g in a.given):
+        return False
+    if not any(_shared_elsewhere(sa, sb) for sa in a.surnames for sb in b.surnames):
+        return False
+    return _together(a, b)
+
+
+def _shared_elsewhere(sa: tuple[str, ...], sb: tuple[str, ...]) -> bool:
+    for i, ta in enumerate(sa):
+        for j, tb in enumerate(sb):
+            if name_near(ta, tb) and (i != j or len(sa) == 1 or len(sb) == 1):
+                return True
+    return False
 
 
 def _days(cv: ChildView) -> tuple[set[int], set[int]]:
@@ -74,9 +99,13 @@ class Families:
         self.sizes = len(self.children_of)
 
     def evidence(
-        self, cview: ChildView, candidates: Sequence[int]
+        self, cview: ChildView, candidates: Sequence[int], kin: Set[int] = frozenset()
     ) -> tuple[dict[int, float], dict[int, str]]:
-        """Per person, the family weight for this child and the evidence line that says why."""
+        """Per person, the family weight for this child and the evidence line that says why.
+
+        ``kin`` are the candidates that share a surname with the child or claimed it by name: the
+        "another family" weight spares them when one of their linked children may be this
+        child's sibling with another surname pattern (:func:`_other_pattern`)."""
         bonus: dict[int, float] = {}
         notes: dict[int, str] = {}
         apps, admits = _days(cview)
@@ -99,6 +128,10 @@ class Families:
         for pid in candidates:
             if pid in bonus or pid not in self.children_of:
                 continue
-            if not any(_family_names(cview, other) for other in self.children_of[pid]):
-                bonus[pid] = OTHER_FAMILY_WEIGHT
+            linked = self.children_of[pid]
+            if any(_family_names(cview, other) for other in linked):
+                continue
+            if pid in kin and any(_other_pattern(cview, other) for other in linked):
+                continue
+            bonus[pid] = OTHER_FAMILY_WEIGHT
         return bonus, notes

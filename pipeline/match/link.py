@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from pipeline.match.adults import Person
 from pipeline.match.blocking import BlockingIndex, DnaIndex, best_scored, candidates_of, dna_people
-from pipeline.match.comparisons import COMPARISONS, Gamma, compare
+from pipeline.match.comparisons import COMPARISONS, FIELDS, Claimed, Gamma, Surname, compare
 from pipeline.match.families import Families
 from pipeline.match.model import Model
 from pipeline.match.views import ChildView, PersonView
@@ -86,6 +86,19 @@ def _evidence(model: Model, gamma: Gamma) -> list[str]:
             items.append((w, f"{level.label} ({w:+.1f})"))
     items.sort(key=lambda it: -abs(it[0]))
     return [text for _, text in items]
+
+
+#: surname and claim levels that make an adult kin-like to a child (families.py's "another family"
+#: weight spares them)
+_KIN_SURNAME = frozenset({Surname.SPANISH.index, Surname.BOTH.index, Surname.SHARED.index, Surname.NEAR.index})
+_KIN_CLAIM = frozenset({Claimed.NAME_AND_DOB.index, Claimed.NAME.index})
+_SURNAME_F, _CLAIM_F = FIELDS.index(Surname.name), FIELDS.index(Claimed.name)
+
+
+def kin_like(gamma: Gamma) -> bool:
+    """The adult shares a surname (or a near one) with the child, or claimed it by name."""
+    levels = gamma[0]
+    return levels[_SURNAME_F] in _KIN_SURNAME or levels[_CLAIM_F] in _KIN_CLAIM
 
 
 def confident(outcome: LinkOutcome) -> bool:
@@ -200,7 +213,8 @@ class Linker:
         for i, first in enumerate(firsts):
             if confident(first.outcome):
                 continue
-            bonus, notes = families.evidence(first.cview, [pid for pid, _ in first.pairs])
+            kin = {pid for pid, gamma in first.pairs if kin_like(gamma)}
+            bonus, notes = families.evidence(first.cview, [pid for pid, _ in first.pairs], kin)
             if bonus:
                 out[i] = (bonus, notes)
         return out
