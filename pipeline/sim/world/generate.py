@@ -265,6 +265,10 @@ class _Generator:
                 surnames = list(parent.surnames)
             elif mother_only:
                 surnames = [parent.surnames[0]]
+            elif (
+                sex == "F" and size > 1 and r.sibling_mother_only > 0 and rng.random() < r.sibling_mother_only
+            ):
+                surnames = [parent.surnames[0]]
             elif sex == "M":
                 surnames = [parent.surnames[0], other_surname]
             else:
