@@ -90,7 +90,9 @@ def _evidence(model: Model, gamma: Gamma) -> list[str]:
 
 #: surname and claim levels that make an adult kin-like to a child (families.py's "another family"
 #: weight spares them)
-_KIN_SURNAME = frozenset({Surname.SPANISH.index, Surname.BOTH.index, Surname.SHARED.index, Surname.NEAR.index})
+_KIN_SURNAME = frozenset(
+    {Surname.SPANISH.index, Surname.BOTH.index, Surname.SHARED.index, Surname.NEAR.index}
+)
 _KIN_CLAIM = frozenset({Claimed.NAME_AND_DOB.index, Claimed.NAME.index})
 _SURNAME_F, _CLAIM_F = FIELDS.index(Surname.name), FIELDS.index(Claimed.name)
 

@@ -263,9 +263,7 @@ class _Generator:
         for age in ages:
             if single:
                 surnames = list(parent.surnames)
-            elif mother_only:
-                surnames = [parent.surnames[0]]
-            elif (
+            elif mother_only or (
                 sex == "F" and size > 1 and r.sibling_mother_only > 0 and rng.random() < r.sibling_mother_only
             ):
                 surnames = [parent.surnames[0]]
