@@ -55,7 +55,11 @@ def _true_pids(linked: Linked, first: FirstLink) -> set[int]:
 def _penalised_before(linked: Linked) -> list[int]:
     """Children whose true parent the unnarrowed rule (no kin spared) weighed as another family."""
     families = Families(
-        [(f.cview, f.outcome.link.person.pid) for f in linked.firsts if f.outcome.link and confident(f.outcome)]
+        [
+            (f.cview, f.outcome.link.person.pid)
+            for f in linked.firsts
+            if f.outcome.link is not None and confident(f.outcome)
+        ]
     )
     out = []
     for i, first in enumerate(linked.firsts):
