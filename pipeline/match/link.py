@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 
 from pipeline.match.adults import Person
 from pipeline.match.blocking import BlockingIndex, DnaIndex, best_scored, candidates_of, dna_people
-from pipeline.match.comparisons import COMPARISONS, FIELDS, Claimed, Gamma, Surname, compare
+from pipeline.match.comparisons import (
+    COMPARISONS,
+    FIELDS,
+    Claimed,
+    Event,
+    Gamma,
+    ParentName,
+    Surname,
+    compare,
+)
 from pipeline.match.families import Families
 from pipeline.match.model import Model
 from pipeline.match.views import ChildView, PersonView
@@ -101,6 +110,35 @@ def kin_like(gamma: Gamma) -> bool:
     """The adult shares a surname (or a near one) with the child, or claimed it by name."""
     levels = gamma[0]
     return levels[_SURNAME_F] in _KIN_SURNAME or levels[_CLAIM_F] in _KIN_CLAIM
+
+
+#: the levels that point at this adult rather than at anyone of the same day, station, surname and
+#: country: a shared event id, the reported parent's name, a claim of this child
+_IDENTIFYING: tuple[tuple[int, frozenset[int]], ...] = (
+    (FIELDS.index(Event.name), frozenset({Event.SAME.index})),
+    (
+        FIELDS.index(ParentName.name),
+        frozenset({ParentName.MATCHES.index, ParentName.GIVEN_MATCHES.index, ParentName.NEAR.index}),
+    ),
+    (
+        _CLAIM_F,
+        frozenset(
+            {
+                Claimed.NAME_AND_DOB.index,
+                Claimed.NAME.index,
+                Claimed.SURNAME_AND_DOB.index,
+                Claimed.NAME_OTHER_DOB.index,
+            }
+        ),
+    ),
+)
+
+
+def circumstantial(gamma: Gamma) -> bool:
+    """The pair agrees on no identifying evidence: only on date, station, surname, country and
+    the like, which an unrelated adult of the same family name apprehended with the child shares
+    (links resting on them alone were right 83% of the time on a sparse world: issue 17)."""
+    return not any(gamma[0][f] in levels for f, levels in _IDENTIFYING)
 
 
 def confident(outcome: LinkOutcome) -> bool:
@@ -322,6 +360,8 @@ class Linker:
         ]
         if not linked:
             return LinkOutcome(None, needs_review and posterior >= REVIEW_FLOOR, candidates)
+        if best not in tested and (not bonus or bonus.get(best, 0.0) <= 0) and circumstantial(gammas[best]):
+            needs_review = True  # no DNA test, sibling nor identifying evidence: a person looks
         evidence = _evidence(model, gammas[best])
         if notes and best in notes:
             evidence.insert(0, notes[best])
