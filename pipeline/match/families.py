@@ -117,7 +117,7 @@ class Families:
         keys: dict[tuple[object, ...], bool] = {}  # key -> its token is a first surname
         firsts = {sn[0] for sn in cview.surnames}
         for t in {t for sn in cview.surnames for t in sn}:
-            day_keys = [("p", t, d + k) for d in apps for k in range(-3, 4)]
+            day_keys: list[tuple[object, ...]] = [("p", t, d + k) for d in apps for k in range(-3, 4)]
             if admits:
                 day_keys.extend(("a", t, min(admits) + k) for k in range(-5, 6))
             for key in day_keys:
