@@ -1,9 +1,9 @@
 """Namesakes (issue 17 item 5) and calibrated scores (item 7) on a generated world.
 
-A same-named adult apprehended the same day at the same station as a child's parent, with no event id on either (the world's
-parent's ICE record copied under another subject id, A-number and date of birth): the
-two split the probability and neither is linked — correct — but the child must be in the review
-queue with both adults as candidates.
+A same-named adult apprehended the same day at the same station as a child's parent, with no
+event id on either (the world's parent's ICE record copied under another subject id, A-number
+and date of birth): the two split the probability and neither is linked (or the link is scored
+low), and the child must be in the review queue with both adults as candidates.
 """
 
 from __future__ import annotations
