@@ -20,7 +20,7 @@ from pipeline.dna import latest_per_test
 from pipeline.match.adults import Person, build_people
 from pipeline.match.blocking import BlockingIndex, DnaIndex
 from pipeline.match.children import ChildGroup, group_children
-from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome
+from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, calibrated
 from pipeline.match.model import Model, estimate_model, prior_model
 from pipeline.match.partition import Partition, plan_partitions
 from pipeline.match.views import ChildView
@@ -359,6 +359,6 @@ def _parent_info(link: Link) -> ParentInfo:
         removal_record_ids=person.removal_record_ids,
         a_number=person.a_number,
         name=person.name,
-        match_score=link.score,
+        match_score=calibrated(link.score),
         evidence=link.evidence,
     )

@@ -298,3 +298,18 @@ def test_a_huge_name_makes_no_more_blocking_keys_nor_lookups_than_its_capped_for
     capped = keys_and_lookups(_first_tokens(given, 8), _first_tokens(surname, 6), _first_tokens(full, 14))
     assert huge == capped
     assert capped[0] < 100 and capped[1] < 1000  # a handful of keys per token per day
+
+
+def test_a_link_on_date_station_surname_and_country_alone_goes_to_review() -> None:
+    # the father shares only the day, the station, the surname and the country with the child;
+    # decoys of other surnames on the same day make it the clear best: linked, but a person looks
+    kid = child(event_id=None)
+    father = adult("ICE-P", a_number="212345678", dob=date(1980, 6, 7))
+    [res] = reconcile(FeedSnapshot([kid], [father, *_decoys()]), AS_OF)
+    assert res.parent is not None and res.parent.ice_record_ids == ["ICE-P"]
+    assert res.needs_review is True
+    # the same father, naming the child in his claims: identifying evidence, no flag
+    claimant = adult("ICE-P", a_number="212345678", claimed=[("Ana López", None)])
+    [res] = reconcile(FeedSnapshot([kid], [claimant, *_decoys()]), AS_OF)
+    assert res.parent is not None and res.parent.ice_record_ids == ["ICE-P"]
+    assert res.needs_review is False

@@ -263,7 +263,9 @@ class _Generator:
         for age in ages:
             if single:
                 surnames = list(parent.surnames)
-            elif mother_only:
+            elif mother_only or (
+                sex == "F" and size > 1 and r.sibling_mother_only > 0 and rng.random() < r.sibling_mother_only
+            ):
                 surnames = [parent.surnames[0]]
             elif sex == "M":
                 surnames = [parent.surnames[0], other_surname]

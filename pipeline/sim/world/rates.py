@@ -112,6 +112,9 @@ class Rates:
     # default worlds stay as they were (pipeline/sim/profiles.py switches them on).
     particle_surname: float = 0.0  # a person's surname is a particle form (DE LA CRUZ, DEL CID)
     single_surname_mother: float = 0.0  # the mother's child carries her first surname only
+    # one child of a mother's family of two or more carries her first surname only while its
+    # siblings carry both parents' (another father, or registered by her alone)
+    sibling_mother_only: float = 0.0
     # a re-referral's second record with no apprehension data nor A-number, written another way
     re_referral_bare: float = 0.0
     removal_typo_surname: float = 0.0  # the parent's removal row: a surname typo ICE does not have
