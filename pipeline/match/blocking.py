@@ -47,6 +47,9 @@ class BlockingIndex:
         self.by_key: dict[tuple[object, ...], list[int]] = defaultdict(list)
         self.by_record: dict[str, int] = {}
         self.by_a_number: dict[str, set[int]] = defaultdict(set)
+        #: the people apprehended on more than one day, by key: the only ones whose keys span
+        #: several days (candidate pruning bounds everyone else by one day's keys)
+        self.multi_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
         for person in people:
             pid = person.pid
             keys: set[tuple[object, ...]] = set()
@@ -98,6 +101,9 @@ class BlockingIndex:
                     self.by_a_number[r.a_number].add(pid)
             for key in keys:
                 self.by_key[key].append(pid)
+            if len({a.apprehension_date for a in person.ice if a.apprehension_date}) > 1:
+                for key in keys:
+                    self.multi_day[key].append(pid)
 
     def hits(self, key: tuple[object, ...]) -> list[int]:
         found = self.by_key.get(key)
@@ -128,17 +134,25 @@ def query_days(c: ChildView) -> dict[int, float]:
     return days
 
 
-def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[tuple[list[int], float]]:
+#: the kinds of key scoped to one apprehension day (the key's second element)
+_DAY_KEYS = frozenset({"ds", "dn", "dg", "dc", "dd"})
+
+#: a bucket a child reaches: its people, the points it adds, its day (None: unscoped), its key
+_Bucket = tuple[list[int], float, "int | None", tuple[object, ...]]
+
+
+def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
     """The key buckets a child reaches, each with the points it adds to its people's pre-score,
     in the order the pre-score sums them (the order fixes the floating-point sums)."""
-    out: list[tuple[list[int], float]] = []
+    out: list[_Bucket] = []
 
     def add(key: tuple[object, ...], points: float) -> None:
         found = index.hits(key)
         if found:
             # a small bucket is a specific key (a rare surname on that day): it counts for more
             points += math.log2(max(1.0, SPECIFIC_BUCKET / len(found)))
-            out.append((found, points))
+            day = key[1] if key[0] in _DAY_KEYS else None
+            out.append((found, points, day, key))  # type: ignore[arg-type]
 
     for ev in c.events:
         add(("ev", ev), 10.0)
@@ -181,7 +195,7 @@ def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[tuple[list[int
 def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
     """People sharing a blocking key with the child, with a cheap pre-score."""
     score: dict[int, float] = defaultdict(float)
-    for found, points in _weighted_buckets(c, index):
+    for found, points, _, _ in _weighted_buckets(c, index):
         for pid in found:
             score[pid] += points
     return score
@@ -198,6 +212,7 @@ def top_candidates(
     margin: float,
     boosts: Sequence[tuple[int, float]] = (),
     exclude: Collection[int] = (),
+    stats: list[int] | None = None,
 ) -> list[int]:
     """The people the linker compares: of the pre-scores of :func:`candidates_of` (plus
     ``boosts``, added in order, without the people in ``exclude``), the ``n`` best, best first,
@@ -208,37 +223,52 @@ def top_candidates(
     not been seen to the n-th best score (or to the best one minus the margin) the rest are
     only read for the people still in the running. Those few are then summed again in the
     reference's order, so that their scores (and ties) are bit for bit the reference's.
+    ``stats``, when given, gains the per-person additions and the bucket entries the re-summing
+    scanned (bench/prune_count.py).
     """
     buckets = _weighted_buckets(c, index)
     order = sorted(range(len(buckets)), key=lambda i: -buckets[i][1])
-    suffix = [0.0] * (len(order) + 1)
-    for pos in range(len(order) - 1, -1, -1):
-        suffix[pos] = suffix[pos + 1] + buckets[order[pos]][1]
+    # the weight of the buckets not yet summed, by day: a person apprehended on one day is in
+    # that day's buckets and the unscoped ones only (people of several days stay in the running)
+    rest: dict[int | None, float] = defaultdict(float)
+    for _, points, day, _ in buckets:
+        rest[day] += points
+
+    def reach() -> float:
+        return rest[None] + max((w for d, w in rest.items() if d is not None), default=0.0)
+
     approx: dict[int, float] = defaultdict(float)
     bar = -math.inf
     since_check = 0
     pos = 0
     while pos < len(order):
-        found, points = buckets[order[pos]]
+        found, points, day, _ = buckets[order[pos]]
         if since_check + len(found) >= len(approx):
             # a check costs a pass over the people seen: at most once per as many additions
             since_check = 0
-            bar = _bar(approx, exclude, n, margin, suffix[pos])
-            if suffix[pos] < bar - _BOUND_SLACK:
+            left = reach()
+            bar = _bar(approx, exclude, n, margin, left)
+            if left < bar - _BOUND_SLACK:
                 break
         for pid in found:
             approx[pid] += points
+        rest[day] -= points
         since_check += len(found)
         pos += 1
-    left = suffix[pos]
+    left = reach()
+    if stats is not None:
+        stats[0] += sum(len(buckets[i][0]) for i in order[:pos])
+        stats[1] += sum(len(b[0]) for b in buckets)
     bar = _bar(approx, exclude, n, margin, -math.inf)
     running = {pid for pid, v in approx.items() if v + left >= bar - _BOUND_SLACK}
     running.update(pid for pid, _ in boosts)
+    for _, _, _, key in buckets:
+        running.update(index.multi_day.get(key, ()))
     running.difference_update(exclude)
     if not running:
         return []
     score: dict[int, float] = {}
-    for found, points in buckets:
+    for found, points, _, _ in buckets:
         for pid in running.intersection(found):
             score[pid] = score.get(pid, 0.0) + points
     for pid, extra in boosts:

@@ -40,7 +40,7 @@ def test_pruned_candidates_equal_the_reference_with_boosts_and_exclusions(prep: 
         reached = sorted(candidates_of(cview, prep.index))
         # boosts on people the child reaches and on one it does not (a confirmed parent
         # elsewhere), one person boosted twice (tested and confirmed)
-        boosted = rng.sample(reached, min(2, len(reached))) + [rng.randrange(n_people)]
+        boosted = [*rng.sample(reached, min(2, len(reached))), rng.randrange(n_people)]
         boosts = [(pid, 100.0) for pid in boosted] + [(boosted[0], 100.0)]
         want = _reference_top(cview, prep.index, MAX_CANDIDATES, CANDIDATE_MARGIN, boosts)
         assert top_candidates(cview, prep.index, MAX_CANDIDATES, CANDIDATE_MARGIN, boosts) == want
