@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.dna import latest_per_test, oldest_first
@@ -47,6 +47,9 @@ class BlockingIndex:
         self.by_key: dict[tuple[object, ...], list[int]] = defaultdict(list)
         self.by_record: dict[str, int] = {}
         self.by_a_number: dict[str, set[int]] = defaultdict(set)
+        #: the people apprehended on more than one day, by key: the only ones whose keys span
+        #: several days (candidate pruning bounds everyone else by one day's keys)
+        self.multi_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
         for person in people:
             pid = person.pid
             keys: set[tuple[object, ...]] = set()
@@ -98,6 +101,9 @@ class BlockingIndex:
                     self.by_a_number[r.a_number].add(pid)
             for key in keys:
                 self.by_key[key].append(pid)
+            if len({a.apprehension_date for a in person.ice if a.apprehension_date}) > 1:
+                for key in keys:
+                    self.multi_day[key].append(pid)
 
     def hits(self, key: tuple[object, ...]) -> list[int]:
         found = self.by_key.get(key)
@@ -128,17 +134,25 @@ def query_days(c: ChildView) -> dict[int, float]:
     return days
 
 
-def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
-    """People sharing a blocking key with the child, with a cheap pre-score."""
-    score: dict[int, float] = defaultdict(float)
+#: the kinds of key scoped to one apprehension day (the key's second element)
+_DAY_KEYS = frozenset({"ds", "dn", "dg", "dc", "dd"})
+
+#: a bucket a child reaches: its people, the points it adds, its day (None: unscoped), its key
+_Bucket = tuple[list[int], float, "int | None", tuple[object, ...]]
+
+
+def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
+    """The key buckets a child reaches, each with the points it adds to its people's pre-score,
+    in the order the pre-score sums them (the order fixes the floating-point sums)."""
+    out: list[_Bucket] = []
 
     def add(key: tuple[object, ...], points: float) -> None:
         found = index.hits(key)
         if found:
             # a small bucket is a specific key (a rare surname on that day): it counts for more
             points += math.log2(max(1.0, SPECIFIC_BUCKET / len(found)))
-            for pid in found:
-                score[pid] += points
+            day = key[1] if key[0] in _DAY_KEYS else None
+            out.append((found, points, day, key))  # type: ignore[arg-type]
 
     for ev in c.events:
         add(("ev", ev), 10.0)
@@ -175,7 +189,130 @@ def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
             if toks:
                 for t in set(toks[1:]) | surname_toks:
                     add(("nm", toks[0], t), 2.0)
+    return out
+
+
+def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
+    """People sharing a blocking key with the child, with a cheap pre-score."""
+    score: dict[int, float] = defaultdict(float)
+    for found, points, _, _ in _weighted_buckets(c, index):
+        for pid in found:
+            score[pid] += points
     return score
+
+
+#: slack of the pruning bound, far above the floating-point error of a pre-score sum
+_BOUND_SLACK = 1e-6
+
+
+def top_candidates(
+    c: ChildView,
+    index: BlockingIndex,
+    n: int,
+    margin: float,
+    boosts: Sequence[tuple[int, float]] = (),
+    exclude: Collection[int] = (),
+    stats: list[int] | None = None,
+) -> list[int]:
+    """The people the linker compares: of the pre-scores of :func:`candidates_of` (plus
+    ``boosts``, added in order, without the people in ``exclude``), the ``n`` best, best first,
+    ties by pid, and of those only the ones within ``margin`` of the best.
+
+    Exactly what :func:`_reference_top` gives, with far fewer per-person additions: buckets are
+    summed heaviest first, and once the weight of the buckets left cannot lift a person who has
+    not been seen to the n-th best score (or to the best one minus the margin) the rest are
+    only read for the people still in the running. Those few are then summed again in the
+    reference's order, so that their scores (and ties) are bit for bit the reference's.
+    ``stats``, when given, gains the per-person additions and the bucket entries the re-summing
+    scanned (bench/prune_count.py).
+    """
+    buckets = _weighted_buckets(c, index)
+    order = sorted(range(len(buckets)), key=lambda i: -buckets[i][1])
+    # the weight of the buckets not yet summed, by day: a person apprehended on one day is in
+    # that day's buckets and the unscoped ones only (people of several days stay in the running)
+    rest: dict[int | None, float] = defaultdict(float)
+    for _, points, day, _ in buckets:
+        rest[day] += points
+
+    def reach() -> float:
+        return rest[None] + max((w for d, w in rest.items() if d is not None), default=0.0)
+
+    approx: dict[int, float] = defaultdict(float)
+    bar = -math.inf
+    since_check = 0
+    pos = 0
+    while pos < len(order):
+        found, points, day, _ = buckets[order[pos]]
+        if since_check + len(found) >= len(approx):
+            # a check costs a pass over the people seen: at most once per as many additions
+            since_check = 0
+            left = reach()
+            bar = _bar(approx, exclude, n, margin, left)
+            if left < bar - _BOUND_SLACK:
+                break
+        for pid in found:
+            approx[pid] += points
+        rest[day] -= points
+        since_check += len(found)
+        pos += 1
+    left = reach()
+    if stats is not None:
+        stats[0] += sum(len(buckets[i][0]) for i in order[:pos])
+        stats[1] += sum(len(b[0]) for b in buckets)
+    bar = _bar(approx, exclude, n, margin, -math.inf)
+    running = {pid for pid, v in approx.items() if v + left >= bar - _BOUND_SLACK}
+    running.update(pid for pid, _ in boosts)
+    for _, _, _, key in buckets:
+        running.update(index.multi_day.get(key, ()))
+    running.difference_update(exclude)
+    if not running:
+        return []
+    score: dict[int, float] = {}
+    for found, points, _, _ in buckets:
+        for pid in running.intersection(found):
+            score[pid] = score.get(pid, 0.0) + points
+    for pid, extra in boosts:
+        if pid in running:
+            score[pid] = score.get(pid, 0.0) + extra
+    return _top_within(score, n, margin)
+
+
+def _bar(approx: dict[int, float], exclude: Collection[int], n: int, margin: float, left: float) -> float:
+    """The score an unseen person must exceed to be compared, from partial sums (lower bounds):
+    the best minus the margin, or the n-th best when that is higher (and can matter: the
+    n-th best is computed only when the weight ``left`` falls below the best)."""
+    for pid in exclude:
+        approx.pop(pid, None)
+    if not approx:
+        return -math.inf
+    best = max(approx.values())
+    bar = best - margin
+    if len(approx) >= n and left < best:
+        bar = max(bar, heapq.nlargest(n, approx.values())[-1])
+    return bar
+
+
+def _top_within(pre: dict[int, float], n: int, margin: float) -> list[int]:
+    top = best_scored(pre, n)
+    if top:
+        floor = pre[top[0]] - margin
+        top = [pid for pid in top if pre[pid] >= floor]
+    return top
+
+
+def _reference_top(
+    c: ChildView,
+    index: BlockingIndex,
+    n: int,
+    margin: float,
+    boosts: Sequence[tuple[int, float]] = (),
+    exclude: Collection[int] = (),
+) -> list[int]:
+    """:func:`top_candidates` the plain way (every person scored): the reference it must equal."""
+    pre = {pid: w for pid, w in candidates_of(c, index).items() if pid not in exclude}
+    for pid, extra in boosts:
+        pre[pid] = pre.get(pid, 0.0) + extra
+    return _top_within(pre, n, margin)
 
 
 def best_scored(pre: dict[int, float], n: int) -> list[int]:

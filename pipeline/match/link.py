@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.match.adults import Person
-from pipeline.match.blocking import BlockingIndex, DnaIndex, best_scored, candidates_of, dna_people
+from pipeline.match.blocking import BlockingIndex, DnaIndex, dna_people, top_candidates
 from pipeline.match.comparisons import (
     COMPARISONS,
     FIELDS,
@@ -228,15 +228,11 @@ class Linker:
         for cview in cviews:
             key = cview.group.key
             tested = dna_people(dna.for_child(cview), index)
-            pre = candidates_of(cview, index)
-            for pid in tested:
-                pre[pid] = pre.get(pid, 0.0) + 100.0
+            # the people a DNA test names, and a confirmed parent, lead the pre-score
+            boosts = [(pid, 100.0) for pid in tested]
             if key in self.confirmed:
-                pre[self.confirmed[key]] = pre.get(self.confirmed[key], 0.0) + 100.0
-            top = best_scored(pre, MAX_CANDIDATES)
-            if top:
-                floor = pre[top[0]] - CANDIDATE_MARGIN
-                top = [pid for pid in top if pre[pid] >= floor]
+                boosts.append((self.confirmed[key], 100.0))
+            top = top_candidates(cview, index, MAX_CANDIDATES, CANDIDATE_MARGIN, boosts)
             pairs = [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
             outcome = self._decide(cview, tested, pairs, self.model, prior, null)
             if outcome.link is not None and outcome.link.dna_exclusion:
@@ -251,11 +247,7 @@ class Linker:
         queue's "find the real parent"), as if the tested adults were not in the feeds. The
         blocking gave the tested ones such a lead that nobody else was compared."""
         key = cview.group.key
-        pre = {pid: w for pid, w in candidates_of(cview, index).items() if pid not in tested}
-        top = best_scored(pre, MAX_CANDIDATES)
-        if top:
-            floor = pre[top[0]] - CANDIDATE_MARGIN
-            top = [pid for pid in top if pre[pid] >= floor]
+        top = top_candidates(cview, index, MAX_CANDIDATES, CANDIDATE_MARGIN, exclude=tested.keys())
         pairs = [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
         if not pairs:
             return []
