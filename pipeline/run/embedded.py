@@ -20,7 +20,7 @@ from pipeline.reconcile import no_gc_pauses, reconcile_under
 from pipeline.records import FeedSnapshot
 from pipeline.run.fetch import FetchedRecords, fetch_feed
 from pipeline.run.leases import RUN_LOCK, Heartbeat, begin_run, fail_run
-from pipeline.run.model_state import keep_state, reusable_state
+from pipeline.run.model_state import frozen_state, keep_state
 from pipeline.run.publish import decisions_of, publish_run, stage_results
 from pipeline.run.stages import FETCH, PUBLISH, RECONCILE, no_progress
 from pipeline.settings import FEEDS, Settings
@@ -37,15 +37,15 @@ def reconcile_run(
     progress: ProgressFn = no_progress,
     check: Callable[[], None] | None = None,
     snapshot: FeedSnapshot | None = None,
-    reuse_model: bool = False,
-    model_max_age_days: int = 7,
+    model_max_age_days: int | None = None,
 ) -> int:
     """Match and classify over the run's records, in this process, and stage the results (not
     yet published); the run's partitions run one after the other.
 
-    ``reuse_model`` (incremental and --no-fetch runs): link under the last good run's model state
-    unless it is ``model_max_age_days`` old (``pipeline.run.model_state``); otherwise the model is
-    estimated from the run's records. Either way the run keeps the model state it used.
+    With ``model_max_age_days``, an incremental run or a run without fetching links under the last
+    good run's model state unless it is that old (``pipeline.run.model_state.frozen_state``);
+    otherwise the model is estimated from the run's records. Either way the run keeps the model
+    state it used.
 
     ``snapshot`` is the run's records when the caller holds them already (an in-process run
     keeps every feed's current state from its fetches); otherwise they are read from the store.
@@ -70,7 +70,7 @@ def reconcile_run(
                 {"partition": number, "partitions": partitions, "linked": done, "children": children},
             )
 
-        frozen = reusable_state(store, model_max_age_days) if reuse_model else None
+        frozen = frozen_state(store, run, model_max_age_days) if model_max_age_days is not None else None
         results, model = reconcile_under(
             snapshot,
             run.as_of,
@@ -222,7 +222,6 @@ def run_embedded(
                     progress,
                     beat.check,
                     snapshot,
-                    mode == "incremental" or no_fetch,
                     settings.model_max_age_days,
                 )
                 del snapshot

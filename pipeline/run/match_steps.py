@@ -20,10 +20,9 @@ from pipeline.match.blocking import DnaIndex
 from pipeline.match.link import FirstLink, Linker
 from pipeline.match.partition import Partition
 from pipeline.match.views import ChildView
-from pipeline.no_fetch import REVIEW_TRIGGER
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare
-from pipeline.run.model_state import keep_state, reusable_state
+from pipeline.run.model_state import frozen_state, keep_state
 from pipeline.run.publish import decisions_of, stage_results
 from pipeline.run.stages import FINISH, MATCH, PREPARE, match_step, no_progress
 from pipeline.snapshot import load_snapshot
@@ -73,9 +72,7 @@ def prepare_run(
         # the match steps read records by id: the planner must know the freshly loaded table
         store.refresh_statistics()
         decisions = decisions_of(store)
-        frozen = None
-        if model_max_age_days is not None and (run.mode == "incremental" or run.trigger == REVIEW_TRIGGER):
-            frozen = reusable_state(store, model_max_age_days)
+        frozen = frozen_state(store, run, model_max_age_days) if model_max_age_days is not None else None
         prep = prepare(
             load_snapshot(run_id, store),
             decisions,

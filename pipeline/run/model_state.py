@@ -23,7 +23,8 @@ from pipeline.match.state import (
     model_state_from_json,
     model_state_to_json,
 )
-from pipeline.store import Store
+from pipeline.no_fetch import REVIEW_TRIGGER
+from pipeline.store import RunInfo, Store
 
 log = get_logger(__name__)
 
@@ -31,6 +32,15 @@ log = get_logger(__name__)
 def today() -> date:
     """The UTC date a model state is dated by (a function, so that tests can age a state)."""
     return datetime.now(UTC).date()
+
+
+def frozen_state(store: Store, run: RunInfo, max_age_days: int) -> ModelState | None:
+    """The model state ``run`` links under instead of estimating one: the last good run's, for an
+    incremental run or a run without fetching (trigger ``review``) — one rule for the in-process
+    and the workers' runs — when ``reusable_state`` allows it; None for every other run."""
+    if run.mode != "incremental" and run.trigger != REVIEW_TRIGGER:
+        return None
+    return reusable_state(store, max_age_days)
 
 
 def reusable_state(store: Store, max_age_days: int, on: date | None = None) -> ModelState | None:
