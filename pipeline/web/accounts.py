@@ -5,6 +5,7 @@ the name exists."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,8 +16,13 @@ from pipeline.store.access import AccessStore, User
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
-# checked against when the name is unknown, so that a wrong name costs as long as a wrong password
-_DUMMY_HASH = _hasher.hash("reunify: no such user")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the name is unknown, so that a wrong name costs as long as a wrong
+    password; hashed on the first login, not at import (every `reunify` command imports this)."""
+    return _hasher.hash("reunify: no such user")
 
 
 def hash_password(password: str) -> str:
@@ -38,7 +44,7 @@ def authenticate(access: AccessStore, settings: Settings, name: str, password: s
     ("wrong name or password", or the lockout) otherwise. Wrong passwords count towards the lockout."""
     user = access.get_user(name)
     stored = access.password_hash(name) if user is not None else None
-    good = _matches(stored or _DUMMY_HASH, password) and stored is not None
+    good = _matches(stored or _dummy_hash(), password) and stored is not None
     if user is None:
         raise AccessError("wrong name or password")
     now = access.store.now()
