@@ -155,14 +155,19 @@ def _notable(labels: Sequence[str]) -> tuple[str, ...]:
     return tuple(x for x in labels if x not in plain)
 
 
-def turned_away(a: ChildRecord, b: ChildRecord) -> str:
-    """Which part of the grouping rule keeps a pair apart (or ``matches``: a bucket or a conflict
-    with the other group's records kept it out)."""
+def turned_away(a: ChildRecord, b: ChildRecord, bucket_size: Mapping[str, int]) -> str:
+    """Which part of the grouping rule keeps a pair apart; for a pair that matches, what kept it
+    out: no shared key, only keys too common to compare, or (weak) the other records of the
+    groups (a conflict, or an ambiguous record)."""
     strength = ch.match_strength(a, b)
-    if strength == ch.STRONG:
-        return "matches_strong"
-    if strength == ch.WEAK:
-        return "matches_weak"
+    if strength:
+        shared = ch.blocking_keys(a) & ch.blocking_keys(b)
+        kind = "matches_strong" if strength == ch.STRONG else "matches_weak"
+        if not shared:
+            return kind + ":no_shared_key"
+        if all(bucket_size[k] > ch.MAX_BUCKET for k in shared):
+            return kind + ":common_keys_only"
+        return kind + ":other_records_of_the_groups"
     if a.a_number and b.a_number:
         return "both_numbered_numbers_or_names_disagree"
     if ch._sex_conflict(a, b):
@@ -193,6 +198,7 @@ def dedup_errors(world: World) -> dict[str, Any]:
     groups = ch.group_children(snap.children)
     group_of = {r.record_id: g.key for g in groups for r in g.records}
     record = {r.record_id: r for g in groups for r in g.records}
+    bucket_size: Counter[str] = Counter(k for r in record.values() for k in ch.blocking_keys(r))
     owner: dict[str, int] = {}
     parent_of: dict[int, frozenset[str]] = {}
     for t, obj in enumerate(world.truth):
@@ -220,7 +226,7 @@ def dedup_errors(world: World) -> dict[str, Any]:
             labels = evidence(a, b)
             split_labels.update(labels)
             split_signatures[_notable(labels)] += 1
-            split_why[turned_away(a, b)] += 1
+            split_why[turned_away(a, b, bucket_size)] += 1
 
     merge_pairs = 0
     merged_groups = 0

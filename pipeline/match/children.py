@@ -17,8 +17,14 @@ a second surname or given name dropped, the date of birth day/month swapped. Suc
 are compatible and neither is the placeholder 1 January, or, with a date of birth missing on one
 side, when the apprehensions are dated at most :data:`APPREHENSION_WINDOW` days apart at the
 same station. Two records whose sexes differ are never one child unless their A-numbers are equal
-(a one-letter change of given name flips MARIA to MARIO). Weak matches do not chain: one joins
-two groups only when every pair of records across them is compatible (see :func:`_conflict`).
+(a one-letter change of given name flips MARIA to MARIO); nor are two records whose countries of
+birth differ, or whose second surnames (the mother's) differ when both carry one. The record
+written without the first file is the second intake: it lacks the A-number and was admitted
+after the other. A record without a date of birth whose apprehension matches the other's exactly
+is a weak match too (namesakes share days and stations; a sister may share the first given name).
+Weak matches do not chain: one joins two groups only when every pair of records across them is
+compatible (see :func:`_conflict`); and a record whose weak matches reach two groups that are two
+children is ambiguous, so it joins neither (a split is cheaper than a merge of two children).
 """
 
 from __future__ import annotations
@@ -32,11 +38,13 @@ from pipeline.match.compare import (
     a_number_keys,
     a_number_near,
     dob_compatible,
+    full_name_tokens,
     given_agree,
     given_tokens,
     name_near,
     surname_agree,
     surname_tokens,
+    within_one_edit,
 )
 from pipeline.records import ChildRecord
 
@@ -136,6 +144,70 @@ def _sex_conflict(a: ChildRecord, b: ChildRecord) -> bool:
     return bool(a.sex and b.sex and a.sex != b.sex)
 
 
+def _country_conflict(a: ChildRecord, b: ChildRecord) -> bool:
+    # the country of birth does not change between intakes; namesakes come from every country
+    return bool(a.country and b.country and a.country != b.country)
+
+
+def _second_surname_conflict(a: ChildRecord, b: ChildRecord) -> bool:
+    """Both records carry a second surname (the mother's) and they differ beyond a typo.
+
+    The surnames run together are compared first: a surname split or joined one letter off
+    (``MARTINEZD IAZ``) moves the token boundary without changing the child."""
+    sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
+    if len(sa) < 2 or len(sb) < 2 or within_one_edit("".join(sa), "".join(sb)):
+        return False
+    return not within_one_edit("".join(sa[1:]), "".join(sb[1:]))
+
+
+def _second_given_conflict(a: ChildRecord, b: ChildRecord) -> bool:
+    """Both records carry a second given name and they differ beyond a typo (MARIA GLENDA is
+    not MARIA LESLY; a record may drop the second given name, not change it)."""
+    ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
+    if len(ga) < 2 or len(gb) < 2 or within_one_edit("".join(ga), "".join(gb)):
+        return False
+    return not within_one_edit("".join(ga[1:]), "".join(gb[1:]))
+
+
+def _reported_parent_conflict(a: ChildRecord, b: ChildRecord) -> bool:
+    """Both records name the parent (the same relation, or one unsaid) by different given names."""
+    pa, pb = full_name_tokens(a.reported_parent_name or ""), full_name_tokens(b.reported_parent_name or "")
+    if not pa or not pb:
+        return False
+    ra, rb = a.reported_parent_relation, b.reported_parent_relation
+    if ra and rb and ra != rb:
+        return False  # the child named the other parent: nothing to compare
+    return not name_near(pa[0], pb[0])
+
+
+def _vetoed(a: ChildRecord, b: ChildRecord) -> bool:
+    """Something two records of one child cannot disagree on (short of an equal A-number)."""
+    return (
+        _sex_conflict(a, b)
+        or _country_conflict(a, b)
+        or _second_surname_conflict(a, b)
+        or _second_given_conflict(a, b)
+        or _reported_parent_conflict(a, b)
+        or _admitted_together(a, b)
+    )
+
+
+def _second_intake_order(a: ChildRecord, b: ChildRecord) -> bool:
+    """A record without the A-number, written without the first file, is the later admission."""
+    if bool(a.a_number) == bool(b.a_number) or not (a.admitted_at and b.admitted_at):
+        return True
+    first, again = (a, b) if a.a_number else (b, a)
+    assert first.admitted_at and again.admitted_at  # for the type checker: tested above
+    return again.admitted_at > first.admitted_at
+
+
+def _apprehension_exact(a: ChildRecord, b: ChildRecord) -> bool:
+    return bool(
+        (a.event_id and a.event_id == b.event_id)
+        or (a.apprehension_date and a.apprehension_date == b.apprehension_date and a.station == b.station)
+    )
+
+
 def _placeholder(d: date) -> bool:
     return (d.month, d.day) == (1, 1)
 
@@ -148,6 +220,8 @@ def _weak_match(a: ChildRecord, b: ChildRecord) -> bool:
     """The second intake's rule (module docstring): the names and dates of birth a bare record
     still carries, or apprehensions a day or two apart when a date of birth is missing."""
     if not (a.country and a.country == b.country):
+        return False
+    if not _second_intake_order(a, b):
         return False
     if a.dob and b.dob:
         # only when one record has nothing to compare the apprehension with: two apprehensions
@@ -191,10 +265,12 @@ def match_strength(a: ChildRecord, b: ChildRecord) -> int:
         return STRONG
     if a.a_number and b.a_number:
         return 0  # numbered records meet by their numbers (same_child), never by the weak rule
-    if _sex_conflict(a, b) or _admitted_together(a, b):
+    if _vetoed(a, b):
         return 0
     if not (_given_agree(a, b) and _surname_agree(a, b)):
         return 0
+    if _dob_agree(a.dob, b.dob) is None and _apprehension_exact(a, b):
+        return WEAK
     return WEAK if _weak_match(a, b) else 0
 
 
@@ -202,7 +278,7 @@ def _conflict(a: ChildRecord, b: ChildRecord) -> bool:
     """Something in the pair says two children: a weak match may not put them in one group."""
     if a.a_number and b.a_number:
         return not a_number_near(a.a_number, b.a_number)
-    if _sex_conflict(a, b) or _admitted_together(a, b):
+    if _vetoed(a, b):
         return True
     return _dob_agree(a.dob, b.dob) is False
 
@@ -212,7 +288,7 @@ def same_child(a: ChildRecord, b: ChildRecord) -> bool:
     dob = _dob_agree(a.dob, b.dob)
     if a.a_number and b.a_number and a.a_number == b.a_number:
         return _given_agree(a, b) or dob is True
-    if _admitted_together(a, b) or _sex_conflict(a, b):
+    if _vetoed(a, b):
         return False
     if a.a_number and b.a_number:
         if a_number_near(a.a_number, b.a_number):
@@ -223,12 +299,46 @@ def same_child(a: ChildRecord, b: ChildRecord) -> bool:
     if dob is False:
         return False
     if dob is None:
-        # without a date of birth on both sides, the apprehension must agree exactly
-        return bool(
-            (a.event_id and a.event_id == b.event_id)
-            or (a.apprehension_date and a.apprehension_date == b.apprehension_date and a.station == b.station)
-        )
+        # without a date of birth on both sides, names and one apprehension are all there is:
+        # a weak match (match_strength), subject to the other records of both groups
+        return False
     return _apprehension_agree(a, b)
+
+
+def _one_typo_forms(token: str) -> list[str]:
+    """The token and its forms with one letter deleted: two tokens one substitution, insertion,
+    deletion or adjacent swap apart share one of them."""
+    return [token, *{token[:k] + token[k + 1 :] for k in range(len(token))}]
+
+
+def blocking_keys(rec: ChildRecord) -> set[str]:
+    """The keys under which a record meets the records it is compared with.
+
+    The name keys survive one typo in the first given name or the first surname (a second
+    intake keys the name again); the one with the birth year serves names too common for the
+    name alone to be compared (:data:`MAX_BUCKET`). Only A-number keys (``A``, ``T``) bring
+    two numbered records together: two records with A-numbers meet by their numbers alone."""
+    keys: set[str] = set()
+    if rec.a_number:
+        keys.add("A" + rec.a_number)
+        keys.update("T" + k for k in a_number_keys(rec.a_number))
+    given, surnames = given_tokens(rec.first_name), surname_tokens(rec.last_name)
+    if given and surnames:
+        g, s = given[0], surnames[0]
+        names = {f"{g}|{t}" for t in _one_typo_forms(s)} | {f"{t}|{s}" for t in _one_typo_forms(g)}
+        keys.update("N" + n for n in names)
+        if len(surnames) > 1:
+            # a typo in the given name: both surnames still meet
+            keys.add("J" + "".join(surnames))
+        if rec.dob:
+            keys.add(f"Y{g}|{s}|{rec.dob.year}")
+            keys.add(f"D{s}|{rec.dob.isoformat()}")
+            keys.add(f"G{g}|{rec.dob.isoformat()}")
+    return keys
+
+
+def _groups_conflict(recs: Sequence[ChildRecord], x: Sequence[int], y: Sequence[int]) -> bool:
+    return any(_conflict(recs[i], recs[j]) for i in x for j in y)
 
 
 def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
@@ -245,30 +355,20 @@ def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
     uf = _UnionFind(len(recs))
     buckets: dict[str, list[int]] = defaultdict(list)
     for i, rec in enumerate(recs):
-        keys: set[str] = set()
-        if rec.a_number:
-            keys.add("A" + rec.a_number)
-            keys.update("T" + k for k in a_number_keys(rec.a_number))
-        given, surnames = given_tokens(rec.first_name), surname_tokens(rec.last_name)
-        if given and surnames:
-            keys.add(f"N{given[0]}|{surnames[0]}")
-            if len(surnames) > 1:
-                # a typo in the given name: both surnames still meet
-                keys.add("J" + "".join(surnames))
-            if rec.dob:
-                keys.add(f"D{surnames[0]}|{rec.dob.isoformat()}")
-                keys.add(f"G{given[0]}|{rec.dob.isoformat()}")
-        for key in keys:
+        for key in blocking_keys(rec):
             buckets[key].append(i)
     compared: set[tuple[int, int]] = set()
     weak: list[tuple[int, int]] = []
-    for members in buckets.values():
+    for key, members in buckets.items():
         if len(members) < 2 or len(members) > MAX_BUCKET:
             # a bucket this large is a common name, not a child: the other keys still apply
             continue
+        by_number = key[0] in "AT"
         for x in range(len(members)):
             for y in range(x + 1, len(members)):
                 i, j = members[x], members[y]
+                if not by_number and recs[i].a_number and recs[j].a_number:
+                    continue  # numbered records meet by their numbers (match_strength)
                 if (i, j) in compared or uf.find(i) == uf.find(j):
                     continue
                 compared.add((i, j))
@@ -280,13 +380,16 @@ def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
     members_of: dict[int, list[int]] = defaultdict(list)
     for i in range(len(recs)):
         members_of[uf.find(i)].append(i)
+    ambiguous = _ambiguous(recs, weak, uf, members_of)
     # Weak matches after every strong one, in record order, each only between groups with no
     # conflicting pair: a chain of weak links cannot join two children.
     for i, j in sorted(weak):
+        if i in ambiguous or j in ambiguous:
+            continue
         ri, rj = uf.find(i), uf.find(j)
         if ri == rj:
             continue
-        if any(_conflict(recs[x], recs[y]) for x in members_of[ri] for y in members_of[rj]):
+        if _groups_conflict(recs, members_of[ri], members_of[rj]):
             continue
         uf.union(i, j)
         root, other = (ri, rj) if uf.find(i) == ri else (rj, ri)
@@ -295,3 +398,27 @@ def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
     for i, rec in enumerate(recs):
         groups[uf.find(i)].append(rec)
     return [ChildGroup(members) for members in groups.values()]
+
+
+def _ambiguous(
+    recs: Sequence[ChildRecord],
+    weak: Sequence[tuple[int, int]],
+    uf: _UnionFind,
+    members_of: dict[int, list[int]],
+) -> set[int]:
+    """Records whose weak matches reach two groups (of the strong pass) that are two children:
+    the record could be either, so it joins neither."""
+    reach: dict[int, set[int]] = defaultdict(set)
+    for i, j in weak:
+        reach[i].add(uf.find(j))
+        reach[j].add(uf.find(i))
+    out: set[int] = set()
+    for i, roots in reach.items():
+        others = sorted(roots - {uf.find(i)})
+        if any(
+            _groups_conflict(recs, members_of[g], members_of[h])
+            for x, g in enumerate(others)
+            for h in others[x + 1 :]
+        ):
+            out.add(i)
+    return out
