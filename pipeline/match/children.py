@@ -30,7 +30,7 @@ children is ambiguous, so it joins neither (a split is cheaper than a merge of t
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -192,13 +192,39 @@ def _vetoed(a: ChildRecord, b: ChildRecord) -> bool:
     )
 
 
-def _second_intake_order(a: ChildRecord, b: ChildRecord) -> bool:
-    """A record without the A-number, written without the first file, is the later admission."""
-    if bool(a.a_number) == bool(b.a_number) or not (a.admitted_at and b.admitted_at):
+def _later(again: ChildRecord, first: ChildRecord) -> bool:
+    """``again`` was admitted after ``first`` (or an admission date is unknown)."""
+    if not (again.admitted_at and first.admitted_at):
         return True
-    first, again = (a, b) if a.a_number else (b, a)
-    assert first.admitted_at and again.admitted_at  # for the type checker: tested above
     return again.admitted_at > first.admitted_at
+
+
+def _bare(r: ChildRecord) -> bool:
+    """Written without the first file: no A-number and no apprehension data."""
+    return not r.a_number and not _has_apprehension(r)
+
+
+def _second_intake(a: ChildRecord, b: ChildRecord, lacks: Callable[[ChildRecord], bool]) -> bool:
+    """One record ``lacks`` what the first file holds and is the later admission of the two."""
+    return (lacks(b) and _later(b, a)) or (lacks(a) and _later(a, b))
+
+
+def _reported_parent_agree(a: ChildRecord, b: ChildRecord) -> bool:
+    pa, pb = full_name_tokens(a.reported_parent_name or ""), full_name_tokens(b.reported_parent_name or "")
+    return bool(pa and pb and name_near(pa[0], pb[0]))
+
+
+def _apprehension_conflict(a: ChildRecord, b: ChildRecord) -> bool:
+    """Two apprehensions that cannot be one: other events, days apart, other stations."""
+    if a.event_id and b.event_id and a.event_id != b.event_id:
+        return True
+    if a.station and b.station and a.station != b.station:
+        return True
+    return bool(
+        a.apprehension_date
+        and b.apprehension_date
+        and abs((a.apprehension_date - b.apprehension_date).days) > APPREHENSION_WINDOW
+    )
 
 
 def _apprehension_exact(a: ChildRecord, b: ChildRecord) -> bool:
@@ -216,47 +242,72 @@ def _has_apprehension(r: ChildRecord) -> bool:
     return bool(r.event_id or r.apprehension_date or r.station)
 
 
+def _apprehension_comparable(a: ChildRecord, b: ChildRecord) -> bool:
+    return bool(
+        (a.event_id and b.event_id)
+        or (a.apprehension_date and b.apprehension_date)
+        or (a.station and b.station)
+    )
+
+
+def _first_tokens_equal(a: ChildRecord, b: ChildRecord) -> bool:
+    ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
+    sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
+    return bool(ga and gb and sa and sb and ga[0] == gb[0] and sa[0] == sb[0])
+
+
 def _weak_match(a: ChildRecord, b: ChildRecord) -> bool:
     """The second intake's rule (module docstring): the names and dates of birth a bare record
     still carries, or apprehensions a day or two apart when a date of birth is missing."""
     if not (a.country and a.country == b.country):
         return False
-    if not _second_intake_order(a, b):
-        return False
     if a.dob and b.dob:
-        # only when one record has nothing to compare the apprehension with: two apprehensions
-        # that disagree are two children
-        if _has_apprehension(a) and _has_apprehension(b):
+        # only when the records have no apprehension to compare: two that disagree are two
+        # children (and two that agree, with these dates of birth, met the strong rule)
+        if _apprehension_comparable(a, b):
             return False
         if _placeholder(a.dob) or _placeholder(b.dob):
-            # the placeholder says only the year: a common name would merge namesakes, so every
-            # token of the shorter name, at least three of them, must meet the other's in order
-            return a.dob.year == b.dob.year and _long_name_near(a, b)
+            # the placeholder says only the year: a common name would merge namesakes, so the
+            # bare record must be the later admission and the name long, or the parent the
+            # child named the same
+            return (
+                a.dob.year == b.dob.year
+                and _second_intake(a, b, _bare)
+                and _long_name_near(a, b, _reported_parent_agree(a, b))
+            )
         return dob_compatible(a.dob, b.dob)
-    if a.event_id and b.event_id and a.event_id != b.event_id:
+    if _apprehension_conflict(a, b):
         return False
-    if a.station and b.station and a.station != b.station:
-        return False
+    # namesakes share days: the place the same too, or the name without the typo allowed
+    place = bool((a.event_id and a.event_id == b.event_id) or (a.station and a.station == b.station))
     return bool(
-        a.apprehension_date
+        (place or _first_tokens_equal(a, b))
+        and a.apprehension_date
         and b.apprehension_date
         and abs((a.apprehension_date - b.apprehension_date).days) <= APPREHENSION_WINDOW
     )
 
 
 #: a name must have this many tokens to stand for the date of birth the placeholder hides
+#: (one fewer when the records name the same parent)
 LONG_NAME = 3
 
 
-def _long_name_near(a: ChildRecord, b: ChildRecord) -> bool:
+def _field_near(x: tuple[str, ...], y: tuple[str, ...]) -> bool:
+    """One name field written twice: the tokens run together one typo apart (a space slipped
+    in or out), or the shorter field's tokens the other's first ones, one typo apart."""
+    if within_one_edit("".join(x), "".join(y)):
+        return True
+    k = min(len(x), len(y))
+    return within_one_edit("".join(x[:k]), "".join(y[:k]))
+
+
+def _long_name_near(a: ChildRecord, b: ChildRecord, same_parent: bool) -> bool:
     ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
     sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
-    given = min(len(ga), len(gb))
-    surnames = min(len(sa), len(sb))
-    if given + surnames < LONG_NAME:
+    if min(len(ga), len(gb)) + min(len(sa), len(sb)) < LONG_NAME - same_parent:
         return False
-    pairs = [*zip(ga[:given], gb[:given], strict=True), *zip(sa[:surnames], sb[:surnames], strict=True)]
-    return all(name_near(x, y) for x, y in pairs)
+    return bool(ga and gb and sa and sb) and _field_near(ga, gb) and _field_near(sa, sb)
 
 
 def match_strength(a: ChildRecord, b: ChildRecord) -> int:
@@ -278,7 +329,7 @@ def _conflict(a: ChildRecord, b: ChildRecord) -> bool:
     """Something in the pair says two children: a weak match may not put them in one group."""
     if a.a_number and b.a_number:
         return not a_number_near(a.a_number, b.a_number)
-    if _vetoed(a, b):
+    if _vetoed(a, b) or _apprehension_conflict(a, b):
         return True
     return _dob_agree(a.dob, b.dob) is False
 
@@ -302,7 +353,19 @@ def same_child(a: ChildRecord, b: ChildRecord) -> bool:
         # without a date of birth on both sides, names and one apprehension are all there is:
         # a weak match (match_strength), subject to the other records of both groups
         return False
+    loose = a.dob and b.dob and a.dob != b.dob and (_placeholder(a.dob) or _placeholder(b.dob))
+    if loose and not _dated_agree(a, b):
+        # a date of birth that agrees only through the placeholder (the year, give or take
+        # one) leaves the apprehension to tell namesakes apart: a station alone will not
+        return False
     return _apprehension_agree(a, b)
+
+
+def _dated_agree(a: ChildRecord, b: ChildRecord) -> bool:
+    """The apprehensions meet on the event, or on dates (then stations) as _apprehension_agree."""
+    if a.event_id and b.event_id:
+        return a.event_id == b.event_id
+    return bool(a.apprehension_date and b.apprehension_date)
 
 
 def _one_typo_forms(token: str) -> list[str]:
