@@ -177,7 +177,8 @@ def _reported_parent_conflict(a: ChildRecord, b: ChildRecord) -> bool:
     ra, rb = a.reported_parent_relation, b.reported_parent_relation
     if ra and rb and ra != rb:
         return False  # the child named the other parent: nothing to compare
-    return not name_near(pa[0], pb[0])
+    # one edit apart even for short names (ANA, ANNA): a slip of the pen is not another parent
+    return not within_one_edit(pa[0], pb[0])
 
 
 def _vetoed(a: ChildRecord, b: ChildRecord) -> bool:
@@ -339,11 +340,15 @@ def same_child(a: ChildRecord, b: ChildRecord) -> bool:
     dob = _dob_agree(a.dob, b.dob)
     if a.a_number and b.a_number and a.a_number == b.a_number:
         return _given_agree(a, b) or dob is True
-    if _vetoed(a, b):
-        return False
     if a.a_number and b.a_number:
+        # a mis-keyed number is strong evidence: only what no slip explains (the sex, an
+        # admission with the other) vetoes it
+        if _sex_conflict(a, b) or _admitted_together(a, b):
+            return False
         if a_number_near(a.a_number, b.a_number):
             return _given_agree(a, b) and _surname_agree(a, b) and dob is not False
+        return False
+    if _vetoed(a, b):
         return False
     if not (_given_agree(a, b) and _surname_agree(a, b)):
         return False
