@@ -12,16 +12,24 @@ A re-referral is a new admission: records admitted within days of each other are
 admitted together (siblings who may share a given name), unless their A-numbers are equal.
 
 A second intake often writes a child without the first file: no A-number, no apprehension data,
-a second surname or given name dropped, the date of birth day/month swapped. Such a pair is a
-*weak* match when the first given name, first surname and country agree and the dates of birth
-are compatible and neither is the placeholder 1 January, or, with a date of birth missing on one
-side, when the apprehensions are dated at most :data:`APPREHENSION_WINDOW` days apart at the
-same station. Two records whose sexes differ are never one child unless their A-numbers are equal
-(a one-letter change of given name flips MARIA to MARIO); nor are two records whose countries of
-birth differ, or whose second surnames (the mother's) differ when both carry one. The record
-written without the first file is the second intake: it lacks the A-number and was admitted
-after the other. A record without a date of birth whose apprehension matches the other's exactly
-is a weak match too (namesakes share days and stations; a sister may share the first given name).
+a second surname or given name dropped, the date of birth day/month swapped or the placeholder
+1 January, a name keyed with a slip. Such a pair is a *weak* match when the first given name,
+first surname and country agree and
+
+* the dates of birth are compatible and the records have no apprehension to compare; with the
+  placeholder (only the year is known) the bare record (no A-number, no apprehension) must be
+  the later admission and the name :data:`LONG_NAME` tokens long, one fewer when both records
+  name the same parent;
+* or, a date of birth missing on one side, the apprehension is the same (event, or date and
+  station), or dated at most :data:`APPREHENSION_WINDOW` days apart at the same place (event or
+  station) or with the exact first given name and first surname.
+
+Without an equal A-number, two records are never one child when their sexes differ (a
+one-letter change of given name flips MARIA to MARIO), nor their countries of birth, nor their
+second surnames (the mother's) or second given names when both carry one, nor the given name of
+the parent they named (same relation). A mis-keyed A-number pair is vetoed by the sex and a
+joint admission only. The name keys survive one typo (:func:`blocking_keys`).
+
 Weak matches do not chain: one joins two groups only when every pair of records across them is
 compatible (see :func:`_conflict`); and a record whose weak matches reach two groups that are two
 children is ambiguous, so it joins neither (a split is cheaper than a merge of two children).

@@ -196,3 +196,27 @@ def test_hard_world_no_wrong_merge_and_few_splits(seed: int) -> None:
     assert wrong == 0
     # before the vetoes and typo keys: 10 of 50 and 7 of 45 split (and one wrong merge)
     assert split <= 0.12 * len(pairs)
+
+
+def test_a_mis_keyed_a_number_is_not_vetoed_by_the_named_parent() -> None:
+    # the A-number one digit off is strong evidence: a parent named ANA once and INES once is
+    # not enough to split the child (the vetoes are for records without a number pair)
+    a = child("ORR-1", a_number="215645147", reported_parent_name="Ana López")
+    b = child("ORR-2", a_number="215645174", reported_parent_name="Inés", admitted_at=LATER)
+    assert _groups(a, b) == ONE
+    # without the number pair the named parent does split them
+    assert _groups(_as(a, a_number=None), _as(b, dob=None, apprehension_date=None, station=None)) == APART
+
+
+def test_a_slip_in_a_short_parent_name_is_no_other_parent() -> None:
+    a = child("ORR-1", first_name="María", last_name="Pérez", reported_parent_name="Ana")
+    b = child(
+        "ORR-2",
+        first_name="María",
+        last_name="Pérez García",
+        apprehension_date=None,
+        station=None,
+        admitted_at=LATER,
+        reported_parent_name="Anna",
+    )
+    assert _groups(a, b) == ONE
