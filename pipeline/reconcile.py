@@ -149,7 +149,7 @@ def link_partition(
     dna: DnaIndex,
     index: BlockingIndex | None = None,
     progress: LinkProgress | None = None,
-    known: Mapping[str, list[tuple[int, Gamma]]] | None = None,
+    known: Mapping[str, list[tuple[int, Gamma | None]]] | None = None,
 ) -> list[FirstLink]:
     """The first pass over one partition's children (``cviews``, in the partition's order), with
     an index of the partition's people (``linker.people`` holds at least those), or ``index``
@@ -226,12 +226,14 @@ def reconcile_under(
 @dataclass
 class Reconciled:
     """A reconciliation's results, the model it linked under, its first-pass links for the next
-    one (None unless asked for), and how many children were blocked and compared afresh."""
+    one (None unless asked for), how many children were blocked and compared afresh, and how
+    many reused candidates were compared again (their match fields changed)."""
 
     results: list[ChildResult]
     model: Model
     links: LinkState | None
     relinked: int
+    recompared: int = 0
 
 
 def reconcile_reusing(
@@ -279,7 +281,8 @@ def reconcile_reusing(
             as_of,
         )
         links = LinkState.of(done, prints, prep.model) if keep and prints is not None else None
-        return Reconciled(results, prep.model, links, len(done) - len(known))
+        recompared = sum(gamma is None for pairs in known.values() for _, gamma in pairs)
+        return Reconciled(results, prep.model, links, len(done) - len(known), recompared)
 
 
 def _partition_progress(

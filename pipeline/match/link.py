@@ -226,19 +226,22 @@ class Linker:
         cviews: Sequence[ChildView],
         index: BlockingIndex,
         dna: DnaIndex,
-        known: Mapping[str, list[tuple[int, Gamma]]] | None = None,
+        known: Mapping[str, list[tuple[int, Gamma | None]]] | None = None,
     ) -> list[FirstLink]:
         """Block, compare and decide each child on its own evidence, in the order given.
 
-        ``known``: the compared pairs of children whose blocking and comparisons would give
-        them again (``link_state``), by child key; those children are only decided."""
+        ``known``: the candidates of children whose blocking would give them again
+        (``link_state``), by child key, with their comparison vectors where those would be the
+        same too (None: compared again); those children are not blocked."""
         prior, null = self._prior()
         firsts: list[FirstLink] = []
         for cview in cviews:
             key = cview.group.key
             tested = dna_people(dna.for_child(cview), index)
-            pairs = known.get(key) if known is not None else None
-            if pairs is None:
+            reuse = known.get(key) if known is not None else None
+            if reuse is not None:
+                pairs = [(pid, g if g is not None else compare(cview, self.pview(pid))) for pid, g in reuse]
+            else:
                 # the people a DNA test names, and a confirmed parent, lead the pre-score
                 boosts = [(pid, 100.0) for pid in tested]
                 if key in self.confirmed:

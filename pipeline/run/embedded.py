@@ -86,7 +86,7 @@ def reconcile_run(
         results = done.results
         used = keep_state(store, run_id, done.model, frozen)
         if done.links is not None:
-            keep_links(store, run_id, done.links, used)
+            keep_links(store, run_id, done.links, used.estimated_by)
         matched = time.monotonic()
         if check is not None:
             check()
@@ -99,6 +99,7 @@ def reconcile_run(
             model_reused=frozen is not None,
             links_reused=previous is not None,
             relinked=done.relinked,
+            recompared=done.recompared,
             load_seconds=round(loaded - started, 2),
             match_seconds=round(matched - loaded, 2),
             write_seconds=round(time.monotonic() - matched, 2),

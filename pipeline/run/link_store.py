@@ -37,7 +37,7 @@ def previous_links(store: Store, frozen: ModelState) -> LinkState | None:
     return None
 
 
-def keep_links(store: Store, run_id: str, links: LinkState, used: ModelState) -> None:
-    """Save the links ``run_id`` made under the model state ``used``."""
-    body = {"estimated_by": used.estimated_by, "links": link_state.dumps(links)}
+def keep_links(store: Store, run_id: str, links: LinkState, estimated_by: str) -> None:
+    """Save the links ``run_id`` made under the model state that run ``estimated_by`` estimated."""
+    body = {"estimated_by": estimated_by, "links": link_state.dumps(links)}
     store.put_artifact(run_id, LINK_STATE_ARTIFACT, jsontext.dumps(body))

@@ -6,15 +6,16 @@ model gives; a full run re-links every child."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 
 from pipeline import jsontext
 from pipeline import run as stages
+from pipeline.match import link_state, state
 from pipeline.match.state import LINK_STATE_ARTIFACT, MODEL_STATE_ARTIFACT, model_state_from_json
-from pipeline.reconcile import Reconciled, reconcile
+from pipeline.reconcile import Reconciled, reconcile, reconcile_reusing
 from pipeline.run import embedded, launch
 from pipeline.run.publish import decisions_of
 from pipeline.settings import Settings
@@ -81,3 +82,49 @@ def test_runs_under_the_frozen_model_relink_only_what_changed(
             res.parent.ice_record_ids if res.parent else None
         )
     assert rows[tuple(linked["child_record_ids"])]["parent"] != linked["parent"]
+
+
+class _Outbox:
+    def __call__(self, _run_id: str, _steps: Sequence[str]) -> None:
+        pass
+
+
+def test_through_workers_the_match_steps_reuse_the_links_and_finish_keeps_them(
+    simulator: FeedSimulator, make_settings: Callable[..., Settings]
+) -> None:
+    # SQLite only: the store side is proven on both stores above
+    settings = make_settings(simulator)
+    store = Store(settings.database_url)
+    first = stages.run_embedded(settings, store, "test")
+    published = list(store.iter_results(first))
+    linked = next(r for r in published if r["parent"] and r["parent"]["ice_record_ids"])
+    store.add_decision(
+        linked["child_record_ids"][0], linked["parent"]["ice_record_ids"][0], "reject", "t", "test"
+    )
+    run_id = stages.start_distributed(store, settings, "review", _Outbox(), no_fetch=True)
+    counts = stages.prepare_run(run_id, store, model_max_age_days=settings.model_max_age_days)
+    known = [
+        key
+        for n in range(counts["partitions"])
+        for key, _ in jsontext.loads(store.get_artifact(run_id, state.partition_artifact(n)))["known"]
+    ]
+    assert len(known) == len(published) - 1 and linked["child_record_ids"][0] not in known
+    for n in range(counts["partitions"]):
+        stages.match_partition(run_id, n, store)
+    stages.finish_run(run_id, store)
+
+    # the results and the kept links are those of the in-process reconcile from scratch
+    run = store.get_run(run_id)
+    assert run is not None
+    model = model_state_from_json(jsontext.loads(store.get_artifact(run_id, MODEL_STATE_ARTIFACT))).model
+    scratch = reconcile_reusing(load_snapshot(run_id, store), run.as_of, decisions_of(store), model=model)
+    kept = jsontext.loads(store.get_artifact(run_id, LINK_STATE_ARTIFACT))
+    assert kept["estimated_by"] == first
+    assert link_state.loads(kept["links"]) == scratch.links
+    rows = {tuple(r["child_record_ids"]): r for r in store.iter_results(run_id)}
+    for res in scratch.results:
+        row = rows[tuple(res.child_record_ids)]
+        assert (row["parent"] or {}).get("ice_record_ids") == (
+            res.parent.ice_record_ids if res.parent else None
+        )
+        assert (row["status"], row["needs_review"]) == (res.status, res.needs_review)
