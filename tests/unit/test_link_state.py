@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from pipeline import reconcile
+from pipeline.errors import MatchStateError
 from pipeline.match import link_state
 from pipeline.match.adults import Person
 from pipeline.match.blocking import BlockingIndex
@@ -238,3 +239,31 @@ def test_fingerprints_do_not_depend_on_the_hash_salt(seeds: tuple[str, str]) -> 
         )
         outs.append(run.stdout.strip())
     assert outs[0] == outs[1] and outs[0].endswith("True")
+
+
+def test_links_of_another_matcher_or_out_of_order_people_are_not_reused() -> None:
+    world = generate_world(200, seed=28)
+    snap = world.to_snapshot()
+    first = reconcile.reconcile_reusing(snap, world.as_of)
+    assert first.links is not None
+    prep = reconcile.prepare(snap, model=first.model)
+    prints = fingerprint(prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed)
+    assert len(first.links.reusable(prep.cviews, prints, prep.model)) == len(prep.cviews)
+    other = dataclasses.replace(first.links, matcher="another version")
+    assert other.reusable(prep.cviews, prints, prep.model) == {}
+    # pids that do not follow the people's first ICE record ids: nothing reused, nothing kept
+    swapped = [*prep.people]
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    _, ordered = link_state.identities(swapped)
+    assert not ordered and link_state.identities(prep.people)[1]
+    prints.ordered = False
+    assert first.links.reusable(prep.cviews, prints, prep.model) == {}
+    firsts = prep.linker().first_pass(prep.cviews, prep.index, prep.dna_index)
+    assert LinkState.of(firsts, prints, prep.model).children == {}
+
+
+def test_an_unreadable_link_state_is_refused() -> None:
+    with pytest.raises(MatchStateError):
+        link_state.loads("not a link state")
+    with pytest.raises(MatchStateError):
+        link_state.loads(link_state.dumps(LinkState(b"m")).replace("A", "B", 3))
