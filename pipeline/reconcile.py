@@ -20,7 +20,9 @@ from pipeline.dna import latest_per_test
 from pipeline.match.adults import Person, build_people
 from pipeline.match.blocking import BlockingIndex, DnaIndex
 from pipeline.match.children import ChildGroup, group_children
+from pipeline.match.comparisons import Gamma
 from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, calibrated
+from pipeline.match.link_state import LinkState, fingerprint
 from pipeline.match.model import Model, estimate_model, prior_model
 from pipeline.match.partition import Partition, plan_partitions
 from pipeline.match.views import ChildView
@@ -147,19 +149,21 @@ def link_partition(
     dna: DnaIndex,
     index: BlockingIndex | None = None,
     progress: LinkProgress | None = None,
+    known: Mapping[str, list[tuple[int, Gamma | None]]] | None = None,
 ) -> list[FirstLink]:
     """The first pass over one partition's children (``cviews``, in the partition's order), with
     an index of the partition's people (``linker.people`` holds at least those), or ``index``
     when the caller has one that gives the same buckets (the whole snapshot's). ``progress`` is
-    told the children linked so far every ``LINK_SLICE`` children (it may raise to stop)."""
+    told the children linked so far every ``LINK_SLICE`` children (it may raise to stop).
+    ``known``: the pairs of children that need no blocking (``LinkState.reusable``)."""
     if index is None:
         index = BlockingIndex((linker.people[pid] for pid in partition.people), partition.oversized)
     if progress is None:
-        return linker.first_pass(cviews, index, dna)
+        return linker.first_pass(cviews, index, dna, known)
     firsts: list[FirstLink] = []
     progress(0, len(cviews))
     for start in range(0, len(cviews), LINK_SLICE):
-        firsts.extend(linker.first_pass(cviews[start : start + LINK_SLICE], index, dna))
+        firsts.extend(linker.first_pass(cviews[start : start + LINK_SLICE], index, dna, known))
         progress(len(firsts), len(cviews))
     return firsts
 
@@ -215,8 +219,45 @@ def reconcile_under(
     model: Model | None = None,
 ) -> tuple[list[ChildResult], Model]:
     """``reconcile``, and the model it linked under (the one given, or the one it estimated)."""
+    done = reconcile_reusing(snapshot, as_of, decisions, partitions, progress, model, keep=False)
+    return done.results, done.model
+
+
+@dataclass
+class Reconciled:
+    """A reconciliation's results, the model it linked under, its first-pass links for the next
+    one (None unless asked for), how many children were blocked and compared afresh, and how
+    many reused candidates were compared again (their match fields changed)."""
+
+    results: list[ChildResult]
+    model: Model
+    links: LinkState | None
+    relinked: int
+    recompared: int = 0
+
+
+def reconcile_reusing(
+    snapshot: FeedSnapshot,
+    as_of: date,
+    decisions: Sequence[ReviewDecision] = (),
+    partitions: int = 1,
+    progress: Callable[[int, int, int, int], None] | None = None,
+    model: Model | None = None,
+    previous: LinkState | None = None,
+    keep: bool = True,
+) -> Reconciled:
+    """``reconcile_under`` that reuses ``previous`` (the links of an earlier reconciliation)
+    for every child whose first-pass inputs are unchanged, when it was made under the same model
+    and matcher (``link_state``): the results equal a reconciliation from scratch under that
+    model. With ``keep``, returns this reconciliation's links for the next one."""
     with no_gc_pauses():
         prep = prepare(snapshot, decisions, partitions, as_of, model)
+        prints = None
+        if keep or previous is not None:
+            prints = fingerprint(
+                prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed
+            )
+        known = previous.reusable(prep.cviews, prints, prep.model) if previous and prints else {}
         linker = prep.linker()
         whole = prep.index if len(prep.partitions) == 1 else None
         firsts: list[FirstLink | None] = [None] * len(prep.groups)
@@ -225,7 +266,7 @@ def reconcile_under(
             told = None
             if progress is not None:
                 told = _partition_progress(progress, part.number + 1, len(prep.partitions))
-            linked = link_partition(linker, cviews, part, prep.dna_index, whole, told)
+            linked = link_partition(linker, cviews, part, prep.dna_index, whole, told, known)
             for i, first in zip(part.children, linked, strict=True):
                 firsts[i] = first
         done = [f for f in firsts if f is not None]
@@ -239,7 +280,9 @@ def reconcile_under(
             prep.dna,
             as_of,
         )
-        return results, prep.model
+        links = LinkState.of(done, prints, prep.model) if keep and prints is not None else None
+        recompared = sum(gamma is None for pairs in known.values() for _, gamma in pairs)
+        return Reconciled(results, prep.model, links, len(done) - len(known), recompared)
 
 
 def _partition_progress(

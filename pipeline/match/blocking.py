@@ -192,6 +192,12 @@ def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
     return out
 
 
+def probed_buckets(c: ChildView, index: BlockingIndex) -> list[tuple[list[int], tuple[object, ...]]]:
+    """The non-empty buckets a child's pre-score reads, as (people, key), in the order it sums
+    them (what ``link_state`` fingerprints: the candidates depend on nothing else of the index)."""
+    return [(found, key) for found, _, _, key in _weighted_buckets(c, index)]
+
+
 def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
     """People sharing a blocking key with the child, with a cheap pre-score."""
     score: dict[int, float] = defaultdict(float)

@@ -221,19 +221,35 @@ class Linker:
         null = 1.0 - PARENT_PRESENT * BLOCKING_RECALL
         return prior, null
 
-    def first_pass(self, cviews: Sequence[ChildView], index: BlockingIndex, dna: DnaIndex) -> list[FirstLink]:
-        """Block, compare and decide each child on its own evidence, in the order given."""
+    def first_pass(
+        self,
+        cviews: Sequence[ChildView],
+        index: BlockingIndex,
+        dna: DnaIndex,
+        known: Mapping[str, list[tuple[int, Gamma | None]]] | None = None,
+    ) -> list[FirstLink]:
+        """Block, compare and decide each child on its own evidence, in the order given.
+
+        ``known``: the candidates of children whose blocking would give them again
+        (``link_state``), by child key, with their comparison vectors where those would be the
+        same too (None: compared again); those children are not blocked."""
         prior, null = self._prior()
         firsts: list[FirstLink] = []
         for cview in cviews:
             key = cview.group.key
             tested = dna_people(dna.for_child(cview), index)
-            # the people a DNA test names, and a confirmed parent, lead the pre-score
-            boosts = [(pid, 100.0) for pid in tested]
-            if key in self.confirmed:
-                boosts.append((self.confirmed[key], 100.0))
-            top = top_candidates(cview, index, MAX_CANDIDATES, CANDIDATE_MARGIN, boosts)
-            pairs = [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
+            reuse = known.get(key) if known is not None else None
+            if reuse is not None:
+                pairs = [(pid, g if g is not None else compare(cview, self.pview(pid))) for pid, g in reuse]
+            else:
+                # the people a DNA test names, and a confirmed parent, lead the pre-score
+                boosts = [(pid, 100.0) for pid in tested]
+                if key in self.confirmed:
+                    boosts.append((self.confirmed[key], 100.0))
+                top = top_candidates(cview, index, MAX_CANDIDATES, CANDIDATE_MARGIN, boosts)
+                pairs = [
+                    (pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected
+                ]
             outcome = self._decide(cview, tested, pairs, self.model, prior, null)
             if outcome.link is not None and outcome.link.dna_exclusion:
                 outcome.candidates = self._runners_up(cview, index, tested, prior, null)

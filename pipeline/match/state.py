@@ -165,6 +165,8 @@ MODEL_ARTIFACT = "model"
 WHOLE_ARTIFACT = "whole"
 #: the frozen model a run used (``ModelState``): kept with the run after publish, unlike the rest
 MODEL_STATE_ARTIFACT = "model-state"
+#: the first-pass links a run made (``link_state.LinkState``): kept after publish too
+LINK_STATE_ARTIFACT = "link-state"
 
 
 @dataclass(frozen=True, slots=True)

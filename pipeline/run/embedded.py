@@ -16,10 +16,11 @@ from pipeline.logging import bound, get_logger
 from pipeline.no_fetch import copy_feed_state
 from pipeline.no_fetch import source_run as no_fetch_source
 from pipeline.progress import ProgressFn
-from pipeline.reconcile import no_gc_pauses, reconcile_under
+from pipeline.reconcile import no_gc_pauses, reconcile_reusing
 from pipeline.records import FeedSnapshot
 from pipeline.run.fetch import FetchedRecords, fetch_feed
 from pipeline.run.leases import RUN_LOCK, Heartbeat, begin_run, fail_run
+from pipeline.run.link_store import keep_links, previous_links
 from pipeline.run.model_state import frozen_state, keep_state
 from pipeline.run.publish import decisions_of, publish_run, stage_results
 from pipeline.run.stages import FETCH, PUBLISH, RECONCILE, no_progress
@@ -45,7 +46,8 @@ def reconcile_run(
     With ``model_max_age_days``, an incremental run or a run without fetching links under the last
     good run's model state unless it is that old (``pipeline.run.model_state.frozen_state``);
     otherwise the model is estimated from the run's records. Either way the run keeps the model
-    state it used.
+    state it used, and its first-pass links; a run under the last good run's model state reuses
+    that run's links for every child whose inputs did not change (``pipeline.run.link_store``).
 
     ``snapshot`` is the run's records when the caller holds them already (an in-process run
     keeps every feed's current state from its fetches); otherwise they are read from the store.
@@ -71,15 +73,20 @@ def reconcile_run(
             )
 
         frozen = frozen_state(store, run, model_max_age_days) if model_max_age_days is not None else None
-        results, model = reconcile_under(
+        previous = previous_links(store, frozen) if frozen is not None else None
+        done = reconcile_reusing(
             snapshot,
             run.as_of,
             decisions_of(store),
             run.partitions,
             linked,
             frozen.model if frozen is not None else None,
+            previous,
         )
-        used = keep_state(store, run_id, model, frozen)
+        results = done.results
+        used = keep_state(store, run_id, done.model, frozen)
+        if done.links is not None:
+            keep_links(store, run_id, done.links, used.estimated_by)
         matched = time.monotonic()
         if check is not None:
             check()
@@ -90,6 +97,9 @@ def reconcile_run(
             partitions=run.partitions,
             model_estimated_by=used.estimated_by,
             model_reused=frozen is not None,
+            links_reused=previous is not None,
+            relinked=done.relinked,
+            recompared=done.recompared,
             load_seconds=round(loaded - started, 2),
             match_seconds=round(matched - loaded, 2),
             write_seconds=round(time.monotonic() - matched, 2),

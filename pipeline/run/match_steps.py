@@ -4,6 +4,7 @@ the store as the artifacts that ``pipeline.match.state`` lays out (ids and weigh
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -17,11 +18,20 @@ from pipeline.logging import bound, get_logger
 from pipeline.match import state
 from pipeline.match.adults import Person
 from pipeline.match.blocking import DnaIndex
+from pipeline.match.comparisons import Gamma
 from pipeline.match.link import FirstLink, Linker
+from pipeline.match.link_state import (
+    ChildLinks,
+    LinkState,
+    fingerprint,
+    model_digest,
+    person_match_digest,
+)
 from pipeline.match.partition import Partition
 from pipeline.match.views import ChildView
 from pipeline.progress import ProgressFn
 from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare
+from pipeline.run.link_store import keep_links, previous_links
 from pipeline.run.model_state import frozen_state, keep_state
 from pipeline.run.publish import decisions_of, stage_results
 from pipeline.run.stages import FINISH, MATCH, PREPARE, match_step, no_progress
@@ -80,7 +90,14 @@ def prepare_run(
             run.as_of,
             frozen.model if frozen is not None else None,
         )
-        keep_state(store, run_id, prep.model, frozen)
+        used = keep_state(store, run_id, prep.model, frozen)
+        # the links of the last good run under the same model state: the match steps reuse the
+        # pairs of every child whose inputs did not change, finish keeps this run's
+        prints = fingerprint(
+            prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed
+        )
+        previous = previous_links(store, frozen) if frozen is not None else None
+        known = previous.reusable(prep.cviews, prints, prep.model) if previous is not None else {}
         if check is not None:
             check()
         dna = prep.dna_index
@@ -109,6 +126,17 @@ def prepare_run(
                         "people": [state.person_to_json(prep.people[pid]) for pid in part.people],
                         "oversized": part.oversized,
                         "dna": sorted({res.record_id for c in cviews for res in dna.for_child(c)}),
+                        "known": [
+                            [
+                                c.group.key,
+                                [
+                                    [pid, gamma[0], gamma[1]] if gamma else [pid]
+                                    for pid, gamma in known[c.group.key]
+                                ],
+                            ]
+                            for c in cviews
+                            if c.group.key in known
+                        ],
                     }
                 ),
             )
@@ -120,6 +148,8 @@ def prepare_run(
                     "groups": [state.group_to_json(g) for g in prep.groups],
                     "people": [state.person_to_json(p) for p in prep.people],
                     "partitions": len(prep.partitions),
+                    "prints": [_b64(fp) for fp in prints.children] if prints.ordered else None,
+                    "estimated_by": used.estimated_by,
                 }
             ),
         )
@@ -128,6 +158,8 @@ def prepare_run(
             children=len(prep.groups),
             people=len(prep.people),
             partitions=[len(p.children) for p in prep.partitions],
+            links_reused=previous is not None,
+            relinked=len(prep.groups) - len(known),
             seconds=round(time.monotonic() - started, 2),
         )
         counts = {
@@ -137,6 +169,14 @@ def prepare_run(
         }
         progress(PREPARE, None, counts)
         return counts
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _pair(who: list[str], levels: list[int], terms: list[str | None]) -> tuple[str, bytes, Gamma]:
+    return who[0], base64.b64decode(who[1]), (tuple(levels), tuple(terms))
 
 
 def _linker(head: dict[str, Any], people: dict[int, Person]) -> Linker:
@@ -184,12 +224,33 @@ def match_partition(
                 check()  # a cancelled or failed run stops between slices of the partition
             progress(MATCH, None, told | {"linked": done})
 
-        firsts = link_partition(_linker(head, people), cviews, partition, dna, progress=linked)
+        # each reused candidate with its comparison vector, or alone: compared again
+        known: dict[str, list[tuple[int, Gamma | None]]] = {
+            str(key): [(int(p[0]), (tuple(p[1]), tuple(p[2])) if len(p) == 3 else None) for p in pairs]
+            for key, pairs in part.get("known", ())
+        }
+        firsts = link_partition(_linker(head, people), cviews, partition, dna, progress=linked, known=known)
+        idents: dict[int, list[str]] = {}
+
+        def ident(pid: int) -> list[str]:
+            # a person's identity and match digest (link_state)
+            found = idents.get(pid)
+            if found is None:
+                person = people[pid]
+                who = min(r.record_id for r in person.ice)
+                found = idents[pid] = [who, _b64(person_match_digest(person))]
+            return found
+
         store.put_artifact(
             run_id,
             state.first_links_artifact(number),
             jsontext.dumps(
-                {"children": part["children"], "firsts": [state.first_to_json(f) for f in firsts]}
+                {
+                    "children": part["children"],
+                    "firsts": [state.first_to_json(f) for f in firsts],
+                    # every child's pairs, people by identity: the link state finish keeps
+                    "links": [[[ident(pid), lv, terms] for pid, (lv, terms) in f.pairs] for f in firsts],
+                }
             ),
         )
         log.info(
@@ -227,10 +288,18 @@ def finish_run(
             return found
 
         firsts: list[FirstLink | None] = [None] * len(groups)
+        prints = whole.get("prints")
+        kept: dict[str, ChildLinks] = {}
         for number in range(int(whole["partitions"])):
             part = jsontext.loads(store.get_artifact(run_id, state.first_links_artifact(number)))
             for i, obj in zip(part["children"], part["firsts"], strict=True):
                 firsts[i] = state.first_from_json(obj, cviews[i], person)
+            if prints is not None:
+                for i, pairs in zip(part["children"], part["links"], strict=True):
+                    kept[groups[i].key] = ChildLinks(
+                        base64.b64decode(prints[i]),
+                        tuple(_pair(who, lv, terms) for who, lv, terms in pairs),
+                    )
         if any(f is None for f in firsts):
             raise RunFailedError(
                 f"run {run_id}: the partitions' links do not cover every child; start a new run"
@@ -254,6 +323,8 @@ def finish_run(
         dna = list(_all_parsed(store, run_id, "dna", run.as_of).values())
         results = finish(groups, done, linker, revisits, decisions, person_of, dna, run.as_of)
         count = stage_results(run_id, store, results)
+        links = LinkState(model_digest(linker.model), children=kept)
+        keep_links(store, run_id, links, str(whole["estimated_by"]))
         log.info(
             "finish.done",
             children=count,

@@ -10,7 +10,7 @@ from typing import Any
 from pipeline import gates
 from pipeline.errors import PublishRefused, ReunifyError
 from pipeline.logging import bound, get_logger
-from pipeline.match.state import MODEL_STATE_ARTIFACT
+from pipeline.match.state import LINK_STATE_ARTIFACT, MODEL_STATE_ARTIFACT
 from pipeline.ops import cases as case_work
 from pipeline.progress import ProgressFn
 from pipeline.results import ChildResult, ReviewDecision
@@ -51,8 +51,8 @@ def publish_run(
         if settings is not None:
             draw_quality_sample(run_id, store, settings.quality_sample_share)
             bring_cases_up(run_id, store, settings)
-        # the model state stays with the run: the next incremental run reuses it
-        store.delete_artifacts(run_id, keep=(MODEL_STATE_ARTIFACT,))
+        # the model state and the links stay with the run: the next incremental run reuses them
+        store.delete_artifacts(run_id, keep=(MODEL_STATE_ARTIFACT, LINK_STATE_ARTIFACT))
         store.release_lock(RUN_LOCK, run_id)
         store.prune_runs(keep=5)
         log.info("run.succeeded")

@@ -1,0 +1,298 @@
+"""The first-pass links of a reconciliation, kept so that the next one under the same model
+re-links only the children a change touches (issue 19 item 3, issue 16 item 8).
+
+A child's first pass (blocking, pre-score, comparisons: ``Linker.first_pass``) is a function of
+its records, the DNA results naming it (resolved to people), the review decisions for it, the
+model, and the people of the blocking buckets it probes. The candidates (blocking and
+pre-score) read of those people only which buckets they are in (their ICE records' keys) and
+who was apprehended on several days; the comparison vector of a candidate reads the candidate's
+records. So each child gets a fingerprint of its own inputs and of the membership of the buckets
+it probes; a later reconciliation under the same model and the same matcher source reuses the
+candidates of each child whose fingerprint is unchanged, with each candidate's comparison vector
+unless that person's match fields changed (then it is compared again, a cheap step), and links
+the rest afresh. Decisions (``_decide``: the prior depends on the number of people) are always
+made again.
+
+People are named by their smallest ICE record id (pids are positions that shift between runs).
+That names one person in each run, and it is all the candidates need: what they read of a
+person's records is which buckets the person is in, which the fingerprint holds. It is also the
+order of the pids (ties in the pre-score go to the lower pid): ``build_people`` numbers people in
+the order of their first ICE record id; :func:`identities` checks that this holds, and a
+reconciliation where it does not reuses nothing and keeps nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from functools import cache
+from itertools import pairwise
+from operator import attrgetter
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from pipeline.errors import MatchStateError
+from pipeline.match.adults import Person
+from pipeline.match.blocking import BlockingIndex, DnaIndex, dna_people, probed_buckets
+from pipeline.match.comparisons import Gamma
+from pipeline.match.link import FirstLink
+from pipeline.match.model import Model
+from pipeline.match.state import model_to_json
+from pipeline.match.views import ChildView
+
+#: the version of the serialised form; raise it when the form changes shape
+LINK_STATE_VERSION = 3
+#: the size of every digest here
+DIGEST_BYTES = 16
+
+_encode = msgspec.msgpack.Encoder().encode
+# sorted keys: a model read back from its JSON digests as the one that was written
+_encode_sorted = msgspec.msgpack.Encoder(order="sorted").encode
+
+
+def _digest(data: bytes) -> bytes:
+    # hashlib, not hash(): Python's string hash is salted per process
+    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+
+
+#: the fields of a person's records that the blocking index and the person's comparison keys
+#: (``PersonView``) read, beside the record ids; the others (custody, facility, removal date and
+#: port, update time) change no candidate nor comparison vector (pinned by a test). The A-number
+#: reaches the first pass only through the DNA results, which are fingerprinted resolved.
+ICE_MATCH_FIELDS = attrgetter(
+    "first_name",
+    "last_name",
+    "dob",
+    "sex",
+    "country",
+    "event_id",
+    "apprehension_date",
+    "station",
+    "claimed_children",
+)
+REMOVAL_MATCH_FIELDS = attrgetter("first_name", "last_name", "dob", "country")
+
+
+def person_match_digest(person: Person) -> bytes:
+    """A hash of what a comparison reads of a person: the match fields of their records, in
+    order, with the records' ids."""
+    return _digest(
+        _encode(
+            (
+                [r.record_id for r in person.ice],
+                [r.record_id for r in person.removals],
+                [ICE_MATCH_FIELDS(r) for r in person.ice],
+                [REMOVAL_MATCH_FIELDS(r) for r in person.removals],
+            )
+        )
+    )
+
+
+def _child_view_digest(cview: ChildView) -> bytes:
+    """A hash of a child's comparison keys (what the first pass reads of it), sets in a fixed
+    order (string sets iterate in an order salted per process)."""
+    parts: list[Any] = [cview.group.key, cview.group.record_ids]
+    for f in fields(cview):
+        if f.name == "group":
+            continue
+        value = getattr(cview, f.name)
+        parts.append(sorted(value, key=repr) if isinstance(value, set) else value)
+    return _digest(_encode(parts))
+
+
+def model_digest(model: Model) -> bytes:
+    """A content hash of the model's weights and name-frequency tables."""
+    return _digest(_encode_sorted(model_to_json(model)))
+
+
+@cache
+def matcher_digest() -> str:
+    """A hash of the matcher's source (pipeline/match, normalise, dna): links kept by another
+    version of the blocking or the comparisons are never reused."""
+    match_dir = Path(__file__).resolve().parent
+    sources = [*sorted(match_dir.glob("*.py"))] + [match_dir.parent / n for n in ("normalise.py", "dna.py")]
+    h = hashlib.blake2b(digest_size=DIGEST_BYTES)
+    for path in sources:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def identities(people: Sequence[Person]) -> tuple[list[str], bool]:
+    """Each person's name across runs, their smallest ICE record id, by pid; and whether the pids
+    follow them (so that people keep their relative order between runs)."""
+    names = [min((r.record_id for r in person.ice), default="") for person in people]
+    ordered = all(names) and all(a < b for a, b in pairwise(names))
+    return names, ordered
+
+
+@dataclass(frozen=True, slots=True)
+class ChildLinks:
+    """One child's fingerprint and its compared pairs: (person identity, person match digest,
+    comparison vector)."""
+
+    fingerprint: bytes
+    pairs: tuple[tuple[str, bytes, Gamma], ...]
+
+
+@dataclass(slots=True)
+class Fingerprints:
+    """The fingerprint of every child (by position in the sorted child groups) and the identity
+    of every person (by pid) of one reconciliation; ``ordered``: see :func:`identities`. Match
+    digests are computed for the people that need one only."""
+
+    children: list[bytes]
+    people: list[str]
+    ordered: bool
+    persons: Sequence[Person]
+    matches: dict[int, bytes] = field(default_factory=dict)
+
+    def match(self, pid: int) -> bytes:
+        """The match digest of one person (computed once)."""
+        found = self.matches.get(pid)
+        if found is None:
+            found = self.matches[pid] = person_match_digest(self.persons[pid])
+        return found
+
+
+def fingerprint(
+    cviews: Sequence[ChildView],
+    people: Sequence[Person],
+    index: BlockingIndex,
+    dna: DnaIndex,
+    rejected: set[tuple[str, int]],
+    confirmed: Mapping[str, int],
+) -> Fingerprints:
+    """Fingerprint each child's candidate inputs: its comparison keys, the people its DNA results
+    name (with the latest verdicts, in the order the first pass reads them), the people reviewers
+    rejected and confirmed for it, and the members of every bucket its pre-score reads, with
+    those of them apprehended on several days (``index`` is the whole snapshot's)."""
+    idents, ordered = identities(people)
+    rejected_of: dict[str, list[str]] = defaultdict(list)
+    for key, pid in rejected:
+        rejected_of[key].append(idents[pid])
+    buckets: dict[tuple[object, ...], bytes] = {}
+    out: list[bytes] = []
+    for cview in cviews:
+        key = cview.group.key
+        parts: list[bytes] = []
+        for found, bkey in probed_buckets(cview, index):
+            digest = buckets.get(bkey)
+            if digest is None:
+                several = index.multi_day.get(bkey, ())
+                digest = buckets[bkey] = _digest(
+                    _encode((bkey, [idents[pid] for pid in found], [idents[pid] for pid in several]))
+                )
+            parts.append(digest)
+        # the buckets' order follows the child's string sets, salted per process: sorted
+        parts.sort()
+        tested = dna_people(dna.for_child(cview), index)
+        conf = confirmed.get(key)
+        out.append(
+            _digest(
+                _encode(
+                    (
+                        _child_view_digest(cview),
+                        [(idents[pid], res) for pid, res in tested.items()],
+                        sorted(rejected_of.get(key, ())),
+                        idents[conf] if conf is not None else None,
+                        b"".join(parts),
+                    )
+                )
+            )
+        )
+    return Fingerprints(out, idents, ordered, people)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """Each child's first-pass pairs, by child key, under the model of digest ``model``."""
+
+    model: bytes
+    matcher: str = field(default_factory=matcher_digest)
+    children: dict[str, ChildLinks] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, firsts: Sequence[FirstLink], prints: Fingerprints, model: Model) -> LinkState:
+        """The state of a first pass (``firsts`` in the order of ``prints.children``); empty when
+        the people were not in order (nothing of it could be reused)."""
+        children: dict[str, ChildLinks] = {}
+        if prints.ordered:
+            idents = prints.people
+            for first, fp in zip(firsts, prints.children, strict=True):
+                children[first.cview.group.key] = ChildLinks(
+                    fp, tuple((idents[pid], prints.match(pid), gamma) for pid, gamma in first.pairs)
+                )
+        return cls(model_digest(model), matcher_digest(), children)
+
+    def reusable(
+        self, cviews: Sequence[ChildView], prints: Fingerprints, model: Model
+    ) -> dict[str, list[tuple[int, Gamma | None]]]:
+        """The pairs (with this reconciliation's pids) of each child whose candidate inputs are
+        unchanged, by child key, the comparison vector None where the person's match fields
+        changed; nothing under another model or matcher, or when either reconciliation's people
+        were not in order."""
+        if not prints.ordered or self.matcher != matcher_digest() or self.model != model_digest(model):
+            return {}
+        pid_of = {ident: pid for pid, ident in enumerate(prints.people)}
+        out: dict[str, list[tuple[int, Gamma | None]]] = {}
+        for cview, fp in zip(cviews, prints.children, strict=True):
+            key = cview.group.key
+            kept = self.children.get(key)
+            if kept is None or kept.fingerprint != fp:
+                continue
+            pairs: list[tuple[int, Gamma | None]] = []
+            for ident, match, gamma in kept.pairs:
+                pid = pid_of.get(ident)
+                if pid is None:
+                    break  # cannot happen with an unchanged fingerprint: link it afresh
+                pairs.append((pid, gamma if prints.match(pid) == match else None))
+            else:
+                out[key] = pairs
+        return out
+
+
+def dumps(state: LinkState) -> str:
+    """The state as compact text (msgpack, deflated, base64): people named once each."""
+    table: dict[tuple[str, bytes], int] = {}
+    children: list[Any] = []
+    for key, kept in state.children.items():
+        pairs = [
+            [table.setdefault((ident, match), len(table)), lv, terms]
+            for ident, match, (lv, terms) in kept.pairs
+        ]
+        children.append([key, kept.fingerprint, pairs])
+    body = _encode(
+        {
+            "version": LINK_STATE_VERSION,
+            "matcher": state.matcher,
+            "model": state.model,
+            "people": list(table),
+            "children": children,
+        }
+    )
+    return base64.b64encode(zlib.compress(body, 6)).decode("ascii")
+
+
+def loads(text: str) -> LinkState:
+    """A state again; MatchStateError when it is unreadable or of another version."""
+    try:
+        obj = msgspec.msgpack.decode(zlib.decompress(base64.b64decode(text)))
+    except (ValueError, zlib.error, msgspec.DecodeError) as exc:
+        raise MatchStateError(f"the kept link state is unreadable ({type(exc).__name__})") from exc
+    if not isinstance(obj, dict) or obj.get("version") != LINK_STATE_VERSION:
+        raise MatchStateError("the kept link state is of another version")
+    people = [(str(ident), bytes(match)) for ident, match in obj["people"]]
+    children = {
+        str(key): ChildLinks(
+            bytes(fp), tuple((*people[i], (tuple(levels), tuple(terms))) for i, levels, terms in pairs)
+        )
+        for key, fp, pairs in obj["children"]
+    }
+    return LinkState(bytes(obj["model"]), str(obj["matcher"]), children)
