@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,6 +94,14 @@ def acceptances(args: argparse.Namespace) -> list[AcceptDrop]:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store(settings.database_url)
+    try:
+        return _run(args, settings, store)
+    finally:
+        store.close()  # every connection closed cleanly, whatever the process does next
+
+
+def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     from pipeline.run import Interrupted, follow_run, launch
 
     accept = acceptances(args)
@@ -102,7 +112,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if no_fetch
         else launch.RunRequest(args.trigger, args.mode, False, accept)
     )
-    store = Store(settings.database_url)
     # the progress goes to stderr: stdout holds only the summary (or, with --json, the JSON)
     mode = "workers at the configured broker" if settings.broker_url else "in-process (embedded)"
     sys.stderr.write(f"reunify run ({args.mode}): as of {settings.as_of}, {mode}\n")
@@ -475,6 +484,23 @@ def _stdout_gone() -> int:
     return ExitCode.BROKEN_PIPE
 
 
+def exit_without_teardown(code: int) -> None:
+    """End the process now with ``code``, once the output is flushed, if nothing else is at work.
+
+    After a whole run the interpreter's own shutdown frees every object left (caches, modules,
+    the database driver's state) one by one: about 0.7 s of CPU at 20,000 children, for memory
+    the operating system takes back at once. Only the console command's process does this (a
+    caller of :func:`main` keeps its interpreter), after its store was closed and everything it
+    wrote was committed; a thread that is not a daemon (one the interpreter would wait for)
+    means work may still be going on, and the process then exits the ordinary way."""
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        return
+    logging.shutdown()  # flushes every handler, as the interpreter's exit would
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``reunify`` console script."""
     args = build_parser().parse_args(argv)
@@ -484,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warn_unknown_keys(settings)
         code = int(args.func(args, settings))
         sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        if argv is None and args.func is cmd_run:
+            exit_without_teardown(code)
         return code
     except BrokenPipeError:
         return _stdout_gone()

@@ -62,6 +62,10 @@ def _record_id(value: object, id_field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MalformedRecord(f"missing or invalid {id_field}")
     record_id = value.strip()
+    if record_id.isascii() and record_id.isprintable() and len(record_id) <= MAX_RECORD_ID_CHARS:
+        # in ASCII, what isprintable refuses is exactly the controls _ID_CONTROL finds (NUL among
+        # them): such an id is well formed, and the checks below would each pass
+        return record_id
     problem = unstorable(record_id)
     if problem is None and _ID_CONTROL.search(record_id):
         problem = "holds a control or invisible formatting character"
@@ -221,7 +225,13 @@ REMOVAL_COLUMNS = (
 
 
 def parse_removal(row: Mapping[str, str | None]) -> RemovalRecord:
-    """A removal-list CSV row (a dict keyed by the header)."""
+    """A removal-list CSV row (a dict keyed by the header): the fast path, else the checked one."""
+    record = fast_removal(row)
+    return record if record is not None else checked_removal(row)
+
+
+def checked_removal(row: Mapping[str, str | None]) -> RemovalRecord:
+    """A removal-list CSV row, read field by field (MalformedRecord names what is wrong)."""
     f = _Fields(row, "REMOVAL_ID", "removal row")
     if None in row or any(row.get(col) is None for col in REMOVAL_COLUMNS):
         raise f.fail("row has the wrong number of columns")
@@ -465,6 +475,35 @@ def fast_dna(raw: object) -> DnaResult | None:
             reported_at=_timestamp(r.reported_at),
         )
     except _FALLBACK:
+        return None
+
+
+_REMOVAL_KEYS = frozenset(REMOVAL_COLUMNS)
+# what the removal fast path gives up on besides _FALLBACK's: a cell that is not a string (a row
+# read back from JSON may hold any value), which the checked path names or fails on as it does
+_REMOVAL_FALLBACK = (*_FALLBACK, AttributeError)
+
+
+def fast_removal(row: object) -> RemovalRecord | None:
+    """A removal row with exactly the contract's columns, each a string (what the CSV reader
+    gives), and a removal date; None when the checked path must read it."""
+    if type(row) is not dict or row.keys() != _REMOVAL_KEYS or None in row.values():
+        return None
+    try:
+        removal_date = normalise.us_date(row["REMOVAL_DATE"])
+        if removal_date is None:
+            return None
+        return RemovalRecord(
+            _record_id(row["REMOVAL_ID"], "REMOVAL_ID"),
+            normalise.a_number(row["A_NUMBER"]),
+            _text(row["FIRST_NAME"]) or "",
+            _text(row["LAST_NAME"]) or "",
+            normalise.us_date(row["DOB"]),
+            normalise.country(_text(row["COUNTRY"])),
+            removal_date,
+            _text(row["PORT"]),
+        )
+    except _REMOVAL_FALLBACK:
         return None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -52,11 +52,61 @@ def since_date(since: datetime | date | None) -> str | None:
     return since.isoformat()
 
 
+class CsvRows:
+    """``csv.DictReader`` over ``lines`` for a known header, at about half its cost a row.
+
+    The same dicts (keyed by ``fieldnames``; surplus cells under the key None, missing cells
+    None; blank lines skipped) and the same ``line_num`` at every point, a failure's included:
+    DictReader's ``__next__`` looks up its properties and lengths again for every row, which
+    costs as much as the CSV parsing itself over a long list. The first line read is the header
+    (``header``; None for an empty body) and is replaced by ``fieldnames`` as given.
+    """
+
+    def __init__(self, lines: Iterator[str], fieldnames: Sequence[str], *, strict: bool = True) -> None:
+        self._reader = csv.reader(lines, strict=strict)
+        self.fieldnames = list(fieldnames)
+        self.line_num = 0
+        self.header: list[str] | None = None
+        self._started = False
+
+    def read_header(self) -> list[str] | None:
+        """Read the header line (csv.Error when it cannot be parsed); None for an empty body."""
+        self._started = True
+        self.header = next(self._reader, None)
+        self.line_num = self._reader.line_num
+        return self.header
+
+    def __iter__(self) -> Iterator[dict[str | None, Any]]:
+        if not self._started:
+            self.read_header()
+        reader, fields = self._reader, self.fieldnames
+        width = len(fields)
+        after_blank = False
+        for cells in reader:
+            # DictReader's line number: the reader's after each row it returns, and after the
+            # first of the blank lines it skips (a failure further on leaves it there)
+            if not cells:
+                if not after_blank:
+                    self.line_num = reader.line_num
+                    after_blank = True
+                continue
+            after_blank = False
+            self.line_num = reader.line_num
+            row: dict[str | None, Any] = dict(zip(fields, cells, strict=False))  # unequal: below
+            if len(cells) != width:
+                if len(cells) > width:
+                    row[None] = cells[width:]
+                else:
+                    for key in fields[len(cells) :]:
+                        row[key] = None
+            yield row
+
+
 def fetch(
     client: FeedClient, since: datetime | date | None = None, *, batch_size: int = BATCH_SIZE
 ) -> Iterator[list[object]]:
-    """Every row as a dict keyed by the contract's columns (``csv.DictReader``: extra cells under
-    the key None, missing cells None, so the parser quarantines them), in batches of
+    """Every row as a dict keyed by the contract's columns (as ``csv.DictReader`` gives it: extra
+    cells under the key None, missing cells None, so the parser quarantines them), in batches of
     ``batch_size``. A dropped connection restarts the stream and skips the lines already read:
     each row comes once, and the CSV reader sees the whole logical file (a quoted field may hold
     newlines). A body with no header or another header fails the feed; a header alone is an
@@ -66,13 +116,13 @@ def fetch(
     lines = client.iter_lines(
         PATH, {"since": since_date(since)}, check_first_line=check_header, what="removals.csv"
     )
-    reader = csv.DictReader(lines, strict=True)
+    # the checked header's columns, without its whitespace
+    reader = CsvRows(lines, REMOVAL_COLUMNS, strict=True)
     batch: list[object] = []
     batches = rows = 0
     try:
-        if reader.fieldnames is None:  # iter_lines checked the header; the stream ended before it
+        if reader.read_header() is None:  # iter_lines checked the header; the stream ended before it
             raise FeedProtocolError(NAME, "removals.csv: the body is empty: no header row")
-        reader.fieldnames = list(REMOVAL_COLUMNS)  # the checked header, without its whitespace
         for row in reader:
             batch.append(row)
             if len(batch) >= batch_size:

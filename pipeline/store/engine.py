@@ -19,6 +19,8 @@ from sqlalchemy.engine import URL, make_url
 from pipeline.errors import StoreError
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+SQLITE_PAGE_SIZE = 16384
+"""Bytes a page of a SQLite store created from now on (SQLite's default is 4096)."""
 # Execution option that makes a SQLite transaction take the write lock up front (BEGIN IMMEDIATE):
 # a deferred transaction that reads then writes can fail at once with "database is locked"
 # instead of waiting for the busy timeout when another process writes concurrently.
@@ -87,6 +89,10 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cur = dbapi_conn.cursor()
         try:
             cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+            # Only a new, empty file takes it (an existing store keeps its size): a run's bulk
+            # load of ~500-byte records costs about 30% less CPU a row in 16 KiB pages than in
+            # the default 4 KiB (fewer B-tree pages and splits; bench/README, task rawfetch)
+            cur.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
             _enable_wal(cur)
             cur.execute("PRAGMA synchronous = NORMAL")
             # a run writes hundreds of MB of raw records: checkpoint every 64 MB of log rather

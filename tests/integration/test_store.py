@@ -25,6 +25,7 @@ from store_clock import T0, FakeClock
 from pipeline.errors import StoreError
 from pipeline.records import Quarantined
 from pipeline.store import FeedCounts, LockHolder, Store
+from pipeline.store.engine import SQLITE_PAGE_SIZE
 from pipeline.store.migrate import alembic_config, head_revision, upgrade
 from pipeline.store.schema import metadata
 
@@ -539,6 +540,29 @@ def test_unreachable_postgres_is_a_store_error_without_password() -> None:
 def test_unusable_sqlite_path_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot reach"):
         Store(f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}").list_runs()
+
+
+def test_a_new_sqlite_store_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    import sqlite3
+
+    def page_size(path: Path) -> int:
+        with sqlite3.connect(path) as conn:
+            return int(conn.execute("PRAGMA page_size").fetchone()[0])
+
+    fresh = tmp_path / "new.sqlite3"
+    Store(f"sqlite:///{fresh}").list_runs()
+    assert page_size(fresh) == SQLITE_PAGE_SIZE != 4096
+    # a store made before (SQLite's default pages, WAL) opens, keeps them, and takes records
+    old = tmp_path / "old.sqlite3"
+    with sqlite3.connect(old) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("CREATE TABLE placeholder (x)")
+    store = Store(f"sqlite:///{old}")
+    run = store.start_run("test", AS_OF)
+    store.add_feed_records(run, "orr", [("ORR-1", "", "{}")])
+    assert store.count_feed_records(run, "orr") == 1
+    assert page_size(old) == 4096
+    store.close()
 
 
 def test_unsupported_url_is_a_store_error() -> None:

@@ -4,6 +4,8 @@ checked path; on a generated world, with every hostile data mode applied, from o
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -99,3 +101,61 @@ def test_a_page_validates_to_the_same_records_reasons_and_payloads_either_way(
             assert validate_page(feed, records, checked_typed) == fast_result
         assert typed == checked_typed
         assert fast_result[1], f"{feed}: the hostile modes quarantine records of every JSON feed"
+
+
+def _removal_rows(payloads: WorldPayloads) -> list[Any]:
+    # as the adapter reads them: csv.DictReader (extra cells under None, missing ones None)
+    rows: list[Any] = list(csv.DictReader(io.StringIO(payloads.removals_csv, newline="")))
+    # and rows as a run reads them back from the store: JSON objects, of any value types
+    odd: list[Any] = [
+        {**rows[0], "DOB": 19800101},
+        {**rows[0], "A_NUMBER": 204946313},
+        {**rows[0], "FIRST_NAME": ["ANA"]},
+        {**rows[0], "PORT": None},
+        {**rows[0], "PORT": " ", "DOB": "", "A_NUMBER": "", "COUNTRY": ""},
+        {**rows[0], "_extra_cells": ["x"]},
+        {k: v for k, v in rows[0].items() if k != "PORT"},
+        {**rows[0], "REMOVAL_DATE": " "},
+        {**rows[0], "REMOVAL_ID": " RM-1\u200b"},
+        {**rows[0], "LAST_NAME": "O\ud800"},
+        list(rows[0].values()),
+    ]
+    return rows + odd
+
+
+def _outcome(parser: Callable[[object], Any], raw: object) -> Any:
+    try:
+        return _checked(parser, raw)
+    except Exception as exc:  # the checked path's own failure (validate_page quarantines it)
+        return ("failed", type(exc).__name__)
+
+
+def test_the_removal_fast_path_gives_the_checked_paths_record_or_leaves_it_to_it(
+    payloads: WorldPayloads,
+) -> None:
+    rows = _removal_rows(payloads)
+    read = gave_up = 0
+    for row in rows:
+        expected = _outcome(parse.checked_removal, row)
+        got = parse.fast_removal(row)
+        if got is None:
+            gave_up += 1
+        else:
+            read += 1
+            assert got == expected, row
+        assert _outcome(parse.parse_removal, row) == expected
+    assert read > len(rows) * 0.8 and gave_up >= 10
+
+
+def test_a_removal_page_validates_to_the_same_records_reasons_and_payloads_either_way(
+    payloads: WorldPayloads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _removal_rows(payloads)
+    typed: list[Any] = []
+    fast_result = validate_page("removals", rows, typed)
+    with monkeypatch.context() as patch:
+        patch.setitem(PARSERS, "removals", parse.checked_removal)
+        checked_typed: list[Any] = []
+        assert validate_page("removals", rows, checked_typed) == fast_result
+    assert typed == checked_typed
+    assert fast_result[1], "the hostile modes quarantine removal rows"
