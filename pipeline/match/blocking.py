@@ -29,6 +29,13 @@ from pipeline.records import DnaResult
 MAX_BUCKET = 150
 #: a key bucket this small or smaller adds up to log2(SPECIFIC_BUCKET) to its people's pre-score
 SPECIFIC_BUCKET = 32.0
+#: taken off the pre-score of a person whose countries all differ from the child's: the model
+#: weighs a different country at about -9 bits, yet the keys alone ranked such namesakes (who
+#: often claimed a child of the same name) above the true parent, who was then never compared
+#: (the largest cause of missed links at 20,000 children: bench/misses.py). Above a claim key's
+#: 5 points, so that a claim of the child's name from another country does not outrank the
+#: surname of the child's own country; 4 and 6 measured alike on the default worlds tuned on.
+COUNTRY_PENALTY = 6.0
 
 
 class BlockingIndex:
@@ -50,8 +57,17 @@ class BlockingIndex:
         #: the people apprehended on more than one day, by key: the only ones whose keys span
         #: several days (candidate pruning bounds everyone else by one day's keys)
         self.multi_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        #: the countries of each person who has any (one frozenset per combination, shared)
+        self.countries: dict[int, frozenset[str]] = {}
+        shared: dict[frozenset[str], frozenset[str]] = {}
         for person in people:
             pid = person.pid
+            found = frozenset(
+                [a.country for a in person.ice if a.country]
+                + [r.country for r in person.removals if r.country]
+            )
+            if found:
+                self.countries[pid] = shared.setdefault(found, found)
             keys: set[tuple[object, ...]] = set()
             dated = any(a.apprehension_date for a in person.ice)
             for a in person.ice:
@@ -192,6 +208,20 @@ def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
     return out
 
 
+def _penalties(c: ChildView, index: BlockingIndex, pids: Iterable[int]) -> dict[int, float]:
+    """The pre-score penalty of each of ``pids`` that has one (see :data:`COUNTRY_PENALTY`)."""
+    mine = c.countries
+    if not mine or COUNTRY_PENALTY == 0.0:
+        return {}
+    countries = index.countries
+    out: dict[int, float] = {}
+    for pid in pids:
+        theirs = countries.get(pid)
+        if theirs is not None and theirs.isdisjoint(mine):
+            out[pid] = COUNTRY_PENALTY
+    return out
+
+
 def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
     """People sharing a blocking key with the child, with a cheap pre-score."""
     score: dict[int, float] = defaultdict(float)
@@ -199,10 +229,6 @@ def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
         for pid in found:
             score[pid] += points
     return score
-
-
-#: slack of the pruning bound, far above the floating-point error of a pre-score sum
-_BOUND_SLACK = 1e-6
 
 
 def top_candidates(
@@ -214,17 +240,19 @@ def top_candidates(
     exclude: Collection[int] = (),
     stats: list[int] | None = None,
 ) -> list[int]:
-    """The people the linker compares: of the pre-scores of :func:`candidates_of` (plus
-    ``boosts``, added in order, without the people in ``exclude``), the ``n`` best, best first,
-    ties by pid, and of those only the ones within ``margin`` of the best.
+    """The people the linker compares: of the pre-scores of :func:`candidates_of` (less the
+    penalty of a person whose countries all differ from the child's, plus ``boosts``, added in
+    order, without the people in ``exclude``), the ``n`` best, best first, ties by pid, and of
+    those only the ones within ``margin`` of the best.
 
     Exactly what :func:`_reference_top` gives, with far fewer per-person additions: buckets are
     summed heaviest first, and once the weight of the buckets left cannot lift a person who has
     not been seen to the n-th best score (or to the best one minus the margin) the rest are
-    only read for the people still in the running. Those few are then summed again in the
-    reference's order, so that their scores (and ties) are bit for bit the reference's.
-    ``stats``, when given, gains the per-person additions and the bucket entries the re-summing
-    scanned (bench/prune_count.py).
+    only read for the people still in the running. Penalties only lower a score, so partial
+    sums less the penalty stay lower bounds and the weight left an upper bound. Those still in
+    the running are then summed again in the reference's order, so that their scores (and ties)
+    are bit for bit the reference's. ``stats``, when given, gains the per-person additions and
+    the bucket entries the re-summing scanned (bench/prune_count.py).
     """
     buckets = _weighted_buckets(c, index)
     order = sorted(range(len(buckets)), key=lambda i: -buckets[i][1])
@@ -238,6 +266,8 @@ def top_candidates(
         return rest[None] + max((w for d, w in rest.items() if d is not None), default=0.0)
 
     approx: dict[int, float] = defaultdict(float)
+    penalty: dict[int, float] = {}
+    penalised: set[int] = set()  # the people seen whose penalty is known (in ``penalty`` or none)
     bar = -math.inf
     since_check = 0
     pos = 0
@@ -247,7 +277,9 @@ def top_candidates(
             # a check costs a pass over the people seen: at most once per as many additions
             since_check = 0
             left = reach()
-            bar = _bar(approx, exclude, n, margin, left)
+            bar = _bar(
+                approx, _seen_penalties(c, index, approx, penalty, penalised), exclude, n, margin, left
+            )
             if left < bar - _BOUND_SLACK:
                 break
         for pid in found:
@@ -259,8 +291,9 @@ def top_candidates(
     if stats is not None:
         stats[0] += sum(len(buckets[i][0]) for i in order[:pos])
         stats[1] += sum(len(b[0]) for b in buckets)
-    bar = _bar(approx, exclude, n, margin, -math.inf)
-    running = {pid for pid, v in approx.items() if v + left >= bar - _BOUND_SLACK}
+    penalty = _seen_penalties(c, index, approx, penalty, penalised)
+    bar = _bar(approx, penalty, exclude, n, margin, -math.inf)
+    running = {pid for pid, v in approx.items() if v - penalty.get(pid, 0.0) + left >= bar - _BOUND_SLACK}
     running.update(pid for pid, _ in boosts)
     for _, _, _, key in buckets:
         running.update(index.multi_day.get(key, ()))
@@ -271,24 +304,54 @@ def top_candidates(
     for found, points, _, _ in buckets:
         for pid in running.intersection(found):
             score[pid] = score.get(pid, 0.0) + points
+    for pid, cut in _penalties(c, index, score).items():
+        score[pid] -= cut
     for pid, extra in boosts:
         if pid in running:
             score[pid] = score.get(pid, 0.0) + extra
     return _top_within(score, n, margin)
 
 
-def _bar(approx: dict[int, float], exclude: Collection[int], n: int, margin: float, left: float) -> float:
-    """The score an unseen person must exceed to be compared, from partial sums (lower bounds):
-    the best minus the margin, or the n-th best when that is higher (and can matter: the
-    n-th best is computed only when the weight ``left`` falls below the best)."""
+def _seen_penalties(
+    c: ChildView, index: BlockingIndex, approx: dict[int, float], penalty: dict[int, float], known: set[int]
+) -> dict[int, float]:
+    """``penalty`` completed for the people of ``approx`` not looked up yet (``known`` grows)."""
+    fresh = [pid for pid in approx if pid not in known]
+    if fresh:
+        penalty.update(_penalties(c, index, fresh))
+        known.update(fresh)
+    return penalty
+
+
+#: slack of the pruning bound, far above the floating-point error of a pre-score sum
+_BOUND_SLACK = 1e-6
+
+
+def _bar(
+    approx: dict[int, float],
+    penalty: dict[int, float],
+    exclude: Collection[int],
+    n: int,
+    margin: float,
+    left: float,
+) -> float:
+    """The score an unseen person must exceed to be compared, from partial sums less their
+    penalties (lower bounds): the best minus the margin, or the n-th best when that is higher
+    (and can matter: the n-th best is computed only when the weight ``left`` falls below the
+    best)."""
     for pid in exclude:
         approx.pop(pid, None)
     if not approx:
         return -math.inf
-    best = max(approx.values())
+    values = [v - penalty[pid] for pid, v in approx.items() if pid in penalty] if penalty else []
+    if values:
+        values.extend(v for pid, v in approx.items() if pid not in penalty)
+    else:
+        values = list(approx.values())
+    best = max(values)
     bar = best - margin
-    if len(approx) >= n and left < best:
-        bar = max(bar, heapq.nlargest(n, approx.values())[-1])
+    if len(values) >= n and left < best:
+        bar = max(bar, heapq.nlargest(n, values)[-1])
     return bar
 
 
@@ -310,6 +373,8 @@ def _reference_top(
 ) -> list[int]:
     """:func:`top_candidates` the plain way (every person scored): the reference it must equal."""
     pre = {pid: w for pid, w in candidates_of(c, index).items() if pid not in exclude}
+    for pid, cut in _penalties(c, index, pre).items():
+        pre[pid] -= cut
     for pid, extra in boosts:
         pre[pid] = pre.get(pid, 0.0) + extra
     return _top_within(pre, n, margin)
