@@ -57,17 +57,17 @@ class BlockingIndex:
         #: the people apprehended on more than one day, by key: the only ones whose keys span
         #: several days (candidate pruning bounds everyone else by one day's keys)
         self.multi_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
-        #: the countries of each person who has any (one frozenset per combination, shared)
-        self.countries: dict[int, frozenset[str]] = {}
-        shared: dict[frozenset[str], frozenset[str]] = {}
+        #: the people of each country, and those without any (a person of several is in each)
+        self.of_country: dict[str, set[int]] = defaultdict(set)
+        self.no_country: set[int] = set()
         for person in people:
             pid = person.pid
-            found = frozenset(
-                [a.country for a in person.ice if a.country]
-                + [r.country for r in person.removals if r.country]
-            )
-            if found:
-                self.countries[pid] = shared.setdefault(found, found)
+            countries = {a.country for a in person.ice if a.country}
+            countries.update(r.country for r in person.removals if r.country)
+            for country in countries:
+                self.of_country[country].add(pid)
+            if not countries:
+                self.no_country.add(pid)
             keys: set[tuple[object, ...]] = set()
             dated = any(a.apprehension_date for a in person.ice)
             for a in person.ice:
@@ -208,17 +208,16 @@ def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
     return out
 
 
-def _penalties(c: ChildView, index: BlockingIndex, pids: Iterable[int]) -> dict[int, float]:
-    """The pre-score penalty of each of ``pids`` that has one (see :data:`COUNTRY_PENALTY`)."""
-    mine = c.countries
-    if not mine or COUNTRY_PENALTY == 0.0:
-        return {}
-    countries = index.countries
-    out: dict[int, float] = {}
-    for pid in pids:
-        theirs = countries.get(pid)
-        if theirs is not None and theirs.isdisjoint(mine):
-            out[pid] = COUNTRY_PENALTY
+def _penalised(c: ChildView, index: BlockingIndex, pids: Iterable[int]) -> set[int]:
+    """The people of ``pids`` whose countries all differ from the child's (see
+    :data:`COUNTRY_PENALTY`); set differences, as this runs for every person a child reaches."""
+    if not c.countries or not COUNTRY_PENALTY:
+        return set()
+    out = set(pids) - index.no_country
+    for country in c.countries:
+        if not out:
+            break
+        out -= index.of_country.get(country, set())
     return out
 
 
@@ -248,8 +247,9 @@ def top_candidates(
     Exactly what :func:`_reference_top` gives, with far fewer per-person additions: buckets are
     summed heaviest first, and once the weight of the buckets left cannot lift a person who has
     not been seen to the n-th best score (or to the best one minus the margin) the rest are
-    only read for the people still in the running. Penalties only lower a score, so partial
-    sums less the penalty stay lower bounds and the weight left an upper bound. Those still in
+    only read for the people still in the running. Penalties only lower a score: each check
+    first takes them off the partial sums of the people new since the last one, so partial sums
+    stay lower bounds and the weight left an upper bound. Those still in
     the running are then summed again in the reference's order, so that their scores (and ties)
     are bit for bit the reference's. ``stats``, when given, gains the per-person additions and
     the bucket entries the re-summing scanned (bench/prune_count.py).
@@ -266,8 +266,7 @@ def top_candidates(
         return rest[None] + max((w for d, w in rest.items() if d is not None), default=0.0)
 
     approx: dict[int, float] = defaultdict(float)
-    penalty: dict[int, float] = {}
-    penalised: set[int] = set()  # the people seen whose penalty is known (in ``penalty`` or none)
+    penalised: set[int] = set()  # the people of ``approx`` whose penalty is taken off it
     bar = -math.inf
     since_check = 0
     pos = 0
@@ -276,10 +275,9 @@ def top_candidates(
         if since_check + len(found) >= len(approx):
             # a check costs a pass over the people seen: at most once per as many additions
             since_check = 0
+            _take_penalties(c, index, approx, penalised)
             left = reach()
-            bar = _bar(
-                approx, _seen_penalties(c, index, approx, penalty, penalised), exclude, n, margin, left
-            )
+            bar = _bar(approx, exclude, n, margin, left)
             if left < bar - _BOUND_SLACK:
                 break
         for pid in found:
@@ -291,9 +289,9 @@ def top_candidates(
     if stats is not None:
         stats[0] += sum(len(buckets[i][0]) for i in order[:pos])
         stats[1] += sum(len(b[0]) for b in buckets)
-    penalty = _seen_penalties(c, index, approx, penalty, penalised)
-    bar = _bar(approx, penalty, exclude, n, margin, -math.inf)
-    running = {pid for pid, v in approx.items() if v - penalty.get(pid, 0.0) + left >= bar - _BOUND_SLACK}
+    _take_penalties(c, index, approx, penalised)
+    bar = _bar(approx, exclude, n, margin, -math.inf)
+    running = {pid for pid, v in approx.items() if v + left >= bar - _BOUND_SLACK}
     running.update(pid for pid, _ in boosts)
     for _, _, _, key in buckets:
         running.update(index.multi_day.get(key, ()))
@@ -304,54 +302,40 @@ def top_candidates(
     for found, points, _, _ in buckets:
         for pid in running.intersection(found):
             score[pid] = score.get(pid, 0.0) + points
-    for pid, cut in _penalties(c, index, score).items():
-        score[pid] -= cut
+    for pid in _penalised(c, index, score):
+        score[pid] -= COUNTRY_PENALTY
     for pid, extra in boosts:
         if pid in running:
             score[pid] = score.get(pid, 0.0) + extra
     return _top_within(score, n, margin)
 
 
-def _seen_penalties(
-    c: ChildView, index: BlockingIndex, approx: dict[int, float], penalty: dict[int, float], known: set[int]
-) -> dict[int, float]:
-    """``penalty`` completed for the people of ``approx`` not looked up yet (``known`` grows)."""
-    fresh = [pid for pid in approx if pid not in known]
+def _take_penalties(c: ChildView, index: BlockingIndex, approx: dict[int, float], done: set[int]) -> None:
+    """Take the penalty off the partial sum of each person of ``approx`` not in ``done`` (which
+    grows): every partial sum less its penalty is then a lower bound of the person's score."""
+    fresh = approx.keys() - done
     if fresh:
-        penalty.update(_penalties(c, index, fresh))
-        known.update(fresh)
-    return penalty
+        for pid in _penalised(c, index, fresh):
+            approx[pid] -= COUNTRY_PENALTY
+        done |= fresh
 
 
 #: slack of the pruning bound, far above the floating-point error of a pre-score sum
 _BOUND_SLACK = 1e-6
 
 
-def _bar(
-    approx: dict[int, float],
-    penalty: dict[int, float],
-    exclude: Collection[int],
-    n: int,
-    margin: float,
-    left: float,
-) -> float:
-    """The score an unseen person must exceed to be compared, from partial sums less their
-    penalties (lower bounds): the best minus the margin, or the n-th best when that is higher
-    (and can matter: the n-th best is computed only when the weight ``left`` falls below the
-    best)."""
+def _bar(approx: dict[int, float], exclude: Collection[int], n: int, margin: float, left: float) -> float:
+    """The score an unseen person must exceed to be compared, from partial sums (lower bounds):
+    the best minus the margin, or the n-th best when that is higher (and can matter: the
+    n-th best is computed only when the weight ``left`` falls below the best)."""
     for pid in exclude:
         approx.pop(pid, None)
     if not approx:
         return -math.inf
-    values = [v - penalty[pid] for pid, v in approx.items() if pid in penalty] if penalty else []
-    if values:
-        values.extend(v for pid, v in approx.items() if pid not in penalty)
-    else:
-        values = list(approx.values())
-    best = max(values)
+    best = max(approx.values())
     bar = best - margin
-    if len(values) >= n and left < best:
-        bar = max(bar, heapq.nlargest(n, values)[-1])
+    if len(approx) >= n and left < best:
+        bar = max(bar, heapq.nlargest(n, approx.values())[-1])
     return bar
 
 
@@ -373,8 +357,8 @@ def _reference_top(
 ) -> list[int]:
     """:func:`top_candidates` the plain way (every person scored): the reference it must equal."""
     pre = {pid: w for pid, w in candidates_of(c, index).items() if pid not in exclude}
-    for pid, cut in _penalties(c, index, pre).items():
-        pre[pid] -= cut
+    for pid in _penalised(c, index, pre):
+        pre[pid] -= COUNTRY_PENALTY
     for pid, extra in boosts:
         pre[pid] = pre.get(pid, 0.0) + extra
     return _top_within(pre, n, margin)
