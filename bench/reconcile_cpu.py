@@ -1,7 +1,9 @@
 """CPU seconds of one in-process reconcile of a world directory, with the scorer's dedup F1 and
 status accuracy (to check both trees of an A/B reconcile the same world).
 
-    PYTHONPATH=<tree> python bench/reconcile_cpu.py /tmp/worlds/world-20000-s7-default
+    PYTHONPATH=<tree> python bench/reconcile_cpu.py /tmp/worlds/world-20000-s7-default [LABEL]
+
+Run it once per tree, interleaved, for an A/B on a shared machine; LABEL names the tree.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pipeline.sim.world import load_world
 
 
 def main(argv: list[str]) -> int:
-    """Reconcile the world at ``argv[0]`` once and print one JSON line."""
+    """Reconcile the world at ``argv[0]`` once and print one JSON line (labelled ``argv[1]``)."""
     world = load_world(argv[0])
     snapshot = world.to_snapshot()
     start = time.process_time()
@@ -26,6 +28,7 @@ def main(argv: list[str]) -> int:
     print(
         json.dumps(
             {
+                "label": argv[1] if len(argv) > 1 else argv[0],
                 "cpu_s": round(cpu, 2),
                 "dedup_f1": round(figures.dedup_f1, 4),
                 "status": round(figures.status_accuracy, 4),

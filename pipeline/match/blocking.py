@@ -29,6 +29,13 @@ from pipeline.records import DnaResult
 MAX_BUCKET = 150
 #: a key bucket this small or smaller adds up to log2(SPECIFIC_BUCKET) to its people's pre-score
 SPECIFIC_BUCKET = 32.0
+#: taken off the pre-score of a person whose countries all differ from the child's: the model
+#: weighs a different country at about -9 bits, yet the keys alone ranked such namesakes (who
+#: often claimed a child of the same name) above the true parent, who was then never compared
+#: (the largest cause of missed links at 20,000 children: bench/misses.py). Above a claim key's
+#: 5 points, so that a claim of the child's name from another country does not outrank the
+#: surname of the child's own country; 4 and 6 measured alike on the default worlds tuned on.
+COUNTRY_PENALTY = 6.0
 
 
 class BlockingIndex:
@@ -50,8 +57,17 @@ class BlockingIndex:
         #: the people apprehended on more than one day, by key: the only ones whose keys span
         #: several days (candidate pruning bounds everyone else by one day's keys)
         self.multi_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        #: the people of each country, and those without any (a person of several is in each)
+        self.of_country: dict[str, set[int]] = defaultdict(set)
+        self.no_country: set[int] = set()
         for person in people:
             pid = person.pid
+            countries = {a.country for a in person.ice if a.country}
+            countries.update(r.country for r in person.removals if r.country)
+            for country in countries:
+                self.of_country[country].add(pid)
+            if not countries:
+                self.no_country.add(pid)
             keys: set[tuple[object, ...]] = set()
             dated = any(a.apprehension_date for a in person.ice)
             for a in person.ice:
@@ -198,6 +214,19 @@ def probed_buckets(c: ChildView, index: BlockingIndex) -> list[tuple[list[int], 
     return [(found, key) for found, _, _, key in _weighted_buckets(c, index)]
 
 
+def _penalised(c: ChildView, index: BlockingIndex, pids: Iterable[int]) -> set[int]:
+    """The people of ``pids`` whose countries all differ from the child's (see
+    :data:`COUNTRY_PENALTY`); set differences, as this runs for every person a child reaches."""
+    if not c.countries or not COUNTRY_PENALTY:
+        return set()
+    out = set(pids) - index.no_country
+    for country in c.countries:
+        if not out:
+            break
+        out -= index.of_country.get(country, set())
+    return out
+
+
 def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
     """People sharing a blocking key with the child, with a cheap pre-score."""
     score: dict[int, float] = defaultdict(float)
@@ -205,10 +234,6 @@ def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
         for pid in found:
             score[pid] += points
     return score
-
-
-#: slack of the pruning bound, far above the floating-point error of a pre-score sum
-_BOUND_SLACK = 1e-6
 
 
 def top_candidates(
@@ -220,17 +245,20 @@ def top_candidates(
     exclude: Collection[int] = (),
     stats: list[int] | None = None,
 ) -> list[int]:
-    """The people the linker compares: of the pre-scores of :func:`candidates_of` (plus
-    ``boosts``, added in order, without the people in ``exclude``), the ``n`` best, best first,
-    ties by pid, and of those only the ones within ``margin`` of the best.
+    """The people the linker compares: of the pre-scores of :func:`candidates_of` (less the
+    penalty of a person whose countries all differ from the child's, plus ``boosts``, added in
+    order, without the people in ``exclude``), the ``n`` best, best first, ties by pid, and of
+    those only the ones within ``margin`` of the best.
 
     Exactly what :func:`_reference_top` gives, with far fewer per-person additions: buckets are
     summed heaviest first, and once the weight of the buckets left cannot lift a person who has
     not been seen to the n-th best score (or to the best one minus the margin) the rest are
-    only read for the people still in the running. Those few are then summed again in the
-    reference's order, so that their scores (and ties) are bit for bit the reference's.
-    ``stats``, when given, gains the per-person additions and the bucket entries the re-summing
-    scanned (bench/prune_count.py).
+    only read for the people still in the running. Penalties only lower a score: each check
+    first takes them off the partial sums of the people new since the last one, so partial sums
+    stay lower bounds and the weight left an upper bound. Those still in
+    the running are then summed again in the reference's order, so that their scores (and ties)
+    are bit for bit the reference's. ``stats``, when given, gains the per-person additions and
+    the bucket entries the re-summing scanned (bench/prune_count.py).
     """
     buckets = _weighted_buckets(c, index)
     order = sorted(range(len(buckets)), key=lambda i: -buckets[i][1])
@@ -244,6 +272,7 @@ def top_candidates(
         return rest[None] + max((w for d, w in rest.items() if d is not None), default=0.0)
 
     approx: dict[int, float] = defaultdict(float)
+    penalised: set[int] = set()  # the people of ``approx`` whose penalty is taken off it
     bar = -math.inf
     since_check = 0
     pos = 0
@@ -252,6 +281,7 @@ def top_candidates(
         if since_check + len(found) >= len(approx):
             # a check costs a pass over the people seen: at most once per as many additions
             since_check = 0
+            _take_penalties(c, index, approx, penalised)
             left = reach()
             bar = _bar(approx, exclude, n, margin, left)
             if left < bar - _BOUND_SLACK:
@@ -265,6 +295,7 @@ def top_candidates(
     if stats is not None:
         stats[0] += sum(len(buckets[i][0]) for i in order[:pos])
         stats[1] += sum(len(b[0]) for b in buckets)
+    _take_penalties(c, index, approx, penalised)
     bar = _bar(approx, exclude, n, margin, -math.inf)
     running = {pid for pid, v in approx.items() if v + left >= bar - _BOUND_SLACK}
     running.update(pid for pid, _ in boosts)
@@ -277,10 +308,26 @@ def top_candidates(
     for found, points, _, _ in buckets:
         for pid in running.intersection(found):
             score[pid] = score.get(pid, 0.0) + points
+    for pid in _penalised(c, index, score):
+        score[pid] -= COUNTRY_PENALTY
     for pid, extra in boosts:
         if pid in running:
             score[pid] = score.get(pid, 0.0) + extra
     return _top_within(score, n, margin)
+
+
+def _take_penalties(c: ChildView, index: BlockingIndex, approx: dict[int, float], done: set[int]) -> None:
+    """Take the penalty off the partial sum of each person of ``approx`` not in ``done`` (which
+    grows): every partial sum less its penalty is then a lower bound of the person's score."""
+    fresh = approx.keys() - done
+    if fresh:
+        for pid in _penalised(c, index, fresh):
+            approx[pid] -= COUNTRY_PENALTY
+        done |= fresh
+
+
+#: slack of the pruning bound, far above the floating-point error of a pre-score sum
+_BOUND_SLACK = 1e-6
 
 
 def _bar(approx: dict[int, float], exclude: Collection[int], n: int, margin: float, left: float) -> float:
@@ -316,6 +363,8 @@ def _reference_top(
 ) -> list[int]:
     """:func:`top_candidates` the plain way (every person scored): the reference it must equal."""
     pre = {pid: w for pid, w in candidates_of(c, index).items() if pid not in exclude}
+    for pid in _penalised(c, index, pre):
+        pre[pid] -= COUNTRY_PENALTY
     for pid, extra in boosts:
         pre[pid] = pre.get(pid, 0.0) + extra
     return _top_within(pre, n, margin)

@@ -4,8 +4,8 @@ re-links only the children a change touches (issue 19 item 3, issue 16 item 8).
 A child's first pass (blocking, pre-score, comparisons: ``Linker.first_pass``) is a function of
 its records, the DNA results naming it (resolved to people), the review decisions for it, the
 model, and the people of the blocking buckets it probes. The candidates (blocking and
-pre-score) read of those people only which buckets they are in (their ICE records' keys) and
-who was apprehended on several days; the comparison vector of a candidate reads the candidate's
+pre-score) read of those people only which buckets they are in (their ICE records' keys), their
+countries (the pre-score's country penalty) and who was apprehended on several days; the comparison vector of a candidate reads the candidate's
 records. So each child gets a fingerprint of its own inputs and of the membership of the buckets
 it probes; a later reconciliation under the same model and the same matcher source reuses the
 candidates of each child whose fingerprint is unchanged, with each candidate's comparison vector
@@ -171,12 +171,18 @@ def fingerprint(
 ) -> Fingerprints:
     """Fingerprint each child's candidate inputs: its comparison keys, the people its DNA results
     name (with the latest verdicts, in the order the first pass reads them), the people reviewers
-    rejected and confirmed for it, and the members of every bucket its pre-score reads, with
-    those of them apprehended on several days (``index`` is the whole snapshot's)."""
+    rejected and confirmed for it, and the members of every bucket its pre-score reads, with their
+    countries and those of them apprehended on several days (``index`` is the whole snapshot's)."""
     idents, ordered = identities(people)
     rejected_of: dict[str, list[str]] = defaultdict(list)
     for key, pid in rejected:
         rejected_of[key].append(idents[pid])
+    # the pre-score also reads each candidate's countries (blocking.COUNTRY_PENALTY), which a
+    # removal row can change without moving the person into another bucket
+    countries_of: dict[int, list[str]] = defaultdict(list)
+    for country, pids in sorted(index.of_country.items()):
+        for pid in pids:
+            countries_of[pid].append(country)
     buckets: dict[tuple[object, ...], bytes] = {}
     out: list[bytes] = []
     for cview in cviews:
@@ -187,7 +193,13 @@ def fingerprint(
             if digest is None:
                 several = index.multi_day.get(bkey, ())
                 digest = buckets[bkey] = _digest(
-                    _encode((bkey, [idents[pid] for pid in found], [idents[pid] for pid in several]))
+                    _encode(
+                        (
+                            bkey,
+                            [(idents[pid], countries_of.get(pid, [])) for pid in found],
+                            [idents[pid] for pid in several],
+                        )
+                    )
                 )
             parts.append(digest)
         # the buckets' order follows the child's string sets, salted per process: sorted

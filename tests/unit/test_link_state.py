@@ -81,10 +81,11 @@ def _late_parents(snap: FeedSnapshot, every: int) -> FeedSnapshot:
 
 def _corrected_parents(snap: FeedSnapshot, results: Sequence[ChildResult], every: int) -> FeedSnapshot:
     """``snap`` with the ICE records of every ``every``-th linked parent corrected to another
-    country and date of birth: fields no blocking key reads, which change comparison vectors."""
+    date of birth: a field no blocking key nor the pre-score reads (the country is one now:
+    blocking.COUNTRY_PENALTY), which changes comparison vectors."""
     ids = {rid for r in results[::every] if r.parent is not None for rid in r.parent.ice_record_ids}
     adults = [
-        dataclasses.replace(a, country="Belize", dob=date(1960, 1, 2)) if a.record_id in ids else a
+        dataclasses.replace(a, dob=date(1960, 1, 2)) if a.record_id in ids else a
         for a in snap.adults
     ]
     return dataclasses.replace(snap, adults=adults)
@@ -146,6 +147,31 @@ def test_a_child_whose_probed_bucket_gained_a_person_is_relinked() -> None:
     assert before[key] != after[key]
     changed = [k for k in before if before[k] != after[k]]
     assert 0 < len(changed) < len(before) // 4  # the rest is reused
+
+
+def test_a_child_whose_candidate_changed_country_is_relinked() -> None:
+    # a removal row of another country moves nobody into another bucket, yet changes the
+    # pre-score's country penalty of that person for every child that reaches them
+    world = generate_world(300, seed=23)
+    snap = world.to_snapshot()
+    before = _prints(snap)
+    linked = reconcile.reconcile_reusing(snap, world.as_of).results
+    target = next(r for r in linked if r.parent is not None and r.parent.ice_record_ids)
+    assert target.parent is not None
+    rid = target.parent.ice_record_ids[0]
+    adult = next(a for a in snap.adults if a.record_id == rid)
+    row = RemovalRecord(
+        "REM-ELSEWHERE",
+        adult.a_number,
+        adult.first_name,
+        adult.last_name,
+        adult.dob,
+        "NOWHERELAND",
+        world.as_of,
+        None,
+    )
+    after = _prints(dataclasses.replace(snap, removals=[*snap.removals, row]))
+    assert before[target.child_key] != after[target.child_key]
 
 
 def test_a_child_whose_decision_changed_is_relinked() -> None:
