@@ -74,6 +74,21 @@ def _export(env: dict[str, str], cwd: str) -> list[dict[str, Any]]:
     return without_run_id([json.loads(line) for line in out.read_text().splitlines() if line])
 
 
+def _differences(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> str:
+    """How two exports differ, in counts only: children differing, by top-level field."""
+    if len(a) != len(b):
+        return f"{len(a)} against {len(b)} children"
+    fields: dict[str, int] = {}
+    children = 0
+    for x, y in zip(a, b, strict=True):
+        if x != y:
+            children += 1
+            for key in sorted(set(x) | set(y)):
+                if x.get(key) != y.get(key):
+                    fields[key] = fields.get(key, 0) + 1
+    return f"{children} children differ, by field: {fields}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,13 +111,15 @@ def main() -> int:
         print(f"full run:        {full:6.1f} s  {_stages(full_stages)}")
         for n in (1, 2):
             seconds, stages = _run(env, "--no-fetch", tmp)
-            same = _export(env, tmp) == reference
+            exported = _export(env, tmp)
+            same = exported == reference
             print(
                 f"no-fetch run {n}:  {seconds:6.1f} s  {_stages(stages)}  same export as the full run: {same}"
             )
             if n == 1:
                 print("  its log, seconds from its first line:\n    " + "\n    ".join(stages["timeline"]))
             if not same:
+                print("  " + _differences(reference, exported))
                 return 1
         print(f"children: {len(reference)}")
     return 0

@@ -170,24 +170,29 @@ def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
             day = key[1] if key[0] in _DAY_KEYS else None
             out.append((found, points, day, key))  # type: ignore[arg-type]
 
-    for ev in c.events:
+    # every set is walked sorted: its own order follows the string (and date) hashes, salted per
+    # process, and the order of the sums decides near-ties, so a run would depend on the salt
+    for ev in sorted(c.events):
         add(("ev", ev), 10.0)
-    surname_toks = {t for s in c.surnames for t in s}
+    surname_set = {t for s in c.surnames for t in s}
+    surname_toks = sorted(surname_set)
     firsts = {s[0] for s in c.surnames}
-    rp_given = {toks[0] for toks, _ in c.parents if toks}
-    rp_rest = {t for toks, _ in c.parents for t in toks[1:]}
+    rp_given = sorted({toks[0] for toks, _ in c.parents if toks})
+    rp_rest = sorted({t for toks, _ in c.parents for t in toks[1:]} - surname_set)
+    given = sorted(c.given)
+    stations = sorted(c.stations)
     days = query_days(c)
-    dobs = [dob.toordinal() for dob in c.dobs]
-    for d, near in days.items():
-        for st in c.stations:
+    dobs = sorted(dob.toordinal() for dob in c.dobs)
+    for d, near in sorted(days.items()):
+        for st in stations:
             add(("ds", d, st), 2.0 * near)
         for t in surname_toks:
             add(("dn", d, t), (2.5 if t in firsts else 2.0) * near)
         for g in rp_given:
             add(("dg", d, g), 2.0 * near)
-        for t in rp_rest - surname_toks:
+        for t in rp_rest:
             add(("dn", d, t), 1.0 * near)
-        for g in c.given:
+        for g in given:
             for t in surname_toks:
                 add(("dc", d, g, t), (5.0 if t in firsts else 3.0) * near)
         for dob in dobs:
@@ -196,14 +201,14 @@ def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
         add(("un", t), 1.0)
     if not days:
         # no date to scope the names by: the unscoped name keys
-        for g in c.given:
+        for g in given:
             for t in surname_toks:
                 add(("cl", g, t), 5.0 if t in firsts else 3.0)
         for dob in dobs:
             add(("cd", dob), 2.0)
         for toks, _ in c.parents:
             if toks:
-                for t in set(toks[1:]) | surname_toks:
+                for t in sorted(set(toks[1:]) | surname_set):
                     add(("nm", toks[0], t), 2.0)
     return out
 

@@ -1,16 +1,16 @@
 """The first-pass links of a reconciliation, kept so that the next one under the same model
 re-links only the children a change touches (issue 19 item 3, issue 16 item 8).
 
-A child's first pass (blocking, pre-score, comparisons: ``Linker.first_pass``) is a function of
-its records, the DNA results naming it (resolved to people), the review decisions for it, the
-model, and the people of the blocking buckets it probes. The candidates (blocking and
-pre-score) read of those people only which buckets they are in (their ICE records' keys), their
-countries (the pre-score's country penalty) and who was apprehended on several days; the comparison vector of a candidate reads the candidate's
-records. So each child gets a fingerprint of its own inputs and of the membership of the buckets
-it probes; a later reconciliation under the same model and the same matcher source reuses the
-candidates of each child whose fingerprint is unchanged, with each candidate's comparison vector
-unless that person's match fields changed (then it is compared again, a cheap step), and links
-the rest afresh. Decisions (``_decide``: the prior depends on the number of people) are always
+A child's first pass (blocking, pre-score, comparisons: ``Linker.first_pass``) is a function of its
+records, the DNA results naming it (resolved to people), the review decisions for it, the model, and
+the people of the blocking buckets it probes. The candidates (blocking and pre-score) read of those
+people only which buckets they are in (their ICE records' keys), their countries (the pre-score's
+country penalty) and who was apprehended on several days; the comparison vector of a candidate reads
+the candidate's records. So each child gets a fingerprint of its own inputs and of the membership of
+the buckets it probes; a later reconciliation under the same model and the same matcher source
+reuses the candidates of each child whose fingerprint is unchanged, with each candidate's comparison
+vector unless that person's match fields changed (then it is compared again, a cheap step), and
+links the rest afresh. Decisions (``_decide``: the prior depends on the number of people) are always
 made again.
 
 People are named by their smallest ICE record id (pids are positions that shift between runs).

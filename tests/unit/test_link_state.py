@@ -84,10 +84,7 @@ def _corrected_parents(snap: FeedSnapshot, results: Sequence[ChildResult], every
     date of birth: a field no blocking key nor the pre-score reads (the country is one now:
     blocking.COUNTRY_PENALTY), which changes comparison vectors."""
     ids = {rid for r in results[::every] if r.parent is not None for rid in r.parent.ice_record_ids}
-    adults = [
-        dataclasses.replace(a, dob=date(1960, 1, 2)) if a.record_id in ids else a
-        for a in snap.adults
-    ]
+    adults = [dataclasses.replace(a, dob=date(1960, 1, 2)) if a.record_id in ids else a for a in snap.adults]
     return dataclasses.replace(snap, adults=adults)
 
 
