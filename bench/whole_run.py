@@ -162,10 +162,25 @@ class IncrementalRuns:
     #: records the incremental run fetched, over every feed
     fetched: int
     truth: list[dict[str, Any]]
+    #: the incremental run's feed state reconciled from scratch under the model state it used
+    scratch: list[dict[str, Any]]
 
     @property
     def same_export(self) -> bool:
+        """The incremental run published what the full run did (only when both estimated the same
+        model: the full run re-estimates it from the changed feeds, the incremental run reuses the
+        last good run's, issue 19 item 3)."""
         return without_run_id(self.full[2]) == without_run_id(self.incremental[2])
+
+    @property
+    def same_as_scratch(self) -> bool:
+        """The incremental run published what a from-scratch reconciliation of its feed state under
+        its model state gives: its reused links and frozen model changed nothing else."""
+        return _canonical(self.scratch) == _canonical(self.incremental[2])
+
+
+def _canonical(rows: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(row, sort_keys=True, default=str) for row in without_run_id(rows))
 
 
 def without_run_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -181,10 +196,30 @@ def _fetched(database: Path) -> int:
         return sum(c.fetched for c in run.counts.values())
 
 
+def scratch_export(database: Path) -> list[dict[str, Any]]:
+    """The latest run's stored feed state reconciled from scratch in this process (no reused
+    links) under the model state that run kept, with the store's review decisions: the export
+    objects that run must have published."""
+    from pipeline import jsontext
+    from pipeline.match.state import MODEL_STATE_ARTIFACT, model_state_from_json
+    from pipeline.reconcile import reconcile
+    from pipeline.run.publish import decisions_of
+    from pipeline.snapshot import load_snapshot
+    from pipeline.store import Store
+
+    with Store(f"sqlite:///{database}", auto_upgrade=False) as store:
+        [run] = store.list_runs(limit=1)
+        state = model_state_from_json(jsontext.loads(store.get_artifact(run.id, MODEL_STATE_ARTIFACT)))
+        snapshot = load_snapshot(run.id, store)
+        results = reconcile(snapshot, run.as_of, decisions_of(store), run.partitions, model=state.model)
+        return [json.loads(json.dumps(r.to_export(run.id), default=str)) for r in results]
+
+
 def incremental_vs_full(world_dir: Path, fraction: float = 0.01, seed: int = 11) -> IncrementalRuns:
     """A full run on the world, then a day later ``fraction`` of its records change
     (``pipeline.sim.world.mutate_world``): an incremental run on the same store against a full run
-    on a fresh one, both timed, over the changed world served by a new simulator process."""
+    on a fresh one, both timed, over the changed world served by a new simulator process; and the
+    incremental run's feed state reconciled from scratch under its model state."""
     from pipeline.sim.world import load_world, mutate_world
 
     world = load_world(world_dir)
@@ -202,4 +237,5 @@ def incremental_vs_full(world_dir: Path, fraction: float = 0.01, seed: int = 11)
             incremental = whole_run(env, later, database=kept, mode="incremental")
             fetched = _fetched(kept)
             full = whole_run(env, later)
-    return IncrementalRuns(full, incremental, fetched, truth)
+        scratch = scratch_export(kept)
+    return IncrementalRuns(full, incremental, fetched, truth, scratch)
