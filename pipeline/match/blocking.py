@@ -28,7 +28,7 @@ from pipeline.match.views import ChildView
 from pipeline.records import DnaResult
 
 try:  # built by ``make install`` (setup.py); without it the pure-Python pre-score below
-    from pipeline.match import _prescore
+    import pipeline.match._prescore as _prescore
 except ImportError:  # pragma: no cover - a tree whose extension was not built
     _prescore = None  # type: ignore[assignment]
 
