@@ -8,7 +8,9 @@ WORKDIR /app
 RUN useradd --create-home --uid 10001 reunify
 COPY requirements/base.lock ./requirements/base.lock
 RUN pip install --require-hashes -r requirements/base.lock
-COPY pyproject.toml README.md ./
+# setup.py builds the compiled pre-score where a C compiler is present; this slim base has none,
+# so the image runs the pure-Python pre-score (the same candidates, pipeline/match/blocking.py)
+COPY pyproject.toml setup.py README.md ./
 COPY pipeline ./pipeline
 COPY workers ./workers
 COPY entrypoints ./entrypoints

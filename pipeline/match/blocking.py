@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
+import weakref
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,11 @@ from pipeline.match.compare import full_name_tokens, given_tokens, surname_token
 from pipeline.match.comparisons import ADMIT_WINDOW
 from pipeline.match.views import ChildView
 from pipeline.records import DnaResult
+
+try:  # built by ``make install`` (setup.py); without it the pure-Python pre-score below
+    import pipeline.match._prescore as _prescore
+except ImportError:  # pragma: no cover - a tree whose extension was not built
+    _prescore = None  # type: ignore[assignment]
 
 #: key buckets larger than this are too unspecific to block on
 MAX_BUCKET = 150
@@ -241,6 +248,34 @@ def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
     return score
 
 
+#: which pre-score ``top_candidates`` runs: ``auto`` (the compiled one where it is built),
+#: ``compiled`` (it must be built) or ``python``; read on every call, so a test can set it
+PRESCORE_ENV = "REUNIFY_PRESCORE"
+
+# one compiled scorer per index (its scratch arrays and its people's countries), made on first use
+_scorers: weakref.WeakKeyDictionary[BlockingIndex, _prescore.PreScorer] = weakref.WeakKeyDictionary()
+
+
+def compiled_prescore() -> bool:
+    """Whether ``top_candidates`` runs the compiled pre-score (see :data:`PRESCORE_ENV`)."""
+    mode = os.environ.get(PRESCORE_ENV, "auto")
+    if mode == "python":
+        return False
+    if mode == "compiled" and _prescore is None:
+        raise RuntimeError(f"{PRESCORE_ENV}=compiled but pipeline.match._prescore is not built")
+    if mode not in ("auto", "compiled"):
+        raise ValueError(f"{PRESCORE_ENV} must be auto, compiled or python, not {mode!r}")
+    return _prescore is not None
+
+
+def _scorer(index: BlockingIndex) -> _prescore.PreScorer:
+    scorer = _scorers.get(index)
+    if scorer is None:
+        assert _prescore is not None
+        scorer = _scorers[index] = _prescore.PreScorer(dict(index.of_country), index.no_country)
+    return scorer
+
+
 def top_candidates(
     c: ChildView,
     index: BlockingIndex,
@@ -254,6 +289,29 @@ def top_candidates(
     penalty of a person whose countries all differ from the child's, plus ``boosts``, added in
     order, without the people in ``exclude``), the ``n`` best, best first, ties by pid, and of
     those only the ones within ``margin`` of the best.
+
+    The compiled pre-score (pipeline/match/_prescore.pyx) scores everyone the child's buckets
+    reach, in the reference's order, in a dense array; the pure-Python one
+    (:func:`pruned_top`) prunes. Both give exactly :func:`_reference_top`
+    (tests/unit/test_prescore_kernel.py). ``stats`` (bench/prune_count.py) needs the pruned one.
+    """
+    if stats is None and compiled_prescore():
+        buckets = _weighted_buckets(c, index)
+        countries = c.countries if COUNTRY_PENALTY else ()
+        return _scorer(index).top(buckets, countries, COUNTRY_PENALTY, boosts, exclude, n, margin)
+    return pruned_top(c, index, n, margin, boosts, exclude, stats)
+
+
+def pruned_top(
+    c: ChildView,
+    index: BlockingIndex,
+    n: int,
+    margin: float,
+    boosts: Sequence[tuple[int, float]] = (),
+    exclude: Collection[int] = (),
+    stats: list[int] | None = None,
+) -> list[int]:
+    """:func:`top_candidates` in pure Python.
 
     Exactly what :func:`_reference_top` gives, with far fewer per-person additions: buckets are
     summed heaviest first, and once the weight of the buckets left cannot lift a person who has

@@ -100,10 +100,13 @@ def _under(module: str, prefix: str) -> bool:
 
 @cache
 def modules() -> dict[str, Path]:
-    """Every module of the packages, by dotted name (a package by its __init__)."""
+    """Every module of the packages, by dotted name (a package by its __init__); a compiled
+    module (pipeline/match/_prescore.pyx) by its stub, which says what it imports."""
     found: dict[str, Path] = {}
     for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
+        sources = list((ROOT / package).rglob("*.py"))
+        sources += [p for p in (ROOT / package).rglob("*.pyi") if not p.with_suffix(".py").exists()]
+        for path in sources:
             if "migrations" in path.parts:  # Alembic's scripts, run by Alembic
                 continue
             parts = list(path.relative_to(ROOT).with_suffix("").parts)
