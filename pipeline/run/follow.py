@@ -8,7 +8,7 @@ import time
 from pipeline.errors import PublishRefused, RunCancelled, RunFailedError
 from pipeline.gates import refused_feeds
 from pipeline.progress import LATER_STAGES, Progress
-from pipeline.run.stages import stage_steps
+from pipeline.run.stages import NEXT_STAGE, stage_steps
 from pipeline.settings import Settings
 from pipeline.store import Store
 
@@ -29,6 +29,9 @@ def follow_run(settings: Settings, store: Store, run_id: str, progress: Progress
                 progress("fetch", feed, {"fetched": c.fetched, "quarantined": c.quarantined})
         if run.stage and run.stage in LATER_STAGES:
             if run.stage != progress.stage:
+                # a stage that began and ended between two polls still happened: say it in order
+                for passed in passed_stages(progress.stage, run.stage):
+                    progress(passed, None, None)
                 progress(run.stage, None, None)
             steps = stage_steps(run.stage, run.partitions)
             if len(steps) > 1:  # partition i of n: the match steps done so far
@@ -51,3 +54,14 @@ def follow_run(settings: Settings, store: Store, run_id: str, progress: Progress
                 "re-sends lost work: is beat running, and a worker?"
             )
         time.sleep(0.5)
+
+
+def passed_stages(shown: str | None, now: str) -> list[str]:
+    """The stages of a run through workers after ``shown`` (the last one drawn) and before
+    ``now``, in order; none when ``shown`` is not a workers' stage before ``now``."""
+    passed: list[str] = []
+    stage = NEXT_STAGE.get(shown or "")
+    while stage is not None and stage != now:
+        passed.append(stage)
+        stage = NEXT_STAGE.get(stage)
+    return passed if stage == now else []
