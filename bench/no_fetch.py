@@ -54,6 +54,7 @@ def _run(env: dict[str, str], flag: str, cwd: str) -> tuple[float, dict[str, Any
             stages["copy"] = event["seconds"]
         if event.get("event") == "reconcile.done":
             stages |= {k: event[k] for k in ("load_seconds", "match_seconds", "write_seconds")}
+            stages |= {k: event[k] for k in ("relinked", "people_reused", "inputs_reused") if k in event}
     stages["timeline"] = timeline
     return seconds, stages
 

@@ -17,12 +17,12 @@ from datetime import date
 from pipeline import classify
 from pipeline.dates import screen_snapshot
 from pipeline.dna import latest_per_test
-from pipeline.match.adults import Person, build_people
+from pipeline.match.adults import Person, build_people, owners, people_of_owners
 from pipeline.match.blocking import BlockingIndex, DnaIndex
 from pipeline.match.children import ChildGroup, group_children
 from pipeline.match.comparisons import Gamma
 from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, calibrated
-from pipeline.match.link_state import LinkState, fingerprint
+from pipeline.match.link_state import KeptInputs, LinkState, fingerprint, matcher_digest, snapshot_digests
 from pipeline.match.model import Model, estimate_model, prior_model
 from pipeline.match.partition import Partition, plan_partitions
 from pipeline.match.views import ChildView
@@ -68,6 +68,19 @@ class Prepared:
     #: the DNA results by child, and record id (ICE or removal) -> pid
     dna_index: DnaIndex
     person_of: dict[str, int]
+    #: the digests of the screened records (``link_state.snapshot_digests``), when asked for
+    digests: tuple[bytes, bytes] | None = None
+    #: who the people are (``adults.owners``), when the digests were asked for
+    owners: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    #: the people came from a kept state of the same adults and removal rows, not from matching
+    people_reused: bool = False
+
+    def kept_inputs(self, inputs: Sequence[bytes]) -> KeptInputs | None:
+        """What the next reconciliation over the same records need not derive again, with the
+        children's candidate-input digests ``inputs``; None without the digests."""
+        if self.digests is None or self.owners is None:
+            return None
+        return KeptInputs(self.digests[0], *self.owners, self.digests[1], tuple(inputs))
 
     def linker(self, people: Mapping[int, Person] | None = None) -> Linker:
         """A linker under this model over ``people`` (default: every person)."""
@@ -118,19 +131,35 @@ def prepare(
     partitions: int = 1,
     as_of: date | None = None,
     model: Model | None = None,
+    kept: KeptInputs | None = None,
+    digests: bool = False,
 ) -> Prepared:
     """Group the children, recognise the people, estimate the model (unless a frozen ``model``
     is given) and plan the partitions.
 
     With the report date ``as_of`` (a run's), dates that are not evidence at it are unknown
-    first (``dates.screen_snapshot``): the matcher never weighs a birth in 9999.
+    first (``dates.screen_snapshot``): the matcher never weighs a birth in 9999. With
+    ``digests`` (or ``kept``), the screened records are digested; when their adults and removal
+    rows are those of ``kept`` (an earlier reconciliation's, by the same matcher), the people
+    are the ones it recognised, and are not matched again.
     """
     if as_of is not None:
         snapshot = screen_snapshot(snapshot, as_of)
     groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
-    people = build_people(snapshot.adults, snapshot.removals)
-    owners = person_of(people)
-    rejected, confirmed = resolve_decisions(decisions, owners)
+    digested = snapshot_digests(snapshot) if digests or kept is not None else None
+    people: list[Person] | None = None
+    if kept is not None and digested is not None and digested[0] == kept.people_digest:
+        people = people_of_owners(snapshot.adults, snapshot.removals, kept.ice_owner, kept.row_owner)
+    reused = people is not None
+    if people is None:
+        people = build_people(snapshot.adults, snapshot.removals)
+    who: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    if reused and kept is not None:
+        who = (kept.ice_owner, kept.row_owner)
+    elif digested is not None:
+        who = owners(people, snapshot.adults, snapshot.removals)
+    owner_of = person_of(people)
+    rejected, confirmed = resolve_decisions(decisions, owner_of)
     dna = latest_per_test(snapshot.dna)
     dna_index = DnaIndex.of(dna)
     cviews = [ChildView.of(group) for group in groups]
@@ -139,7 +168,22 @@ def prepare(
         model = estimate_model(cviews, scratch.pview, people)
     index = BlockingIndex(people)
     parts = plan_partitions(cviews, people, index, dna_index, confirmed, partitions)
-    return Prepared(groups, cviews, people, model, rejected, confirmed, dna, parts, index, dna_index, owners)
+    return Prepared(
+        groups,
+        cviews,
+        people,
+        model,
+        rejected,
+        confirmed,
+        dna,
+        parts,
+        index,
+        dna_index,
+        owner_of,
+        digested,
+        who,
+        reused,
+    )
 
 
 def link_partition(
@@ -234,6 +278,9 @@ class Reconciled:
     links: LinkState | None
     relinked: int
     recompared: int = 0
+    #: the people, and the children's candidate inputs, came from ``previous`` (same records)
+    people_reused: bool = False
+    inputs_reused: bool = False
 
 
 def reconcile_reusing(
@@ -251,11 +298,16 @@ def reconcile_reusing(
     and matcher (``link_state``): the results equal a reconciliation from scratch under that
     model. With ``keep``, returns this reconciliation's links for the next one."""
     with no_gc_pauses():
-        prep = prepare(snapshot, decisions, partitions, as_of, model)
+        # what the previous reconciliation derived of its records, if the same matcher did
+        kept = previous.kept if previous is not None and previous.matcher == matcher_digest() else None
+        prep = prepare(snapshot, decisions, partitions, as_of, model, kept, digests=keep)
         prints = None
+        inputs = None
         if keep or previous is not None:
+            if kept is not None and prep.digests is not None:
+                inputs = kept.inputs_for(prep.digests[1], len(prep.cviews))
             prints = fingerprint(
-                prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed
+                prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed, inputs
             )
         known = previous.reusable(prep.cviews, prints, prep.model) if previous and prints else {}
         linker = prep.linker()
@@ -280,9 +332,19 @@ def reconcile_reusing(
             prep.dna,
             as_of,
         )
-        links = LinkState.of(done, prints, prep.model) if keep and prints is not None else None
+        links = None
+        if keep and prints is not None:
+            links = LinkState.of(done, prints, prep.model, prep.kept_inputs(prints.inputs))
         recompared = sum(gamma is None for pairs in known.values() for _, gamma in pairs)
-        return Reconciled(results, prep.model, links, len(done) - len(known), recompared)
+        return Reconciled(
+            results,
+            prep.model,
+            links,
+            len(done) - len(known),
+            recompared,
+            prep.people_reused,
+            inputs is not None,
+        )
 
 
 def _partition_progress(

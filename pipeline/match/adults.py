@@ -30,7 +30,7 @@ are common).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -426,3 +426,56 @@ def _only_row(ridn: _Ident, person: Person, rows_by_name: dict[tuple[str, str, s
         ):
             return False
     return True
+
+
+def _distinct_rows(removals: Iterable[RemovalRecord]) -> list[RemovalRecord]:
+    """The removal rows ``build_people`` attaches: the first of each record id, in order."""
+    seen: set[str] = set()
+    out: list[RemovalRecord] = []
+    for rem in removals:
+        if rem.record_id not in seen:
+            seen.add(rem.record_id)
+            out.append(rem)
+    return out
+
+
+def owners(
+    people: Iterable[Person], adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Who ``people`` (``build_people(adults, removals)``) are, as the pid of each ICE record
+    and removal row it reads (in the orders it reads them; -1: a row attached to nobody), so
+    that :func:`people_of_owners` gives the same people again without matching."""
+    ice_pid: dict[str, int] = {}
+    row_pid: dict[str, int] = {}
+    for person in people:
+        for rec in person.ice:
+            ice_pid[rec.record_id] = person.pid
+        for rem in person.removals:
+            row_pid[rem.record_id] = person.pid
+    ice = tuple(ice_pid[rec.record_id] for rec in _latest_adults(adults))
+    rows = tuple(row_pid.get(rem.record_id, -1) for rem in _distinct_rows(removals))
+    return ice, rows
+
+
+def people_of_owners(
+    adults: Iterable[AdultRecord],
+    removals: Iterable[RemovalRecord],
+    ice_owner: Sequence[int],
+    row_owner: Sequence[int],
+) -> list[Person] | None:
+    """The people :func:`owners` described, over the same records; None when the owners do not
+    fit these records (other records: build the people again)."""
+    recs = _latest_adults(adults)
+    rows = _distinct_rows(removals)
+    if len(recs) != len(ice_owner) or len(rows) != len(row_owner):
+        return None
+    count = max(ice_owner, default=-1) + 1
+    people = [Person(pid=pid) for pid in range(count)]
+    for rec, pid in zip(recs, ice_owner, strict=True):
+        people[pid].ice.append(rec)
+    for rem, pid in zip(rows, row_owner, strict=True):
+        if pid >= 0:
+            if pid >= count:
+                return None
+            people[pid].removals.append(rem)
+    return people

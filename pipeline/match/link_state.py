@@ -45,9 +45,10 @@ from pipeline.match.link import FirstLink
 from pipeline.match.model import Model
 from pipeline.match.state import model_to_json
 from pipeline.match.views import ChildView
+from pipeline.records import FeedSnapshot
 
 #: the version of the serialised form; raise it when the form changes shape
-LINK_STATE_VERSION = 3
+LINK_STATE_VERSION = 4
 #: the size of every digest here
 DIGEST_BYTES = 16
 
@@ -106,6 +107,42 @@ def _child_view_digest(cview: ChildView) -> bytes:
     return _digest(_encode(parts))
 
 
+def records_digest(*feeds: Sequence[Any]) -> bytes:
+    """A content hash of records, feed by feed, in order (the store's record id order)."""
+    h = hashlib.blake2b(digest_size=DIGEST_BYTES)
+    for records in feeds:
+        h.update(_encode(records))
+    return h.digest()
+
+
+def snapshot_digests(snapshot: FeedSnapshot) -> tuple[bytes, bytes]:
+    """The content hashes of a (screened) snapshot's adults and removal rows (what the people
+    are built of), and of all its records (what each child's candidate inputs are derived of)."""
+    people = records_digest(snapshot.adults, snapshot.removals)
+    return people, _digest(people + records_digest(snapshot.children, snapshot.dna))
+
+
+@dataclass(frozen=True, slots=True)
+class KeptInputs:
+    """What a reconciliation derived from its records that the next one over the same records
+    need not derive again: who the people are (``adults.owners``) under the digest of the adults
+    and removal rows, and each child's candidate-input digest (its fingerprint before review
+    decisions, in child key order) under the digest of every record. A run without fetching
+    reconciles the very records of the run before it: only the decisions are new."""
+
+    people_digest: bytes
+    ice_owner: tuple[int, ...]
+    row_owner: tuple[int, ...]
+    snapshot_digest: bytes
+    inputs: tuple[bytes, ...]
+
+    def inputs_for(self, snapshot_digest: bytes, children: int) -> tuple[bytes, ...] | None:
+        """The kept candidate-input digests, when they were derived of these records."""
+        if snapshot_digest != self.snapshot_digest or len(self.inputs) != children:
+            return None
+        return self.inputs
+
+
 def model_digest(model: Model) -> bytes:
     """A content hash of the model's weights and name-frequency tables."""
     return _digest(_encode_sorted(model_to_json(model)))
@@ -151,6 +188,8 @@ class Fingerprints:
     people: list[str]
     ordered: bool
     persons: Sequence[Person]
+    #: each child's candidate inputs before review decisions (``KeptInputs.inputs``)
+    inputs: Sequence[bytes] = ()
     matches: dict[int, bytes] = field(default_factory=dict)
 
     def match(self, pid: int) -> bytes:
@@ -168,15 +207,36 @@ def fingerprint(
     dna: DnaIndex,
     rejected: set[tuple[str, int]],
     confirmed: Mapping[str, int],
+    inputs: Sequence[bytes] | None = None,
 ) -> Fingerprints:
     """Fingerprint each child's candidate inputs: its comparison keys, the people its DNA results
-    name (with the latest verdicts, in the order the first pass reads them), the people reviewers
-    rejected and confirmed for it, and the members of every bucket its pre-score reads, with their
-    countries and those of them apprehended on several days (``index`` is the whole snapshot's)."""
+    name (with the latest verdicts, in the order the first pass reads them), the members of every
+    bucket its pre-score reads, with their countries and those of them apprehended on several days
+    (``index`` is the whole snapshot's): its input digest, or ``inputs[i]`` when given (the kept
+    digests of the same records: ``KeptInputs``); then the people reviewers rejected and confirmed
+    for it."""
     idents, ordered = identities(people)
+    if inputs is None:
+        inputs = candidate_inputs(cviews, idents, index, dna)
     rejected_of: dict[str, list[str]] = defaultdict(list)
     for key, pid in rejected:
         rejected_of[key].append(idents[pid])
+    out: list[bytes] = []
+    for cview, digest in zip(cviews, inputs, strict=True):
+        key = cview.group.key
+        conf = confirmed.get(key)
+        mine = rejected_of.get(key)
+        if mine is None and conf is None:
+            out.append(digest)  # no decision: the inputs alone
+            continue
+        out.append(_digest(_encode((digest, sorted(mine or ()), idents[conf] if conf is not None else None))))
+    return Fingerprints(out, idents, ordered, people, inputs)
+
+
+def candidate_inputs(
+    cviews: Sequence[ChildView], idents: Sequence[str], index: BlockingIndex, dna: DnaIndex
+) -> list[bytes]:
+    """Each child's input digest of :func:`fingerprint`, before review decisions."""
     # the pre-score also reads each candidate's countries (blocking.COUNTRY_PENALTY), which a
     # removal row can change without moving the person into another bucket
     countries_of: dict[int, list[str]] = defaultdict(list)
@@ -186,7 +246,6 @@ def fingerprint(
     buckets: dict[tuple[object, ...], bytes] = {}
     out: list[bytes] = []
     for cview in cviews:
-        key = cview.group.key
         parts: list[bytes] = []
         for found, bkey in probed_buckets(cview, index):
             digest = buckets.get(bkey)
@@ -205,35 +264,36 @@ def fingerprint(
         # the buckets' order follows the child's string sets, salted per process: sorted
         parts.sort()
         tested = dna_people(dna.for_child(cview), index)
-        conf = confirmed.get(key)
         out.append(
             _digest(
                 _encode(
                     (
                         _child_view_digest(cview),
                         [(idents[pid], res) for pid, res in tested.items()],
-                        sorted(rejected_of.get(key, ())),
-                        idents[conf] if conf is not None else None,
                         b"".join(parts),
                     )
                 )
             )
         )
-    return Fingerprints(out, idents, ordered, people)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
 class LinkState:
-    """Each child's first-pass pairs, by child key, under the model of digest ``model``."""
+    """Each child's first-pass pairs, by child key, under the model of digest ``model``, and what
+    the reconciliation derived of its records (``kept``; None where not kept)."""
 
     model: bytes
     matcher: str = field(default_factory=matcher_digest)
     children: dict[str, ChildLinks] = field(default_factory=dict)
+    kept: KeptInputs | None = None
 
     @classmethod
-    def of(cls, firsts: Sequence[FirstLink], prints: Fingerprints, model: Model) -> LinkState:
-        """The state of a first pass (``firsts`` in the order of ``prints.children``); empty when
-        the people were not in order (nothing of it could be reused)."""
+    def of(
+        cls, firsts: Sequence[FirstLink], prints: Fingerprints, model: Model, kept: KeptInputs | None = None
+    ) -> LinkState:
+        """The state of a first pass (``firsts`` in the order of ``prints.children``); no links
+        when the people were not in order (nothing of them could be reused)."""
         children: dict[str, ChildLinks] = {}
         if prints.ordered:
             idents = prints.people
@@ -241,7 +301,7 @@ class LinkState:
                 children[first.cview.group.key] = ChildLinks(
                     fp, tuple((idents[pid], prints.match(pid), gamma) for pid, gamma in first.pairs)
                 )
-        return cls(model_digest(model), matcher_digest(), children)
+        return cls(model_digest(model), matcher_digest(), children, kept)
 
     def reusable(
         self, cviews: Sequence[ChildView], prints: Fingerprints, model: Model
@@ -280,6 +340,7 @@ def dumps(state: LinkState) -> str:
             for ident, match, (lv, terms) in kept.pairs
         ]
         children.append([key, kept.fingerprint, pairs])
+    inputs = state.kept
     body = _encode(
         {
             "version": LINK_STATE_VERSION,
@@ -287,6 +348,15 @@ def dumps(state: LinkState) -> str:
             "model": state.model,
             "people": list(table),
             "children": children,
+            "kept": None
+            if inputs is None
+            else [
+                inputs.people_digest,
+                inputs.ice_owner,
+                inputs.row_owner,
+                inputs.snapshot_digest,
+                b"".join(inputs.inputs),
+            ],
         }
     )
     return base64.b64encode(zlib.compress(body, 6)).decode("ascii")
@@ -307,4 +377,15 @@ def loads(text: str) -> LinkState:
         )
         for key, fp, pairs in obj["children"]
     }
-    return LinkState(bytes(obj["model"]), str(obj["matcher"]), children)
+    kept: KeptInputs | None = None
+    if obj.get("kept") is not None:
+        people_digest, ice, rows, snapshot, joined = obj["kept"]
+        joined = bytes(joined)
+        kept = KeptInputs(
+            bytes(people_digest),
+            tuple(ice),
+            tuple(rows),
+            bytes(snapshot),
+            tuple(joined[i : i + DIGEST_BYTES] for i in range(0, len(joined), DIGEST_BYTES)),
+        )
+    return LinkState(bytes(obj["model"]), str(obj["matcher"]), children, kept)

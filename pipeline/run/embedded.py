@@ -101,6 +101,8 @@ def reconcile_run(
             links_reused=previous is not None,
             relinked=done.relinked,
             recompared=done.recompared,
+            people_reused=done.people_reused,
+            inputs_reused=done.inputs_reused,
             load_seconds=round(loaded - started, 2),
             match_seconds=round(matched - loaded, 2),
             write_seconds=round(time.monotonic() - matched, 2),

@@ -15,7 +15,7 @@ from pipeline.dates import screen
 from pipeline.errors import RunFailedError
 from pipeline.feed_registry import PARSERS
 from pipeline.logging import bound, get_logger
-from pipeline.match import state
+from pipeline.match import link_state, state
 from pipeline.match.adults import Person
 from pipeline.match.blocking import DnaIndex
 from pipeline.match.comparisons import Gamma
@@ -24,6 +24,7 @@ from pipeline.match.link_state import (
     ChildLinks,
     LinkState,
     fingerprint,
+    matcher_digest,
     model_digest,
     person_match_digest,
 )
@@ -83,20 +84,28 @@ def prepare_run(
         store.refresh_statistics()
         decisions = decisions_of(store)
         frozen = frozen_state(store, run, model_max_age_days) if model_max_age_days is not None else None
+        # the links of the last good run under the same model state: the match steps reuse the
+        # pairs of every child whose inputs did not change, finish keeps this run's; and what
+        # that run derived of its records, where this run's records are the same
+        previous = previous_links(store, frozen) if frozen is not None else None
+        derived = previous.kept if previous is not None and previous.matcher == matcher_digest() else None
         prep = prepare(
             load_snapshot(run_id, store),
             decisions,
             run.partitions,
             run.as_of,
             frozen.model if frozen is not None else None,
+            derived,
+            digests=True,
         )
         used = keep_state(store, run_id, prep.model, frozen)
-        # the links of the last good run under the same model state: the match steps reuse the
-        # pairs of every child whose inputs did not change, finish keeps this run's
+        inputs = None
+        if derived is not None and prep.digests is not None:
+            inputs = derived.inputs_for(prep.digests[1], len(prep.cviews))
         prints = fingerprint(
-            prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed
+            prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed, inputs
         )
-        previous = previous_links(store, frozen) if frozen is not None else None
+        keeps = prep.kept_inputs(prints.inputs)
         known = previous.reusable(prep.cviews, prints, prep.model) if previous is not None else {}
         if check is not None:
             check()
@@ -149,6 +158,8 @@ def prepare_run(
                     "people": [state.person_to_json(p) for p in prep.people],
                     "partitions": len(prep.partitions),
                     "prints": [_b64(fp) for fp in prints.children] if prints.ordered else None,
+                    # what the next run over the same records need not derive again
+                    "kept": link_state.dumps(LinkState(b"", kept=keeps)) if keeps is not None else None,
                     "estimated_by": used.estimated_by,
                 }
             ),
@@ -159,6 +170,7 @@ def prepare_run(
             people=len(prep.people),
             partitions=[len(p.children) for p in prep.partitions],
             links_reused=previous is not None,
+            people_reused=prep.people_reused,
             relinked=len(prep.groups) - len(known),
             seconds=round(time.monotonic() - started, 2),
         )
@@ -323,7 +335,8 @@ def finish_run(
         dna = list(_all_parsed(store, run_id, "dna", run.as_of).values())
         results = finish(groups, done, linker, revisits, decisions, person_of, dna, run.as_of)
         count = stage_results(run_id, store, results)
-        links = LinkState(model_digest(linker.model), children=kept)
+        derived = link_state.loads(whole["kept"]).kept if whole.get("kept") else None
+        links = LinkState(model_digest(linker.model), children=kept, kept=derived)
         keep_links(store, run_id, links, str(whole["estimated_by"]))
         log.info(
             "finish.done",

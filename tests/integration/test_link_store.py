@@ -38,12 +38,14 @@ def test_runs_under_the_frozen_model_relink_only_what_changed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = make_settings(simulator, db_url)
-    seen: list[tuple[bool, int, int]] = []
+    seen: list[tuple[bool, int, int, bool, bool]] = []
     real = embedded.reconcile_reusing
 
     def spy(*args: Any, **kwargs: Any) -> Reconciled:
         done = real(*args, **kwargs)
-        seen.append((args[6] is not None, done.relinked, len(done.results)))
+        seen.append(
+            (args[6] is not None, done.relinked, len(done.results), done.people_reused, done.inputs_reused)
+        )
         return done
 
     monkeypatch.setattr(embedded, "reconcile_reusing", spy)
@@ -59,11 +61,13 @@ def test_runs_under_the_frozen_model_relink_only_what_changed(
     third = launch.run_here(settings, store, launch.RunRequest.review())
     stages.run_embedded(settings, store, "test")
     children = seen[0][2]
+    # the incremental run fetched nothing new, the review run copied the records: both took
+    # the people and the children's inputs from the run before, not from matching again
     assert seen == [
-        (False, children, children),
-        (True, 0, children),
-        (True, 1, children),
-        (False, children, children),
+        (False, children, children, False, False),
+        (True, 0, children, True, True),
+        (True, 1, children, True, True),
+        (False, children, children, False, False),
     ]
 
     # what the review run published is a reconciliation from scratch under the same model

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,8 @@ def test_after_a_changed_world_reuse_equals_a_reconcile_from_scratch() -> None:
     assert reused.links == scratch.links  # the state it keeps is the one from scratch too
     assert 0 < reused.relinked < len(scratch.results) // 2 and reused.recompared > 0
     assert scratch.relinked == len(scratch.results)
+    # other adults: the people were recognised again, every input digested again
+    assert not reused.people_reused and not reused.inputs_reused
     # partitioned, the reuse is the same
     parts = reconcile.reconcile_reusing(
         snap, later.as_of, partitions=3, model=first.model, previous=_kept(first)
@@ -129,6 +131,39 @@ def test_after_new_review_decisions_reuse_equals_a_reconcile_from_scratch() -> N
     assert by_key[confirmed.child_key].parent is not None
     assert by_key[confirmed.child_key].parent.ice_record_ids == confirmed.candidates[0].ice_record_ids
     assert reused.relinked == 2
+    # the same records (a run without fetching): the people and the children's inputs were
+    # taken from the kept state, not matched and digested again, and it keeps what scratch keeps
+    assert reused.people_reused and reused.inputs_reused
+    assert not scratch.people_reused and not scratch.inputs_reused
+    assert reused.links == scratch.links
+
+
+def test_when_only_the_shelter_feed_changed_the_people_are_reused_and_the_inputs_digested_again() -> None:
+    world = generate_world(400, seed=27)
+    first = reconcile.reconcile_reusing(world.to_snapshot(), world.as_of)
+    later = mutate_world(world, 0.02, seed=5).to_snapshot().children
+    # and a surname corrected: a change the child's candidates read
+    later[0] = dataclasses.replace(later[0], last_name="Quispe")
+    snap = dataclasses.replace(world.to_snapshot(), children=later)
+    reused = reconcile.reconcile_reusing(snap, world.as_of, model=first.model, previous=_kept(first))
+    scratch = reconcile.reconcile_reusing(snap, world.as_of, model=first.model)
+    _assert_same(reused.results, scratch.results)
+    assert reused.links == scratch.links
+    assert reused.people_reused and not reused.inputs_reused
+    assert 0 < reused.relinked < len(scratch.results)
+
+
+def test_a_kept_state_of_another_report_date_is_not_taken_for_the_same_records() -> None:
+    # the records are screened at the report date: a date of birth after it is no evidence
+    world = generate_world(200, seed=28)
+    snap = world.to_snapshot()
+    first = reconcile.reconcile_reusing(snap, world.as_of)
+    youngest = max(a.dob for a in snap.adults if a.dob)
+    earlier = youngest - timedelta(days=1)
+    reused = reconcile.reconcile_reusing(snap, earlier, model=first.model, previous=_kept(first))
+    scratch = reconcile.reconcile_reusing(snap, earlier, model=first.model)
+    assert not reused.people_reused and not reused.inputs_reused
+    _assert_same(reused.results, scratch.results)
 
 
 def test_a_child_whose_probed_bucket_gained_a_person_is_relinked() -> None:
