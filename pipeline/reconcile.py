@@ -19,7 +19,7 @@ from pipeline.dates import screen_snapshot
 from pipeline.dna import latest_per_test
 from pipeline.match.adults import Person, build_people, owners, people_of_owners
 from pipeline.match.blocking import BlockingIndex, DnaIndex
-from pipeline.match.children import ChildGroup, group_children
+from pipeline.match.children import ChildGroup, group_children, group_owners, groups_of_owners
 from pipeline.match.comparisons import Gamma
 from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, calibrated
 from pipeline.match.link_state import KeptInputs, LinkState, fingerprint, matcher_digest, snapshot_digests
@@ -69,9 +69,10 @@ class Prepared:
     dna_index: DnaIndex
     person_of: dict[str, int]
     #: the digests of the screened records (``link_state.snapshot_digests``), when asked for
-    digests: tuple[bytes, bytes] | None = None
-    #: who the people are (``adults.owners``), when the digests were asked for
-    owners: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    digests: tuple[bytes, bytes, bytes] | None = None
+    #: who the people are (``adults.owners``) and the child groups (``children.group_owners``),
+    #: when the digests were asked for
+    owners: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
     #: the people came from a kept state of the same adults and removal rows, not from matching
     people_reused: bool = False
 
@@ -80,7 +81,9 @@ class Prepared:
         children's candidate-input digests ``inputs``; None without the digests."""
         if self.digests is None or self.owners is None:
             return None
-        return KeptInputs(self.digests[0], *self.owners, self.digests[1], tuple(inputs))
+        ice, rows, groups = self.owners
+        people, children, snapshot = self.digests
+        return KeptInputs(people, ice, rows, children, groups, snapshot, tuple(inputs))
 
     def linker(self, people: Mapping[int, Person] | None = None) -> Linker:
         """A linker under this model over ``people`` (default: every person)."""
@@ -145,19 +148,32 @@ def prepare(
     """
     if as_of is not None:
         snapshot = screen_snapshot(snapshot, as_of)
-    groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
     digested = snapshot_digests(snapshot) if digests or kept is not None else None
+    groups: list[ChildGroup] | None = None
+    if kept is not None and digested is not None and digested[1] == kept.children_digest:
+        groups = groups_of_owners(snapshot.children, kept.group_owner)
+    groups_reused = groups is not None
+    if groups is None:
+        groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
     people: list[Person] | None = None
     if kept is not None and digested is not None and digested[0] == kept.people_digest:
         people = people_of_owners(snapshot.adults, snapshot.removals, kept.ice_owner, kept.row_owner)
     reused = people is not None
     if people is None:
         people = build_people(snapshot.adults, snapshot.removals)
-    who: tuple[tuple[int, ...], tuple[int, ...]] | None = None
-    if reused and kept is not None:
-        who = (kept.ice_owner, kept.row_owner)
-    elif digested is not None:
-        who = owners(people, snapshot.adults, snapshot.removals)
+    who: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
+    if digested is not None:
+        ice, rows = (
+            (kept.ice_owner, kept.row_owner)
+            if reused and kept is not None
+            else owners(people, snapshot.adults, snapshot.removals)
+        )
+        grouped = (
+            kept.group_owner
+            if groups_reused and kept is not None
+            else group_owners(groups, snapshot.children)
+        )
+        who = (ice, rows, grouped)
     owner_of = person_of(people)
     rejected, confirmed = resolve_decisions(decisions, owner_of)
     dna = latest_per_test(snapshot.dna)
@@ -305,7 +321,7 @@ def reconcile_reusing(
         inputs = None
         if keep or previous is not None:
             if kept is not None and prep.digests is not None:
-                inputs = kept.inputs_for(prep.digests[1], len(prep.cviews))
+                inputs = kept.inputs_for(prep.digests[2], len(prep.cviews))
             prints = fingerprint(
                 prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed, inputs
             )

@@ -417,17 +417,44 @@ def _groups_conflict(recs: Sequence[ChildRecord], x: Sequence[int], y: Sequence[
     return any(_conflict(recs[i], recs[j]) for i in x for j in y)
 
 
-def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
-    """Merge the ORR records of each child; every record lands in exactly one group.
-
-    Duplicate record ids (the same record twice) collapse to the most recently updated copy.
-    """
+def _latest_children(records: Iterable[ChildRecord]) -> list[ChildRecord]:
+    """The most recently updated copy of each record id, in record id order."""
     latest: dict[str, ChildRecord] = {}
     for rec in records:
         seen = latest.get(rec.record_id)
         if seen is None or rec.updated_at >= seen.updated_at:
             latest[rec.record_id] = rec
-    recs: Sequence[ChildRecord] = sorted(latest.values(), key=lambda r: r.record_id)
+    return sorted(latest.values(), key=lambda r: r.record_id)
+
+
+def group_owners(groups: Iterable[ChildGroup], records: Iterable[ChildRecord]) -> tuple[int, ...]:
+    """Which of ``groups`` (``group_children(records)``, in their order) each record it reads
+    belongs to, in the order it reads them, so that :func:`groups_of_owners` gives the same
+    groups again without comparing records."""
+    group_of = {rec.record_id: n for n, group in enumerate(groups) for rec in group.records}
+    return tuple(group_of[rec.record_id] for rec in _latest_children(records))
+
+
+def groups_of_owners(records: Iterable[ChildRecord], owner: Sequence[int]) -> list[ChildGroup] | None:
+    """The groups :func:`group_owners` described, over the same records, in the same order;
+    None when the owners do not fit these records."""
+    recs = _latest_children(records)
+    if len(recs) != len(owner):
+        return None
+    members: list[list[ChildRecord]] = [[] for _ in range(max(owner, default=-1) + 1)]
+    for rec, n in zip(recs, owner, strict=True):
+        members[n].append(rec)
+    if not all(members):
+        return None
+    return [ChildGroup(m) for m in members]
+
+
+def group_children(records: Iterable[ChildRecord]) -> list[ChildGroup]:
+    """Merge the ORR records of each child; every record lands in exactly one group.
+
+    Duplicate record ids (the same record twice) collapse to the most recently updated copy.
+    """
+    recs: Sequence[ChildRecord] = _latest_children(records)
     uf = _UnionFind(len(recs))
     buckets: dict[str, list[int]] = defaultdict(list)
     for i, rec in enumerate(recs):

@@ -115,24 +115,30 @@ def records_digest(*feeds: Sequence[Any]) -> bytes:
     return h.digest()
 
 
-def snapshot_digests(snapshot: FeedSnapshot) -> tuple[bytes, bytes]:
+def snapshot_digests(snapshot: FeedSnapshot) -> tuple[bytes, bytes, bytes]:
     """The content hashes of a (screened) snapshot's adults and removal rows (what the people
-    are built of), and of all its records (what each child's candidate inputs are derived of)."""
+    are built of), of its shelter records (what the child groups are), and of all its records
+    (what each child's candidate inputs are derived of)."""
     people = records_digest(snapshot.adults, snapshot.removals)
-    return people, _digest(people + records_digest(snapshot.children, snapshot.dna))
+    children = records_digest(snapshot.children)
+    return people, children, _digest(people + children + records_digest(snapshot.dna))
 
 
 @dataclass(frozen=True, slots=True)
 class KeptInputs:
     """What a reconciliation derived from its records that the next one over the same records
     need not derive again: who the people are (``adults.owners``) under the digest of the adults
-    and removal rows, and each child's candidate-input digest (its fingerprint before review
-    decisions, in child key order) under the digest of every record. A run without fetching
-    reconciles the very records of the run before it: only the decisions are new."""
+    and removal rows; the child groups (``children.group_owners``, groups in key order) under
+    the digest of the shelter records; each child's candidate-input digest (its fingerprint
+    before review decisions, in child key order) under the digest of every record. A run
+    without fetching reconciles the very records of the run before it: only the decisions are
+    new."""
 
     people_digest: bytes
     ice_owner: tuple[int, ...]
     row_owner: tuple[int, ...]
+    children_digest: bytes
+    group_owner: tuple[int, ...]
     snapshot_digest: bytes
     inputs: tuple[bytes, ...]
 
@@ -354,6 +360,8 @@ def dumps(state: LinkState) -> str:
                 inputs.people_digest,
                 inputs.ice_owner,
                 inputs.row_owner,
+                inputs.children_digest,
+                inputs.group_owner,
                 inputs.snapshot_digest,
                 b"".join(inputs.inputs),
             ],
@@ -379,12 +387,14 @@ def loads(text: str) -> LinkState:
     }
     kept: KeptInputs | None = None
     if obj.get("kept") is not None:
-        people_digest, ice, rows, snapshot, joined = obj["kept"]
+        people_digest, ice, rows, children_digest, groups, snapshot, joined = obj["kept"]
         joined = bytes(joined)
         kept = KeptInputs(
             bytes(people_digest),
             tuple(ice),
             tuple(rows),
+            bytes(children_digest),
+            tuple(groups),
             bytes(snapshot),
             tuple(joined[i : i + DIGEST_BYTES] for i in range(0, len(joined), DIGEST_BYTES)),
         )

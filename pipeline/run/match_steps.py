@@ -101,7 +101,7 @@ def prepare_run(
         used = keep_state(store, run_id, prep.model, frozen)
         inputs = None
         if derived is not None and prep.digests is not None:
-            inputs = derived.inputs_for(prep.digests[1], len(prep.cviews))
+            inputs = derived.inputs_for(prep.digests[2], len(prep.cviews))
         prints = fingerprint(
             prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed, inputs
         )

@@ -1,6 +1,6 @@
-"""The people a reconciliation recognised, kept as the owner of each record
-(``adults.owners``), give the very same people over the same records without matching again
-(``adults.people_of_owners``), and are refused for other records."""
+"""The people and the child groups a reconciliation recognised, kept as the owner of each
+record (``adults.owners``, ``children.group_owners``), give the very same people and groups over
+the same records without matching again, and are refused for other records."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 
 from pipeline.match.adults import Person, build_people, owners, people_of_owners
+from pipeline.match.children import group_children, group_owners, groups_of_owners
 from pipeline.sim.profiles import rates_for
 from pipeline.sim.world import generate_world
 
@@ -35,3 +36,18 @@ def test_owners_of_other_records_are_refused() -> None:
     ice, rows = owners(people, snap.adults, snap.removals)
     assert people_of_owners(snap.adults[:-1], snap.removals, ice, rows) is None
     assert people_of_owners(snap.adults, snap.removals[:-1], ice, rows) is None
+
+
+@pytest.mark.parametrize(("profile", "seed"), [("default", 35), ("hard", 36)])
+def test_group_owners_give_the_same_groups_again(profile: str, seed: int) -> None:
+    snap = generate_world(300, seed=seed, rates=rates_for(profile)).to_snapshot()
+    # a record twice, the later copy updated: grouping reads the latest
+    later = dataclasses.replace(snap.children[0], updated_at=snap.children[0].updated_at.replace(year=2019))
+    children = [*snap.children, later]
+    groups = sorted(group_children(children), key=lambda g: g.key)
+    assert any(len(g.records) > 1 for g in groups)
+    again = groups_of_owners(children, group_owners(groups, children))
+    assert again is not None
+    assert [(g.key, g.records) for g in again] == [(g.key, g.records) for g in groups]
+    fewer = [c for c in children if c.record_id != snap.children[5].record_id]
+    assert groups_of_owners(fewer, group_owners(groups, children)) is None
