@@ -17,7 +17,7 @@ from datetime import date
 from pipeline import classify
 from pipeline.dates import screen_snapshot
 from pipeline.dna import latest_per_test
-from pipeline.match.adults import Person, build_people, owners, people_of_owners
+from pipeline.match.adults import Person, people_of_owners, recognise_people
 from pipeline.match.blocking import BlockingIndex, DnaIndex
 from pipeline.match.children import ChildGroup, group_children, group_owners, groups_of_owners
 from pipeline.match.comparisons import Gamma
@@ -70,7 +70,7 @@ class Prepared:
     person_of: dict[str, int]
     #: the digests of the screened records (``link_state.snapshot_digests``), when asked for
     digests: tuple[bytes, bytes, bytes] | None = None
-    #: who the people are (``adults.owners``) and the child groups (``children.group_owners``),
+    #: who the people are (``adults.recognise_people``) and the child groups (``children.group_owners``),
     #: when the digests were asked for
     owners: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
     #: the people came from a kept state of the same adults and removal rows, not from matching
@@ -158,16 +158,13 @@ def prepare(
     people: list[Person] | None = None
     if kept is not None and digested is not None and digested[0] == kept.people_digest:
         people = people_of_owners(snapshot.adults, snapshot.removals, kept.ice_owner, kept.row_owner)
-    reused = people is not None
-    if people is None:
-        people = build_people(snapshot.adults, snapshot.removals)
+    reused = people is not None and kept is not None
+    if people is not None and kept is not None:
+        ice, rows = kept.ice_owner, kept.row_owner
+    else:
+        people, ice, rows = recognise_people(snapshot.adults, snapshot.removals)
     who: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
     if digested is not None:
-        ice, rows = (
-            (kept.ice_owner, kept.row_owner)
-            if reused and kept is not None
-            else owners(people, snapshot.adults, snapshot.removals)
-        )
         grouped = (
             kept.group_owner
             if groups_reused and kept is not None

@@ -324,6 +324,15 @@ def _fit(row: _Ident, rec: _Ident) -> int:
 
 def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord]) -> list[Person]:
     """Group ICE records into people, then attach each removal row to the person it fits best."""
+    return recognise_people(adults, removals)[0]
+
+
+def recognise_people(
+    adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord]
+) -> tuple[list[Person], tuple[int, ...], tuple[int, ...]]:
+    """``build_people``, and who the people are as the pid of each ICE record and removal row
+    it read, in the orders it read them (-1: a row attached to nobody), so that
+    :func:`people_of_owners` gives the same people again without matching."""
     recs = _latest_adults(adults)
     idents = [_ident(r) for r in recs]
     by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
@@ -350,6 +359,7 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
             by_a[idn.a_number].append(i)
 
     rows: dict[str, tuple[RemovalRecord, _Ident, list[tuple[object, ...]]]] = {}
+    attached: dict[str, int] = {}
     rows_by_name: dict[tuple[str, str, str], list[_Ident]] = defaultdict(list)
     for rem in removals:
         if rem.record_id in rows:
@@ -409,7 +419,8 @@ def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord
         if top == 1 and not _only_row(ridn, people[pid], rows_by_name):
             continue
         people[pid].removals.append(rem)
-    return people
+        attached[rem.record_id] = pid
+    return people, tuple(owner_of), tuple(attached.get(rid, -1) for rid in rows)
 
 
 def _only_row(ridn: _Ident, person: Person, rows_by_name: dict[tuple[str, str, str], list[_Ident]]) -> bool:
@@ -439,32 +450,14 @@ def _distinct_rows(removals: Iterable[RemovalRecord]) -> list[RemovalRecord]:
     return out
 
 
-def owners(
-    people: Iterable[Person], adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord]
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Who ``people`` (``build_people(adults, removals)``) are, as the pid of each ICE record
-    and removal row it reads (in the orders it reads them; -1: a row attached to nobody), so
-    that :func:`people_of_owners` gives the same people again without matching."""
-    ice_pid: dict[str, int] = {}
-    row_pid: dict[str, int] = {}
-    for person in people:
-        for rec in person.ice:
-            ice_pid[rec.record_id] = person.pid
-        for rem in person.removals:
-            row_pid[rem.record_id] = person.pid
-    ice = tuple(ice_pid[rec.record_id] for rec in _latest_adults(adults))
-    rows = tuple(row_pid.get(rem.record_id, -1) for rem in _distinct_rows(removals))
-    return ice, rows
-
-
 def people_of_owners(
     adults: Iterable[AdultRecord],
     removals: Iterable[RemovalRecord],
     ice_owner: Sequence[int],
     row_owner: Sequence[int],
 ) -> list[Person] | None:
-    """The people :func:`owners` described, over the same records; None when the owners do not
-    fit these records (other records: build the people again)."""
+    """The people :func:`recognise_people` described, over the same records; None when the
+    owners do not fit these records (other records: build the people again)."""
     recs = _latest_adults(adults)
     rows = _distinct_rows(removals)
     if len(recs) != len(ice_owner) or len(rows) != len(row_owner):

@@ -127,7 +127,7 @@ def snapshot_digests(snapshot: FeedSnapshot) -> tuple[bytes, bytes, bytes]:
 @dataclass(frozen=True, slots=True)
 class KeptInputs:
     """What a reconciliation derived from its records that the next one over the same records
-    need not derive again: who the people are (``adults.owners``) under the digest of the adults
+    need not derive again: who the people are (``adults.recognise_people``) under the digest of the adults
     and removal rows; the child groups (``children.group_owners``, groups in key order) under
     the digest of the shelter records; each child's candidate-input digest (its fingerprint
     before review decisions, in child key order) under the digest of every record. A run

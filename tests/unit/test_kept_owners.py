@@ -1,5 +1,5 @@
 """The people and the child groups a reconciliation recognised, kept as the owner of each
-record (``adults.owners``, ``children.group_owners``), give the very same people and groups over
+record (``adults.recognise_people``, ``children.group_owners``), give the very same people and groups over
 the same records without matching again, and are refused for other records."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from pipeline.match.adults import Person, build_people, owners, people_of_owners
+from pipeline.match.adults import Person, build_people, people_of_owners, recognise_people
 from pipeline.match.children import group_children, group_owners, groups_of_owners
 from pipeline.sim.profiles import rates_for
 from pipeline.sim.world import generate_world
@@ -23,8 +23,8 @@ def test_owners_give_the_same_people_again(profile: str, seed: int) -> None:
     snap = generate_world(300, seed=seed, rates=rates_for(profile)).to_snapshot()
     # a repeated removal row (the feed may list one twice): build_people reads its first copy
     removals = [*snap.removals, dataclasses.replace(snap.removals[0], country="ELSEWHERE")]
-    people = build_people(snap.adults, removals)
-    ice, rows = owners(people, snap.adults, removals)
+    people, ice, rows = recognise_people(snap.adults, removals)
+    assert _shape(people) == _shape(build_people(snap.adults, removals))
     assert -1 in rows  # some rows attach to nobody: kept as such
     again = people_of_owners(snap.adults, removals, ice, rows)
     assert again is not None and _shape(again) == _shape(people)
@@ -32,8 +32,7 @@ def test_owners_give_the_same_people_again(profile: str, seed: int) -> None:
 
 def test_owners_of_other_records_are_refused() -> None:
     snap = generate_world(100, seed=34).to_snapshot()
-    people = build_people(snap.adults, snap.removals)
-    ice, rows = owners(people, snap.adults, snap.removals)
+    _, ice, rows = recognise_people(snap.adults, snap.removals)
     assert people_of_owners(snap.adults[:-1], snap.removals, ice, rows) is None
     assert people_of_owners(snap.adults, snap.removals[:-1], ice, rows) is None
 
