@@ -18,7 +18,8 @@ partition's people (taken in pid order, as the whole index takes them) then give
 key the bucket the whole index gives, provided it knows which keys are too large to block on:
 those are handed over (``oversized``), with the model and the number of people of the snapshot.
 Partitions are contiguous runs of children by their first query day, about equal in size; the
-people on the days where two partitions meet belong to both.
+people on the days where two partitions meet belong to both. A single partition holds every child
+and every person.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def plan_partitions(
     """Split the children (``cviews``, in their final order) into ``count`` partitions (some empty
     when there are fewer children); ``index`` is the blocking index of every person."""
     count = max(1, count)
+    if count == 1:
+        # one partition meets everyone: the whole index's buckets, without working out whom
+        return [Partition(0, list(range(len(cviews))), [p.pid for p in people], index.oversized_keys())]
     by_day: dict[int, list[int]] = defaultdict(list)
     for person in people:
         for day in {a.apprehension_date.toordinal() for a in person.ice if a.apprehension_date}:

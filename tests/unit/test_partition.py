@@ -95,7 +95,7 @@ def test_a_partition_knows_which_of_its_keys_are_too_large_to_block_on(snapshot:
         assert all(sub.hits(key) == [] for key in everywhere)
 
 
-@pytest.mark.parametrize("count", [2, 6])
+@pytest.mark.parametrize("count", [1, 2, 6])
 def test_a_childs_blocking_in_its_partition_reaches_the_same_people_with_the_same_scores(
     snapshot: FeedSnapshot, count: int
 ) -> None:
