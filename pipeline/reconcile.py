@@ -149,28 +149,24 @@ def prepare(
     if as_of is not None:
         snapshot = screen_snapshot(snapshot, as_of)
     digested = snapshot_digests(snapshot) if digests or kept is not None else None
+    # each part of ``kept`` is taken only over the records it was derived from
     groups: list[ChildGroup] | None = None
+    grouped: tuple[int, ...] | None = None
     if kept is not None and digested is not None and digested[1] == kept.children_digest:
         groups = groups_of_owners(snapshot.children, kept.group_owner)
-    groups_reused = groups is not None
+        grouped = kept.group_owner if groups is not None else None
     if groups is None:
         groups = sorted(group_children(snapshot.children), key=lambda g: g.key)
     people: list[Person] | None = None
     if kept is not None and digested is not None and digested[0] == kept.people_digest:
         people = people_of_owners(snapshot.adults, snapshot.removals, kept.ice_owner, kept.row_owner)
-    reused = people is not None and kept is not None
-    if people is not None and kept is not None:
         ice, rows = kept.ice_owner, kept.row_owner
-    else:
+    reused = people is not None
+    if people is None:
         people, ice, rows = recognise_people(snapshot.adults, snapshot.removals)
     who: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None = None
     if digested is not None:
-        grouped = (
-            kept.group_owner
-            if groups_reused and kept is not None
-            else group_owners(groups, snapshot.children)
-        )
-        who = (ice, rows, grouped)
+        who = (ice, rows, grouped if grouped is not None else group_owners(groups, snapshot.children))
     owner_of = person_of(people)
     rejected, confirmed = resolve_decisions(decisions, owner_of)
     dna = latest_per_test(snapshot.dna)
