@@ -8,6 +8,12 @@ run without fetching, and another one, each a whole ``reunify run`` process time
 with the stages the run logs (the feed copy; reading the records back, matching, writing the
 results). The runs without fetching publish the same export as the full run (no decision was
 made in between): checked, bar the run id.
+
+Then five review decisions are recorded (three rejections of linked parents, two confirmations of
+a runner-up, as a reviewer makes them) and a run without fetching takes them in, as the console's
+re-reconcile button does (issue 16 item 8). Its export is checked against the same run over a copy
+of the store from which the kept link state was removed: the same records, decisions and model,
+every child linked afresh.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -23,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.whole_run import BIN, serve_world, without_run_id
+from pipeline.match.state import LINK_STATE_ARTIFACT
+from pipeline.store import Store
 
 
 def _as_of(world: Path) -> str:
@@ -54,7 +64,8 @@ def _run(env: dict[str, str], flag: str, cwd: str) -> tuple[float, dict[str, Any
             stages["copy"] = event["seconds"]
         if event.get("event") == "reconcile.done":
             stages |= {k: event[k] for k in ("load_seconds", "match_seconds", "write_seconds")}
-            stages |= {k: event[k] for k in ("relinked", "people_reused", "inputs_reused") if k in event}
+            reused = ("relinked", "people_reused", "inputs_reused", "buckets_built")
+            stages |= {k: event[k] for k in reused if k in event}
     stages["timeline"] = timeline
     return seconds, stages
 
@@ -90,6 +101,42 @@ def _differences(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> str:
     return f"{children} children differ, by field: {fields}"
 
 
+def _decide_five(url: str) -> int:
+    """Record three rejections of linked parents and two confirmations of a runner-up (of children
+    without a parent) in the store at ``url``; the number recorded."""
+    store = Store(url)
+    try:
+        run = store.latest_succeeded_run()
+        assert run is not None
+        rejects: list[tuple[str, str]] = []
+        confirms: list[tuple[str, str]] = []
+        for result in store.iter_results(run.id):
+            key = min(result["child_record_ids"])
+            parent = result.get("parent")
+            if parent and parent["ice_record_ids"] and len(rejects) < 3:
+                rejects.append((key, parent["ice_record_ids"][0]))
+            elif parent is None and len(confirms) < 2:
+                cands = store.list_candidates(run.id, key)
+                if cands and cands[0]["ice_record_ids"]:
+                    confirms.append((key, cands[0]["ice_record_ids"][0]))
+            if len(rejects) == 3 and len(confirms) == 2:
+                break
+        for key, adult in rejects:
+            store.add_decision(key, adult, "reject", "bench", "bench/no_fetch.py")
+        for key, adult in confirms:
+            store.add_decision(key, adult, "confirm", "bench", "bench/no_fetch.py")
+        return len(rejects) + len(confirms)
+    finally:
+        store.close()
+
+
+def _without_kept_links(sqlite_file: Path, copy: Path) -> None:
+    """Copy the store and remove every kept link state from the copy."""
+    shutil.copyfile(sqlite_file, copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DELETE FROM run_artifacts WHERE name = ?", (LINK_STATE_ARTIFACT,))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -121,6 +168,27 @@ def main() -> int:
                 print("  its log, seconds from its first line:\n    " + "\n    ".join(stages["timeline"]))
             if not same:
                 print("  " + _differences(reference, exported))
+                return 1
+        if args.database is None:
+            sqlite_file = Path(tmp) / "bench.sqlite3"
+            print(f"decisions recorded: {_decide_five(env['REUNIFY_DATABASE_URL'])}")
+            fresh = Path(tmp) / "fresh.sqlite3"
+            _without_kept_links(sqlite_file, fresh)
+            seconds, stages = _run(env, "--no-fetch", tmp)
+            decided = _export(env, tmp)
+            print(f"no-fetch run after the decisions: {seconds:6.1f} s  {_stages(stages)}")
+            print("  its log, seconds from its first line:\n    " + "\n    ".join(stages["timeline"]))
+            other = env | {"REUNIFY_DATABASE_URL": f"sqlite:///{fresh}"}
+            seconds, stages = _run(other, "--no-fetch", tmp)
+            scratch = _export(other, tmp)
+            print(f"the same without kept links:      {seconds:6.1f} s  {_stages(stages)}")
+            same = decided == scratch
+            print(
+                f"  same export: {same}; children whose export the decisions changed: "
+                f"{sum(x != y for x, y in zip(reference, decided, strict=True))}"
+            )
+            if not same:
+                print("  " + _differences(scratch, decided))
                 return 1
         print(f"children: {len(reference)}")
     return 0

@@ -20,8 +20,7 @@ from pipeline.dna import latest_per_test
 from pipeline.match.adults import Person, people_of_owners, recognise_people
 from pipeline.match.blocking import BlockingIndex, DnaIndex
 from pipeline.match.children import ChildGroup, group_children, group_owners, groups_of_owners
-from pipeline.match.comparisons import Gamma
-from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, calibrated
+from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, Reused, calibrated
 from pipeline.match.link_state import KeptInputs, LinkState, fingerprint, matcher_digest, snapshot_digests
 from pipeline.match.model import Model, estimate_model, prior_model
 from pipeline.match.partition import Partition, plan_partitions
@@ -136,6 +135,7 @@ def prepare(
     model: Model | None = None,
     kept: KeptInputs | None = None,
     digests: bool = False,
+    meet: bool = True,
 ) -> Prepared:
     """Group the children, recognise the people, estimate the model (unless a frozen ``model``
     is given) and plan the partitions.
@@ -144,7 +144,9 @@ def prepare(
     first (``dates.screen_snapshot``): the matcher never weighs a birth in 9999. With
     ``digests`` (or ``kept``), the screened records are digested; when their adults and removal
     rows are those of ``kept`` (an earlier reconciliation's, by the same matcher), the people
-    are the ones it recognised, and are not matched again.
+    are the ones it recognised, and are not matched again. Without ``meet``, the partitions
+    hold their children only (``partition.plan_partitions``): the caller links them over
+    ``Prepared.index``, whose key buckets are then built only if a child needs blocking.
     """
     if as_of is not None:
         snapshot = screen_snapshot(snapshot, as_of)
@@ -176,7 +178,7 @@ def prepare(
         scratch = Linker(_by_pid(people), len(people), prior_model())
         model = estimate_model(cviews, scratch.pview, people)
     index = BlockingIndex(people)
-    parts = plan_partitions(cviews, people, index, dna_index, confirmed, partitions)
+    parts = plan_partitions(cviews, people, index, dna_index, confirmed, partitions, meet)
     return Prepared(
         groups,
         cviews,
@@ -202,7 +204,7 @@ def link_partition(
     dna: DnaIndex,
     index: BlockingIndex | None = None,
     progress: LinkProgress | None = None,
-    known: Mapping[str, list[tuple[int, Gamma | None]]] | None = None,
+    known: Mapping[str, Reused] | None = None,
 ) -> list[FirstLink]:
     """The first pass over one partition's children (``cviews``, in the partition's order), with
     an index of the partition's people (``linker.people`` holds at least those), or ``index``
@@ -290,6 +292,8 @@ class Reconciled:
     #: the people, and the children's candidate inputs, came from ``previous`` (same records)
     people_reused: bool = False
     inputs_reused: bool = False
+    #: the blocking index's key buckets were built (some child was blocked afresh)
+    buckets_built: bool = True
 
 
 def reconcile_reusing(
@@ -309,7 +313,9 @@ def reconcile_reusing(
     with no_gc_pauses():
         # what the previous reconciliation derived of its records, if the same matcher did
         kept = previous.kept if previous is not None and previous.matcher == matcher_digest() else None
-        prep = prepare(snapshot, decisions, partitions, as_of, model, kept, digests=keep)
+        # every partition is linked over the whole index (the same buckets: partition.py), so
+        # the partitions need not know whom their children meet
+        prep = prepare(snapshot, decisions, partitions, as_of, model, kept, digests=keep, meet=False)
         prints = None
         inputs = None
         if keep or previous is not None:
@@ -320,14 +326,13 @@ def reconcile_reusing(
             )
         known = previous.reusable(prep.cviews, prints, prep.model) if previous and prints else {}
         linker = prep.linker()
-        whole = prep.index if len(prep.partitions) == 1 else None
         firsts: list[FirstLink | None] = [None] * len(prep.groups)
         for part in prep.partitions:
             cviews = [prep.cviews[i] for i in part.children]
             told = None
             if progress is not None:
                 told = _partition_progress(progress, part.number + 1, len(prep.partitions))
-            linked = link_partition(linker, cviews, part, prep.dna_index, whole, told, known)
+            linked = link_partition(linker, cviews, part, prep.dna_index, prep.index, told, known)
             for i, first in zip(part.children, linked, strict=True):
                 firsts[i] = first
         done = [f for f in firsts if f is not None]
@@ -344,7 +349,7 @@ def reconcile_reusing(
         links = None
         if keep and prints is not None:
             links = LinkState.of(done, prints, prep.model, prep.kept_inputs(prints.inputs))
-        recompared = sum(gamma is None for pairs in known.values() for _, gamma in pairs)
+        recompared = sum(gamma is None for reuse in known.values() for _, gamma in reuse.pairs)
         return Reconciled(
             results,
             prep.model,
@@ -353,6 +358,7 @@ def reconcile_reusing(
             recompared,
             prep.people_reused,
             inputs is not None,
+            prep.index.built,
         )
 
 

@@ -52,35 +52,70 @@ class BlockingIndex:
     GARCIA"), so a child meets only adults apprehended when it was: namesakes from other weeks
     never crowd the candidate list. People without an apprehension date, and children without
     any date, fall back to unscoped name keys.
+
+    The key buckets (``by_key``, ``multi_day``, ``of_country``, ``no_country``) are built on
+    first use: a reconciliation that reuses every child's candidates (``link_state``) needs only
+    the record lookups of the DNA results (``by_record``, ``by_a_number``), and the buckets of
+    154,000 people take longer to build than the rest of such a reconciliation's linking.
     """
+
+    #: the bucket attributes, built together by :meth:`_build_buckets` on first access
+    _BUCKETS = frozenset({"by_key", "multi_day", "of_country", "no_country"})
+
+    by_key: dict[tuple[object, ...], list[int]]
+    #: the people apprehended on more than one day, by key: the only ones whose keys span
+    #: several days (candidate pruning bounds everyone else by one day's keys)
+    multi_day: dict[tuple[object, ...], list[int]]
+    #: the people of each country, and those without any (a person of several is in each)
+    of_country: dict[str, set[int]]
+    no_country: set[int]
 
     def __init__(self, people: Iterable[Person], oversized: Iterable[tuple[object, ...]] = ()) -> None:
         #: keys too unspecific to block on although this index may hold only part of their
         #: bucket (a partition's index holds the people its children can meet, see partition.py)
         self.oversized = frozenset(oversized)
-        self.by_key: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        self._people = list(people)
         self.by_record: dict[str, int] = {}
         self.by_a_number: dict[str, set[int]] = defaultdict(set)
-        #: the people apprehended on more than one day, by key: the only ones whose keys span
-        #: several days (candidate pruning bounds everyone else by one day's keys)
-        self.multi_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
-        #: the people of each country, and those without any (a person of several is in each)
-        self.of_country: dict[str, set[int]] = defaultdict(set)
-        self.no_country: set[int] = set()
-        for person in people:
+        for person in self._people:
             pid = person.pid
-            countries = {a.country for a in person.ice if a.country}
-            countries.update(r.country for r in person.removals if r.country)
-            for country in countries:
-                self.of_country[country].add(pid)
-            if not countries:
-                self.no_country.add(pid)
-            keys: set[tuple[object, ...]] = set()
-            dated = any(a.apprehension_date for a in person.ice)
             for a in person.ice:
                 self.by_record[a.record_id] = pid
                 if a.a_number:
                     self.by_a_number[a.a_number].add(pid)
+            for r in person.removals:
+                self.by_record[r.record_id] = pid
+                if r.a_number:
+                    self.by_a_number[r.a_number].add(pid)
+
+    def __getattr__(self, name: str) -> object:
+        # called only for an attribute not set yet: the buckets, the first time one is read
+        if name not in BlockingIndex._BUCKETS:
+            raise AttributeError(name)
+        self._build_buckets()
+        return self.__dict__[name]
+
+    @property
+    def built(self) -> bool:
+        """Whether the key buckets have been built (read by tests and benchmarks)."""
+        return "by_key" in self.__dict__
+
+    def _build_buckets(self) -> None:
+        by_key: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        multi_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        of_country: dict[str, set[int]] = defaultdict(set)
+        no_country: set[int] = set()
+        for person in self._people:
+            pid = person.pid
+            countries = {a.country for a in person.ice if a.country}
+            countries.update(r.country for r in person.removals if r.country)
+            for country in countries:
+                of_country[country].add(pid)
+            if not countries:
+                no_country.add(pid)
+            keys: set[tuple[object, ...]] = set()
+            dated = any(a.apprehension_date for a in person.ice)
+            for a in person.ice:
                 if a.event_id:
                     keys.add(("ev", a.event_id))
                 given, sn = given_tokens(a.first_name), surname_tokens(a.last_name)
@@ -118,15 +153,13 @@ class BlockingIndex:
                         keys.add(("dc", day, g, t))
                     if dob:
                         keys.add(("dd", day, dob.toordinal()))
-            for r in person.removals:
-                self.by_record[r.record_id] = pid
-                if r.a_number:
-                    self.by_a_number[r.a_number].add(pid)
             for key in keys:
-                self.by_key[key].append(pid)
+                by_key[key].append(pid)
             if len({a.apprehension_date for a in person.ice if a.apprehension_date}) > 1:
                 for key in keys:
-                    self.multi_day[key].append(pid)
+                    multi_day[key].append(pid)
+        self.by_key, self.multi_day = by_key, multi_day
+        self.of_country, self.no_country = of_country, no_country
 
     def hits(self, key: tuple[object, ...]) -> list[int]:
         found = self.by_key.get(key)

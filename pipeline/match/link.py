@@ -182,12 +182,25 @@ def confident(outcome: LinkOutcome) -> bool:
 @dataclass(slots=True)
 class FirstLink:
     """The first pass over one child: the people a DNA test names (with the latest result), the
-    (person, comparison vector) pairs compared, and the outcome. The family pass starts here."""
+    (person, comparison vector) pairs compared, and the outcome. The family pass starts here.
+    ``runner_pairs``: for a child whose linked adult DNA excluded, the pairs its runner-ups were
+    weighed from (None for every other child)."""
 
     cview: ChildView
     tested: dict[int, str]
     pairs: list[tuple[int, Gamma]]
     outcome: LinkOutcome
+    runner_pairs: list[tuple[int, Gamma]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reused:
+    """What an earlier first pass gives a child again (``link_state``): its candidates with their
+    comparison vectors (None: that person's match fields changed, compared again), and the same
+    for its runner-ups' candidates when it was DNA-excluded then (None: not kept, found afresh)."""
+
+    pairs: list[tuple[int, Gamma | None]]
+    runners: list[tuple[int, Gamma | None]] | None = None
 
 
 @dataclass(slots=True)
@@ -226,13 +239,12 @@ class Linker:
         cviews: Sequence[ChildView],
         index: BlockingIndex,
         dna: DnaIndex,
-        known: Mapping[str, list[tuple[int, Gamma | None]]] | None = None,
+        known: Mapping[str, Reused] | None = None,
     ) -> list[FirstLink]:
         """Block, compare and decide each child on its own evidence, in the order given.
 
         ``known``: the candidates of children whose blocking would give them again
-        (``link_state``), by child key, with their comparison vectors where those would be the
-        same too (None: compared again); those children are not blocked."""
+        (``link_state``), by child key: those children are not blocked."""
         prior, null = self._prior()
         firsts: list[FirstLink] = []
         for cview in cviews:
@@ -240,7 +252,7 @@ class Linker:
             tested = dna_people(dna.for_child(cview), index)
             reuse = known.get(key) if known is not None else None
             if reuse is not None:
-                pairs = [(pid, g if g is not None else compare(cview, self.pview(pid))) for pid, g in reuse]
+                pairs = self._compared(cview, reuse.pairs)
             else:
                 # the people a DNA test names, and a confirmed parent, lead the pre-score
                 boosts = [(pid, 100.0) for pid in tested]
@@ -251,20 +263,38 @@ class Linker:
                     (pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected
                 ]
             outcome = self._decide(cview, tested, pairs, self.model, prior, null)
+            runner_pairs = None
             if outcome.link is not None and outcome.link.dna_exclusion:
-                outcome.candidates = self._runners_up(cview, index, tested, prior, null)
-            firsts.append(FirstLink(cview, tested, pairs, outcome))
+                kept = reuse.runners if reuse is not None else None
+                if kept is not None:
+                    runner_pairs = self._compared(cview, kept)
+                else:
+                    runner_pairs = self._runner_pairs(cview, index, tested)
+                outcome.candidates = self._runners_up(cview, runner_pairs, prior, null)
+            firsts.append(FirstLink(cview, tested, pairs, outcome, runner_pairs))
         return firsts
 
-    def _runners_up(
-        self, cview: ChildView, index: BlockingIndex, tested: Mapping[int, str], prior: float, null: float
-    ) -> list[Link]:
-        """For a child whose linked adult DNA excluded: who else the evidence points to (the review
-        queue's "find the real parent"), as if the tested adults were not in the feeds. The
-        blocking gave the tested ones such a lead that nobody else was compared."""
+    def _compared(
+        self, cview: ChildView, pairs: Sequence[tuple[int, Gamma | None]]
+    ) -> list[tuple[int, Gamma]]:
+        """Kept pairs, each person compared again where its comparison vector was not kept."""
+        return [(pid, g if g is not None else compare(cview, self.pview(pid))) for pid, g in pairs]
+
+    def _runner_pairs(
+        self, cview: ChildView, index: BlockingIndex, tested: Mapping[int, str]
+    ) -> list[tuple[int, Gamma]]:
+        """The pairs a DNA-excluded child's runner-ups are weighed from: its candidates as if the
+        tested adults were not in the feeds (the blocking gave them such a lead that nobody else
+        was compared)."""
         key = cview.group.key
         top = top_candidates(cview, index, MAX_CANDIDATES, CANDIDATE_MARGIN, exclude=tested.keys())
-        pairs = [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
+        return [(pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected]
+
+    def _runners_up(
+        self, cview: ChildView, pairs: list[tuple[int, Gamma]], prior: float, null: float
+    ) -> list[Link]:
+        """For a child whose linked adult DNA excluded: who else the evidence (``pairs``, of
+        :meth:`_runner_pairs`) points to, the review queue's "find the real parent"."""
         if not pairs:
             return []
         # an unconfirmed decision, without the DNA verdicts: the plain weighing of the others

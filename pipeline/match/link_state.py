@@ -27,7 +27,7 @@ import base64
 import hashlib
 import zlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from itertools import pairwise
@@ -41,14 +41,14 @@ from pipeline.errors import MatchStateError
 from pipeline.match.adults import Person
 from pipeline.match.blocking import BlockingIndex, DnaIndex, dna_people, probed_buckets
 from pipeline.match.comparisons import Gamma
-from pipeline.match.link import FirstLink
+from pipeline.match.link import FirstLink, Reused
 from pipeline.match.model import Model
 from pipeline.match.state import model_to_json
 from pipeline.match.views import ChildView
 from pipeline.records import FeedSnapshot
 
 #: the version of the serialised form; raise it when the form changes shape
-LINK_STATE_VERSION = 4
+LINK_STATE_VERSION = 5
 #: the size of every digest here
 DIGEST_BYTES = 16
 
@@ -175,13 +175,24 @@ def identities(people: Sequence[Person]) -> tuple[list[str], bool]:
     return names, ordered
 
 
+#: a kept pair: (person identity, person match digest, comparison vector)
+KeptPair = tuple[str, bytes, Gamma]
+#: a pair given again: (pid, comparison vector, or None where the person is compared again)
+_Reusable = tuple[int, Gamma | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ChildLinks:
-    """One child's fingerprint and its compared pairs: (person identity, person match digest,
-    comparison vector)."""
+    """One child's fingerprint and its compared pairs; its runner-ups' pairs when it was
+    DNA-excluded (None otherwise); and the review decisions its fingerprint holds (the people
+    rejected and confirmed for it, by identity), so that a later reconciliation whose only
+    change for the child is another rejection can still reuse its candidates."""
 
     fingerprint: bytes
-    pairs: tuple[tuple[str, bytes, Gamma], ...]
+    pairs: tuple[KeptPair, ...]
+    runners: tuple[KeptPair, ...] | None = None
+    rejected: tuple[str, ...] = ()
+    confirmed: str | None = None
 
 
 @dataclass(slots=True)
@@ -196,6 +207,9 @@ class Fingerprints:
     persons: Sequence[Person]
     #: each child's candidate inputs before review decisions (``KeptInputs.inputs``)
     inputs: Sequence[bytes] = ()
+    #: the review decisions of each child that has any, by position: the identities of the
+    #: people rejected for it (sorted) and of the one confirmed (or None)
+    decided: dict[int, tuple[tuple[str, ...], str | None]] = field(default_factory=dict)
     matches: dict[int, bytes] = field(default_factory=dict)
 
     def match(self, pid: int) -> bytes:
@@ -228,15 +242,23 @@ def fingerprint(
     for key, pid in rejected:
         rejected_of[key].append(idents[pid])
     out: list[bytes] = []
-    for cview, digest in zip(cviews, inputs, strict=True):
+    decided: dict[int, tuple[tuple[str, ...], str | None]] = {}
+    for i, (cview, digest) in enumerate(zip(cviews, inputs, strict=True)):
         key = cview.group.key
         conf = confirmed.get(key)
         mine = rejected_of.get(key)
         if mine is None and conf is None:
             out.append(digest)  # no decision: the inputs alone
             continue
-        out.append(_digest(_encode((digest, sorted(mine or ()), idents[conf] if conf is not None else None))))
-    return Fingerprints(out, idents, ordered, people, inputs)
+        decided[i] = (tuple(sorted(mine or ())), idents[conf] if conf is not None else None)
+        out.append(_decided_digest(digest, *decided[i]))
+    return Fingerprints(out, idents, ordered, people, inputs, decided)
+
+
+def _decided_digest(inputs: bytes, rejected: Sequence[str], confirmed: str | None) -> bytes:
+    """The fingerprint of a child with review decisions: its input digest, the identities of the
+    people rejected for it (sorted) and of the one confirmed."""
+    return _digest(_encode((inputs, list(rejected), confirmed)))
 
 
 def candidate_inputs(
@@ -303,49 +325,96 @@ class LinkState:
         children: dict[str, ChildLinks] = {}
         if prints.ordered:
             idents = prints.people
-            for first, fp in zip(firsts, prints.children, strict=True):
+
+            def kept_pairs(pairs: Sequence[tuple[int, Gamma]]) -> tuple[KeptPair, ...]:
+                return tuple((idents[pid], prints.match(pid), gamma) for pid, gamma in pairs)
+
+            for i, (first, fp) in enumerate(zip(firsts, prints.children, strict=True)):
+                rejected, confirmed = prints.decided.get(i, ((), None))
+                runners = first.runner_pairs
                 children[first.cview.group.key] = ChildLinks(
-                    fp, tuple((idents[pid], prints.match(pid), gamma) for pid, gamma in first.pairs)
+                    fp,
+                    kept_pairs(first.pairs),
+                    kept_pairs(runners) if runners is not None else None,
+                    rejected,
+                    confirmed,
                 )
         return cls(model_digest(model), matcher_digest(), children, kept)
 
-    def reusable(
-        self, cviews: Sequence[ChildView], prints: Fingerprints, model: Model
-    ) -> dict[str, list[tuple[int, Gamma | None]]]:
-        """The pairs (with this reconciliation's pids) of each child whose candidate inputs are
-        unchanged, by child key, the comparison vector None where the person's match fields
-        changed; nothing under another model or matcher, or when either reconciliation's people
-        were not in order."""
+    def reusable(self, cviews: Sequence[ChildView], prints: Fingerprints, model: Model) -> dict[str, Reused]:
+        """The pairs (with this reconciliation's pids, the comparison vector None where the
+        person's match fields changed) of each child whose candidates are those of this state, by
+        child key: its fingerprint is unchanged, or only more people were rejected for it (the
+        same inputs, the same confirmation: the blocking gives the same people, less those).
+        Nothing under another model or matcher, or when either reconciliation's people were not
+        in order."""
         if not prints.ordered or self.matcher != matcher_digest() or self.model != model_digest(model):
             return {}
         pid_of = {ident: pid for pid, ident in enumerate(prints.people)}
-        out: dict[str, list[tuple[int, Gamma | None]]] = {}
-        for cview, fp in zip(cviews, prints.children, strict=True):
-            key = cview.group.key
-            kept = self.children.get(key)
-            if kept is None or kept.fingerprint != fp:
-                continue
-            pairs: list[tuple[int, Gamma | None]] = []
-            for ident, match, gamma in kept.pairs:
+        out: dict[str, Reused] = {}
+
+        def taken(pairs: Sequence[KeptPair], dropped: Collection[str]) -> list[_Reusable] | None:
+            found: list[_Reusable] = []
+            for ident, match, gamma in pairs:
+                if ident in dropped:
+                    continue
                 pid = pid_of.get(ident)
                 if pid is None:
-                    break  # cannot happen with an unchanged fingerprint: link it afresh
-                pairs.append((pid, gamma if prints.match(pid) == match else None))
-            else:
-                out[key] = pairs
+                    return None  # cannot happen with the same inputs: link it afresh
+                found.append((pid, gamma if prints.match(pid) == match else None))
+            return found
+
+        for i, (cview, fp) in enumerate(zip(cviews, prints.children, strict=True)):
+            key = cview.group.key
+            kept = self.children.get(key)
+            if kept is None:
+                continue
+            dropped: Collection[str] = ()
+            if kept.fingerprint != fp:
+                dropped = self._newly_rejected(kept, prints, i)
+                if not dropped:
+                    continue
+            pairs = taken(kept.pairs, dropped)
+            runners = taken(kept.runners, dropped) if kept.runners is not None else None
+            if pairs is not None and (kept.runners is None or runners is not None):
+                out[key] = Reused(pairs, runners)
         return out
+
+    @staticmethod
+    def _newly_rejected(kept: ChildLinks, prints: Fingerprints, i: int) -> frozenset[str]:
+        """The people rejected for child ``i`` since ``kept`` was made, when that is all that
+        changed for it (its inputs and its confirmation the same, no rejection withdrawn);
+        otherwise nothing."""
+        rejected, confirmed = prints.decided.get(i, ((), None))
+        if confirmed != kept.confirmed or not prints.inputs:
+            return frozenset()
+        now = frozenset(rejected)
+        if not now.issuperset(kept.rejected) or len(now) == len(kept.rejected):
+            return frozenset()
+        # the kept fingerprint is that of these inputs under the kept decisions: the same inputs
+        inputs = prints.inputs[i]
+        undecided = not kept.rejected and kept.confirmed is None
+        expected = inputs if undecided else _decided_digest(inputs, kept.rejected, kept.confirmed)
+        if expected != kept.fingerprint:
+            return frozenset()
+        return now - frozenset(kept.rejected)
 
 
 def dumps(state: LinkState) -> str:
     """The state as compact text (msgpack, deflated, base64): people named once each."""
     table: dict[tuple[str, bytes], int] = {}
     children: list[Any] = []
+
+    def packed(pairs: Sequence[KeptPair]) -> list[Any]:
+        return [[table.setdefault((who, match), len(table)), lv, terms] for who, match, (lv, terms) in pairs]
+
     for key, kept in state.children.items():
-        pairs = [
-            [table.setdefault((ident, match), len(table)), lv, terms]
-            for ident, match, (lv, terms) in kept.pairs
-        ]
-        children.append([key, kept.fingerprint, pairs])
+        entry: list[Any] = [key, kept.fingerprint, packed(kept.pairs)]
+        if kept.runners is not None or kept.rejected or kept.confirmed is not None:
+            # most children have neither: their entry stays three items long
+            runners = packed(kept.runners) if kept.runners is not None else None
+            entry += [runners, list(kept.rejected), kept.confirmed]
+        children.append(entry)
     inputs = state.kept
     body = _encode(
         {
@@ -367,7 +436,7 @@ def dumps(state: LinkState) -> str:
             ],
         }
     )
-    return base64.b64encode(zlib.compress(body, 6)).decode("ascii")
+    return base64.b64encode(zlib.compress(body, 1)).decode("ascii")
 
 
 def loads(text: str) -> LinkState:
@@ -379,12 +448,23 @@ def loads(text: str) -> LinkState:
     if not isinstance(obj, dict) or obj.get("version") != LINK_STATE_VERSION:
         raise MatchStateError("the kept link state is of another version")
     people = [(str(ident), bytes(match)) for ident, match in obj["people"]]
-    children = {
-        str(key): ChildLinks(
-            bytes(fp), tuple((*people[i], (tuple(levels), tuple(terms))) for i, levels, terms in pairs)
-        )
-        for key, fp, pairs in obj["children"]
-    }
+
+    def unpacked(pairs: list[Any]) -> tuple[KeptPair, ...]:
+        return tuple((*people[i], (tuple(levels), tuple(terms))) for i, levels, terms in pairs)
+
+    children: dict[str, ChildLinks] = {}
+    for key, fp, pairs, *more in obj["children"]:
+        links = ChildLinks(bytes(fp), unpacked(pairs))
+        if more:
+            runners, rejected, confirmed = more
+            links = ChildLinks(
+                links.fingerprint,
+                links.pairs,
+                unpacked(runners) if runners is not None else None,
+                tuple(str(r) for r in rejected),
+                str(confirmed) if confirmed is not None else None,
+            )
+        children[str(key)] = links
     kept: KeptInputs | None = None
     if obj.get("kept") is not None:
         people_digest, ice, rows, children_digest, groups, snapshot, joined = obj["kept"]

@@ -65,20 +65,29 @@ def plan_partitions(
     dna: DnaIndex,
     confirmed: Mapping[str, int],
     count: int,
+    meet: bool = True,
 ) -> list[Partition]:
     """Split the children (``cviews``, in their final order) into ``count`` partitions (some empty
-    when there are fewer children); ``index`` is the blocking index of every person."""
+    when there are fewer children); ``index`` is the blocking index of every person.
+
+    Without ``meet`` the partitions hold their children only (no people, no keys): for a caller
+    that links every partition over the whole index (an in-process run), which gives the same
+    buckets and need not be built at all when every child's candidates are reused."""
     count = max(1, count)
     if count == 1:
+        if not meet:
+            return [Partition(0, list(range(len(cviews))), [], [])]
         # one partition meets everyone: the whole index's buckets, without working out whom
         return [Partition(0, list(range(len(cviews))), [p.pid for p in people], index.oversized_keys())]
+    qdays = [query_days(c) for c in cviews]
+    undated = 1 << 40  # children without any date go last: they meet people on names alone
+    order = sorted(range(len(cviews)), key=lambda i: (min(qdays[i]) if qdays[i] else undated, i))
+    if not meet:
+        return [Partition(n, sorted(chunk), [], []) for n, chunk in enumerate(_chunks(order, count))]
     by_day: dict[int, list[int]] = defaultdict(list)
     for person in people:
         for day in {a.apprehension_date.toordinal() for a in person.ice if a.apprehension_date}:
             by_day[day].append(person.pid)
-    qdays = [query_days(c) for c in cviews]
-    undated = 1 << 40  # children without any date go last: they meet people on names alone
-    order = sorted(range(len(cviews)), key=lambda i: (min(qdays[i]) if qdays[i] else undated, i))
     oversized = index.oversized_keys()
     parts: list[Partition] = []
     for number, chunk in enumerate(_chunks(order, count)):

@@ -103,6 +103,7 @@ def reconcile_run(
             recompared=done.recompared,
             people_reused=done.people_reused,
             inputs_reused=done.inputs_reused,
+            buckets_built=done.buckets_built,
             load_seconds=round(loaded - started, 2),
             match_seconds=round(matched - loaded, 2),
             write_seconds=round(time.monotonic() - matched, 2),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -19,7 +19,7 @@ from pipeline.match import link_state, state
 from pipeline.match.adults import Person
 from pipeline.match.blocking import DnaIndex
 from pipeline.match.comparisons import Gamma
-from pipeline.match.link import FirstLink, Linker
+from pipeline.match.link import FirstLink, Linker, Reused
 from pipeline.match.link_state import (
     ChildLinks,
     LinkState,
@@ -138,10 +138,8 @@ def prepare_run(
                         "known": [
                             [
                                 c.group.key,
-                                [
-                                    [pid, gamma[0], gamma[1]] if gamma else [pid]
-                                    for pid, gamma in known[c.group.key]
-                                ],
+                                _packed(known[c.group.key].pairs),
+                                _packed(known[c.group.key].runners),
                             ]
                             for c in cviews
                             if c.group.key in known
@@ -158,6 +156,8 @@ def prepare_run(
                     "people": [state.person_to_json(p) for p in prep.people],
                     "partitions": len(prep.partitions),
                     "prints": [_b64(fp) for fp in prints.children] if prints.ordered else None,
+                    # the decisions each fingerprint holds (link_state.ChildLinks)
+                    "decided": [[i, list(rej), conf] for i, (rej, conf) in sorted(prints.decided.items())],
                     # what the next run over the same records need not derive again
                     "kept": link_state.dumps(LinkState(b"", kept=keeps)) if keeps is not None else None,
                     "estimated_by": used.estimated_by,
@@ -189,6 +189,19 @@ def _b64(data: bytes) -> str:
 
 def _pair(who: list[str], levels: list[int], terms: list[str | None]) -> tuple[str, bytes, Gamma]:
     return who[0], base64.b64decode(who[1]), (tuple(levels), tuple(terms))
+
+
+def _packed(pairs: Sequence[tuple[int, Gamma | None]] | None) -> list[list[Any]] | None:
+    """Reused pairs as JSON: [pid, levels, terms], or [pid] alone where it is compared again."""
+    if pairs is None:
+        return None
+    return [[pid, gamma[0], gamma[1]] if gamma else [pid] for pid, gamma in pairs]
+
+
+def _unpacked(pairs: list[list[Any]] | None) -> list[tuple[int, Gamma | None]] | None:
+    if pairs is None:
+        return None
+    return [(int(p[0]), (tuple(p[1]), tuple(p[2])) if len(p) == 3 else None) for p in pairs]
 
 
 def _linker(head: dict[str, Any], people: dict[int, Person]) -> Linker:
@@ -237,10 +250,10 @@ def match_partition(
             progress(MATCH, None, told | {"linked": done})
 
         # each reused candidate with its comparison vector, or alone: compared again
-        known: dict[str, list[tuple[int, Gamma | None]]] = {
-            str(key): [(int(p[0]), (tuple(p[1]), tuple(p[2])) if len(p) == 3 else None) for p in pairs]
-            for key, pairs in part.get("known", ())
-        }
+        known: dict[str, Reused] = {}
+        for key, pairs, runners in part.get("known", ()):
+            kept_runners = _unpacked(runners) if runners is not None else None
+            known[str(key)] = Reused(_unpacked(pairs) or [], kept_runners)
         firsts = link_partition(_linker(head, people), cviews, partition, dna, progress=linked, known=known)
         idents: dict[int, list[str]] = {}
 
@@ -262,6 +275,13 @@ def match_partition(
                     "firsts": [state.first_to_json(f) for f in firsts],
                     # every child's pairs, people by identity: the link state finish keeps
                     "links": [[[ident(pid), lv, terms] for pid, (lv, terms) in f.pairs] for f in firsts],
+                    # and the runner-ups' pairs of the DNA-excluded children
+                    "runners": [
+                        None
+                        if f.runner_pairs is None
+                        else [[ident(pid), lv, terms] for pid, (lv, terms) in f.runner_pairs]
+                        for f in firsts
+                    ],
                 }
             ),
         )
@@ -301,16 +321,23 @@ def finish_run(
 
         firsts: list[FirstLink | None] = [None] * len(groups)
         prints = whole.get("prints")
+        decided = {int(i): (tuple(rej), conf) for i, rej, conf in whole.get("decided", ())}
         kept: dict[str, ChildLinks] = {}
         for number in range(int(whole["partitions"])):
             part = jsontext.loads(store.get_artifact(run_id, state.first_links_artifact(number)))
             for i, obj in zip(part["children"], part["firsts"], strict=True):
                 firsts[i] = state.first_from_json(obj, cviews[i], person)
             if prints is not None:
-                for i, pairs in zip(part["children"], part["links"], strict=True):
+                for i, pairs, runners in zip(part["children"], part["links"], part["runners"], strict=True):
+                    rejected, confirmed = decided.get(i, ((), None))
                     kept[groups[i].key] = ChildLinks(
                         base64.b64decode(prints[i]),
                         tuple(_pair(who, lv, terms) for who, lv, terms in pairs),
+                        None
+                        if runners is None
+                        else tuple(_pair(who, lv, terms) for who, lv, terms in runners),
+                        rejected,
+                        confirmed,
                     )
         if any(f is None for f in firsts):
             raise RunFailedError(

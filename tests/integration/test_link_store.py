@@ -62,11 +62,12 @@ def test_runs_under_the_frozen_model_relink_only_what_changed(
     stages.run_embedded(settings, store, "test")
     children = seen[0][2]
     # the incremental run fetched nothing new, the review run copied the records: both took
-    # the people and the children's inputs from the run before, not from matching again
+    # the people and the children's inputs from the run before, not from matching again; the
+    # rejected child took its kept candidates less the rejected adult (no child blocked again)
     assert seen == [
         (False, children, children, False, False),
         (True, 0, children, True, True),
-        (True, 1, children, True, True),
+        (True, 0, children, True, True),
         (False, children, children, False, False),
     ]
 
@@ -105,14 +106,24 @@ def test_through_workers_the_match_steps_reuse_the_links_and_finish_keeps_them(
     store.add_decision(
         linked["child_record_ids"][0], linked["parent"]["ice_record_ids"][0], "reject", "t", "test"
     )
+    # a confirmation leads the child's pre-score: that child is blocked again
+    keys = [min(r["child_record_ids"]) for r in published if r["parent"] is None]
+    open_, adult = next(
+        (key, cands[0]["ice_record_ids"][0])
+        for key in keys
+        if (cands := store.list_candidates(first, key)) and cands[0]["ice_record_ids"]
+    )
+    store.add_decision(open_, adult, "confirm", "t", "test")
     run_id = stages.start_distributed(store, settings, "review", _Outbox(), no_fetch=True)
     counts = stages.prepare_run(run_id, store, model_max_age_days=settings.model_max_age_days)
     known = [
         key
         for n in range(counts["partitions"])
-        for key, _ in jsontext.loads(store.get_artifact(run_id, state.partition_artifact(n)))["known"]
+        for key, *_ in jsontext.loads(store.get_artifact(run_id, state.partition_artifact(n)))["known"]
     ]
-    assert len(known) == len(published) - 1 and linked["child_record_ids"][0] not in known
+    # the rejected child took its kept candidates less the rejected adult
+    assert len(known) == len(published) - 1 and open_ not in known
+    assert linked["child_record_ids"][0] in known
     for n in range(counts["partitions"]):
         stages.match_partition(run_id, n, store)
     stages.finish_run(run_id, store)

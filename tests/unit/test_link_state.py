@@ -125,12 +125,13 @@ def test_after_new_review_decisions_reuse_equals_a_reconcile_from_scratch() -> N
     )
     scratch = reconcile.reconcile_reusing(snap, world.as_of, decisions, model=first.model)
     _assert_same(reused.results, scratch.results)
-    # the decisions took effect, and only their children were blocked and compared again
+    # the decisions took effect; only the confirmed child was blocked again (a confirmation
+    # leads its pre-score), the rejected one took its kept candidates less the rejected adult
     by_key = {r.child_key: r for r in reused.results}
     assert by_key[rejected.child_key].parent != rejected.parent
     assert by_key[confirmed.child_key].parent is not None
     assert by_key[confirmed.child_key].parent.ice_record_ids == confirmed.candidates[0].ice_record_ids
-    assert reused.relinked == 2
+    assert reused.relinked == 1 and reused.buckets_built
     # the same records (a run without fetching): the people and the children's inputs were
     # taken from the kept state, not matched and digested again, and it keeps what scratch keeps
     assert reused.people_reused and reused.inputs_reused
@@ -216,6 +217,71 @@ def test_a_child_whose_decision_changed_is_relinked() -> None:
     for verdict in ("reject", "confirm"):
         after = _prints(snap, [ReviewDecision(target.child_key, target.parent.ice_record_ids[0], verdict)])
         assert [k for k in before if before[k] != after[k]] == [target.child_key]
+
+
+def test_the_same_records_and_decisions_again_build_no_blocking_buckets() -> None:
+    # a run without fetching and without new decisions: every child's candidates, and the
+    # DNA-excluded children's runner-ups, come from the kept state
+    world = generate_world(400, seed=29)
+    snap = world.to_snapshot()
+    first = reconcile.reconcile_reusing(snap, world.as_of)
+    assert first.links is not None and first.buckets_built
+    assert any(c.runners for c in first.links.children.values())  # the case under test is there
+    again = reconcile.reconcile_reusing(snap, world.as_of, model=first.model, previous=_kept(first))
+    assert again.relinked == 0 and not again.buckets_built
+    scratch = reconcile.reconcile_reusing(snap, world.as_of, model=first.model)
+    _assert_same(again.results, scratch.results)
+    assert again.links == scratch.links
+
+
+def _reject(result: ChildResult, rank: int = 0) -> ReviewDecision:
+    adults = [result.parent] if result.parent is not None else []
+    adults += result.candidates
+    return ReviewDecision(result.child_key, adults[rank].ice_record_ids[0], "reject", who="t")
+
+
+def test_another_rejection_reuses_the_childs_candidates_less_the_rejected() -> None:
+    world = generate_world(400, seed=30)
+    snap = world.to_snapshot()
+    plain = reconcile.reconcile_reusing(snap, world.as_of)
+    target = next(r for r in plain.results if r.parent is not None and len(r.candidates) >= 1)
+    once = [_reject(target)]
+    first = reconcile.reconcile_reusing(snap, world.as_of, once, model=plain.model, previous=_kept(plain))
+    assert first.relinked == 0  # a first rejection: the kept candidates less that adult
+    twice = [*once, _reject(target, 1)]
+    reused = reconcile.reconcile_reusing(snap, world.as_of, twice, model=plain.model, previous=_kept(first))
+    scratch = reconcile.reconcile_reusing(snap, world.as_of, twice, model=plain.model)
+    assert reused.relinked == 0 and not reused.buckets_built
+    _assert_same(reused.results, scratch.results)
+    assert reused.links == scratch.links
+    rejected = {d.adult_record_id for d in twice}
+    parent = {r.child_key: r.parent for r in reused.results}[target.child_key]
+    assert parent is None or not rejected & set(parent.ice_record_ids)
+
+
+def test_a_withdrawn_rejection_blocks_the_child_again() -> None:
+    # kept candidates less a rejected adult cannot give that adult back: the child is blocked
+    world = generate_world(400, seed=30)
+    snap = world.to_snapshot()
+    plain = reconcile.reconcile_reusing(snap, world.as_of)
+    target = next(r for r in plain.results if r.parent is not None)
+    decided = reconcile.reconcile_reusing(
+        snap, world.as_of, [_reject(target)], model=plain.model, previous=_kept(plain)
+    )
+    withdrawn = reconcile.reconcile_reusing(snap, world.as_of, model=plain.model, previous=_kept(decided))
+    assert withdrawn.relinked == 1 and withdrawn.buckets_built
+    _assert_same(withdrawn.results, plain.results)
+
+
+def test_the_blocking_buckets_are_built_on_first_use() -> None:
+    world = generate_world(100, seed=31)
+    prep = reconcile.prepare(world.to_snapshot(), model=prior_model())
+    index = BlockingIndex(prep.people)
+    person = prep.people[0]
+    # the DNA results' lookups need no buckets
+    assert index.by_record[person.ice[0].record_id] == person.pid and not index.built
+    assert index.by_key and index.built
+    assert index.by_key == prep.index.by_key
 
 
 def test_links_are_reused_only_under_the_same_model() -> None:
