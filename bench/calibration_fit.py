@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import pipeline.reconcile as reconcile_module
 from bench.quality import _parent_ids
+from pipeline.match.link import LINK_THRESHOLD
 from pipeline.sim.profiles import PROFILES
 from pipeline.sim.world import generate_world
 
@@ -41,7 +42,8 @@ MIX = replace(
     dna_tested=0.36,
     sibling_mother_only=0.1,
 )
-EDGES = (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0)
+#: the bins, from the smallest posterior that keeps a link
+EDGES = (LINK_THRESHOLD, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0)
 
 
 def scored_links(children: int, seed: int) -> list[tuple[float, bool]]:

@@ -118,5 +118,5 @@ def test_calibration_is_monotone_and_keeps_decisive_links_at_one() -> None:
     scores = [calibrated(p) for p in points]
     assert scores == sorted(scores) and all(0.0 <= s <= 1.0 for s in scores)
     assert calibrated(1.0) == 1.0  # DNA match, confirmation
-    # the posteriors that overclaimed on the fit worlds come down
-    assert calibrated(0.97) < 0.95 < calibrated(0.999)
+    # the posteriors that overclaimed on the fit worlds come down, by about as much as they did
+    assert calibrated(0.97) < 0.96 < calibrated(0.999) < 0.999
