@@ -247,17 +247,17 @@ def fingerprint(
         key = cview.group.key
         conf = confirmed.get(key)
         mine = rejected_of.get(key)
-        if mine is None and conf is None:
-            out.append(digest)  # no decision: the inputs alone
-            continue
-        decided[i] = (tuple(sorted(mine or ())), idents[conf] if conf is not None else None)
-        out.append(_decided_digest(digest, *decided[i]))
+        if mine is not None or conf is not None:
+            decided[i] = (tuple(sorted(mine or ())), idents[conf] if conf is not None else None)
+        out.append(_child_fingerprint(digest, *decided.get(i, ((), None))))
     return Fingerprints(out, idents, ordered, people, inputs, decided)
 
 
-def _decided_digest(inputs: bytes, rejected: Sequence[str], confirmed: str | None) -> bytes:
-    """The fingerprint of a child with review decisions: its input digest, the identities of the
-    people rejected for it (sorted) and of the one confirmed."""
+def _child_fingerprint(inputs: bytes, rejected: Sequence[str], confirmed: str | None) -> bytes:
+    """A child's fingerprint: its input digest alone when no decision names it, else a digest of
+    it with the identities of the people rejected for it (sorted) and of the one confirmed."""
+    if not rejected and confirmed is None:
+        return inputs
     return _digest(_encode((inputs, list(rejected), confirmed)))
 
 
@@ -392,10 +392,7 @@ class LinkState:
         if not now.issuperset(kept.rejected) or len(now) == len(kept.rejected):
             return frozenset()
         # the kept fingerprint is that of these inputs under the kept decisions: the same inputs
-        inputs = prints.inputs[i]
-        undecided = not kept.rejected and kept.confirmed is None
-        expected = inputs if undecided else _decided_digest(inputs, kept.rejected, kept.confirmed)
-        if expected != kept.fingerprint:
+        if _child_fingerprint(prints.inputs[i], kept.rejected, kept.confirmed) != kept.fingerprint:
             return frozenset()
         return now - frozenset(kept.rejected)
 
@@ -454,17 +451,14 @@ def loads(text: str) -> LinkState:
 
     children: dict[str, ChildLinks] = {}
     for key, fp, pairs, *more in obj["children"]:
-        links = ChildLinks(bytes(fp), unpacked(pairs))
-        if more:
-            runners, rejected, confirmed = more
-            links = ChildLinks(
-                links.fingerprint,
-                links.pairs,
-                unpacked(runners) if runners is not None else None,
-                tuple(str(r) for r in rejected),
-                str(confirmed) if confirmed is not None else None,
-            )
-        children[str(key)] = links
+        runners, rejected, confirmed = more or (None, (), None)
+        children[str(key)] = ChildLinks(
+            bytes(fp),
+            unpacked(pairs),
+            unpacked(runners) if runners is not None else None,
+            tuple(str(r) for r in rejected),
+            str(confirmed) if confirmed is not None else None,
+        )
     kept: KeptInputs | None = None
     if obj.get("kept") is not None:
         people_digest, ice, rows, children_digest, groups, snapshot, joined = obj["kept"]

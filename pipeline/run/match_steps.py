@@ -266,6 +266,9 @@ def match_partition(
                 found = idents[pid] = [who, _b64(person_match_digest(person))]
             return found
 
+        def by_ident(pairs: Sequence[tuple[int, Gamma]]) -> list[list[Any]]:
+            return [[ident(pid), lv, terms] for pid, (lv, terms) in pairs]
+
         store.put_artifact(
             run_id,
             state.first_links_artifact(number),
@@ -274,14 +277,9 @@ def match_partition(
                     "children": part["children"],
                     "firsts": [state.first_to_json(f) for f in firsts],
                     # every child's pairs, people by identity: the link state finish keeps
-                    "links": [[[ident(pid), lv, terms] for pid, (lv, terms) in f.pairs] for f in firsts],
+                    "links": [by_ident(f.pairs) for f in firsts],
                     # and the runner-ups' pairs of the DNA-excluded children
-                    "runners": [
-                        None
-                        if f.runner_pairs is None
-                        else [[ident(pid), lv, terms] for pid, (lv, terms) in f.runner_pairs]
-                        for f in firsts
-                    ],
+                    "runners": [None if f.runner_pairs is None else by_ident(f.runner_pairs) for f in firsts],
                 }
             ),
         )
