@@ -12,7 +12,10 @@ ICE records are merged first (union-find, every pair verified), strongest eviden
 
 Candidates meet under blocking keys made to survive a one-sided typo: given name and first
 surname with parts of the date of birth, either name alone with the whole date of birth, the
-apprehension event alone, either name with the apprehension date. A removal row whose A-number
+apprehension event alone, either name with the apprehension date. A removal row also meets ICE
+records on either name with the day and month of birth (a typo in the other name and the year
+off by one), and is then taken only where both names are the same or one typo apart: between
+ICE records those keys merged more people wrongly than rightly. A removal row whose A-number
 is one mis-keyed digit or a swapped pair off meets its person under these and fits it by the
 near number (masked-number keys for every row cost more than they found). Every candidate pair
 is then verified by the rules above (names compared with one typo allowed).
@@ -217,6 +220,28 @@ def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
     return keys
 
 
+def _day_keys(idn: _Ident) -> list[tuple[object, ...]]:
+    """Keys under which a removal row meets an ICE record with a typo in one name and the year
+    of birth one off: the other name, the country, the day of birth and the typo'd name's
+    initial (ICE records do not
+    merge under these: two ICE records of a one-letter name change and another year are more
+    often two people than one)."""
+    nk = idn.name_key
+    d = idn.dob
+    if nk is None or d is None or (d.month, d.day) == (1, 1):
+        return []
+    # the other name's initial keeps the buckets small (a typo seldom hits the first letter)
+    return [
+        ("SM", nk[1], nk[2], d.month, d.day, nk[0][:1]),
+        ("GM", nk[0], nk[2], d.month, d.day, nk[1][:1]),
+    ]
+
+
+def _typo_apart(a: _Ident, b: _Ident) -> bool:
+    """The first given names and the first surnames each the same or one typo apart."""
+    return name_near(a.given[0], b.given[0]) and name_near(a.surnames[0], b.surnames[0])
+
+
 class _Groups:
     """Union-find whose groups never hold two A-numbers that conflict."""
 
@@ -358,26 +383,29 @@ def recognise_people(
             numbers[owner_of[i]].add(idn.a_number)
             by_a[idn.a_number].append(i)
 
-    rows: dict[str, tuple[RemovalRecord, _Ident, list[tuple[object, ...]]]] = {}
+    rows: dict[str, tuple[RemovalRecord, _Ident, list[tuple[object, ...]], list[tuple[object, ...]]]] = {}
     attached: dict[str, int] = {}
     rows_by_name: dict[tuple[str, str, str], list[_Ident]] = defaultdict(list)
     for rem in removals:
         if rem.record_id in rows:
             continue
         ridn = _ident(rem)
-        rows[rem.record_id] = (rem, ridn, _name_keys(ridn))
+        rows[rem.record_id] = (rem, ridn, _name_keys(ridn), _day_keys(ridn))
         nk = ridn.name_key
         if nk is not None:
             rows_by_name[nk].append(ridn)
 
     # people without any A-number, by name: the only ones a numbered row meets on the year alone
     bare_by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    by_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for i, idn in enumerate(idents):
         if not numbers[owner_of[i]]:
             for key in _name_keys(idn):
                 bare_by_name[key].append(i)
+        for key in _day_keys(idn):
+            by_day[key].append(i)
 
-    for rem, ridn, keys in rows.values():
+    for rem, ridn, keys, day_keys in rows.values():
         found: set[int] = set(by_a.get(ridn.a_number, ())) if ridn.a_number else set()
         # a row whose number no ICE record carries may carry a mis-keyed one: it meets numbered
         # people on the year too, as a placeholder 1 January on either side hides the rest
@@ -389,6 +417,11 @@ def recognise_people(
             hits = index.get(key)
             if hits and len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
+        for key in day_keys:
+            hits = by_day.get(key)
+            if hits and len(hits) <= 4 * _MAX_BUCKET:
+                # met on the day alone: only a typo, not a dropped or swapped name, explains it
+                found.update(i for i in hits if i not in found and _typo_apart(ridn, idents[i]))
         if not found:
             continue
         best: dict[int, int] = {}

@@ -47,8 +47,10 @@ from pipeline.match.state import model_to_json
 from pipeline.match.views import ChildView
 from pipeline.records import FeedSnapshot
 
-#: the version of the serialised form; raise it when the form changes shape
-LINK_STATE_VERSION = 5
+#: the version of the serialised form; raise it when the form changes shape or when the rules
+#: that made what it keeps change (6: removal rows meet ICE records on the day of birth), so that
+#: a run never reuses what an older rule decided
+LINK_STATE_VERSION = 6
 #: the size of every digest here
 DIGEST_BYTES = 16
 
