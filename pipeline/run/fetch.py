@@ -12,7 +12,7 @@ from pipeline.feeds.validate import ValidRecord, validate_page
 from pipeline.incremental import complete_fetch, plan_fetch
 from pipeline.logging import bound, get_logger
 from pipeline.progress import ProgressFn
-from pipeline.records import keep_latest
+from pipeline.records import Quarantined, keep_latest
 from pipeline.run.leases import StepAbandoned
 from pipeline.run.stages import no_progress
 from pipeline.settings import Settings
@@ -53,6 +53,13 @@ class FetchedRecords:
         return [by_id[rid][1] for rid in sorted(by_id)]
 
 
+def _write(store: Store, run_id: str, feed: str, valid: list[ValidRecord], bad: list[Quarantined]) -> None:
+    if valid:
+        store.add_feed_records(run_id, feed, valid)
+    if bad:
+        store.add_quarantine(run_id, feed, bad)
+
+
 def fetch_feed(
     run_id: str,
     feed: str,
@@ -82,6 +89,10 @@ def fetch_feed(
         noted = 0.0
         # pages are small (hundreds of records); the store writes best in thousands per commit
         pending: list[ValidRecord] = []
+        # quarantined records wait for the next batch too: written a page at a time, each page
+        # with a bad record paid a write transaction (and the wait for the lock the other feeds'
+        # fetches hold)
+        pending_bad: list[Quarantined] = []
 
         def checked() -> None:
             if check is not None:
@@ -96,13 +107,11 @@ def fetch_feed(
             if keep is not None:
                 keep.add(valid, typed)
             pending.extend(valid)
-            if len(pending) >= WRITE_BATCH:
+            pending_bad.extend(bad)
+            if len(pending) + len(pending_bad) >= WRITE_BATCH:
                 checked()  # a page can take long to arrive: the run may have ended meanwhile
-                store.add_feed_records(run_id, feed, pending)
-                pending = []
-            if bad:
-                checked()
-                store.add_quarantine(run_id, feed, bad)
+                _write(store, run_id, feed, pending, pending_bad)
+                pending, pending_bad = [], []
             fetched += len(page)
             quarantined += len(bad)
             # the counts `reunify status` shows, and a sign of life, at most once a second: a
@@ -114,8 +123,7 @@ def fetch_feed(
                 store.heartbeat(run_id)
             progress("fetch", feed, {"fetched": fetched, "quarantined": quarantined})
         checked()  # the last page may have come after the run ended (its deadline, a takeover)
-        if pending:
-            store.add_feed_records(run_id, feed, pending)
+        _write(store, run_id, feed, pending, pending_bad)
         carried = complete_fetch(store, run_id, feed, plan)
         if keep is not None and plan.incremental:
             # the feed's whole current state is the fetched records and those carried forward:

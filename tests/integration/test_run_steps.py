@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from pipeline.records import FeedSnapshot
 from pipeline.settings import Settings, load_settings
 from pipeline.sim.hostile import IMPOSSIBLE_DATE_MODES
 from pipeline.sim.server import FeedSimulator
-from pipeline.sim.world import World, mutate_world
+from pipeline.sim.world import Rates, World, generate_world, mutate_world
 from pipeline.store import Store
 
 AS_OF = date(2018, 7, 12)
@@ -277,6 +278,38 @@ def test_a_redelivered_fetch_duplicates_no_rows(
     assert {feed: list(store.iter_feed_payloads(run_id, feed)) for feed in ("orr", "ice")} == payloads
     ids = [json.loads(p)["childId"] for p in payloads["orr"] if "childId" in json.loads(p)]
     assert len(ids) == len(set(ids)) == first["orr"].valid
+    store.close()
+
+
+def test_a_fetch_keeps_every_quarantined_record_with_its_reason_in_few_writes(
+    make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    # one detainee in a hundred malformed, pages of 50: malformed records on most pages
+    world = generate_world(160, seed=11, rates=replace(Rates(), malformed_ice=0.01))
+    with FeedSimulator(world.to_payloads()) as simulator:
+        settings = make_settings(simulator, db_url, REUNIFY_ICE_PAGE_SIZE="50")
+        _fetch_counting_quarantine_writes(settings, db_url)
+
+
+def _fetch_counting_quarantine_writes(settings: Settings, db_url: str) -> None:
+    store = Store(db_url)
+    writes: list[int] = []
+    add_quarantine = store.add_quarantine
+
+    def counted(run_id: str, feed: str, items: Any) -> int:
+        items = list(items)
+        writes.append(len(items))
+        return add_quarantine(run_id, feed, items)
+
+    store.add_quarantine = counted  # type: ignore[method-assign]
+    run_id = stages.begin_run(store, settings, "test")
+    counts = stages.fetch_feed(run_id, "ice", settings, store)
+    kept = store.list_quarantine(run_id)
+    pages = -(-counts.fetched // 50)
+    assert counts.quarantined >= 8 and pages >= 20
+    assert len(kept) == counts.quarantined == counts.fetched - counts.valid
+    assert all(q.reason for q in kept)
+    assert writes == [counts.quarantined]  # with the valid records' batch, not one per page
     store.close()
 
 
