@@ -16,7 +16,7 @@ from pipeline.errors import ReunifyError, RunInProgressError
 from pipeline.logging import bound, get_logger
 from pipeline.run.stages import FETCH
 from pipeline.settings import Settings
-from pipeline.store import RunInfo, Store
+from pipeline.store import LockHolder, RunInfo, Store
 
 log = get_logger(__name__)
 
@@ -114,9 +114,11 @@ def begin_run(
     """Take the run lock and record a new run; RunInProgressError if another run holds the lock.
 
     A lock left behind by a run that already ended (its worker died between publishing and
-    releasing) is taken over, and so is the lock of an in-process run whose heartbeat stopped for
-    ``stall_seconds`` (its process was killed: it is failed saying so, see ``stale_for``); a run
-    still marked running whose lock expired is failed, so that at most one run is ever running.
+    releasing), or by a process that died between taking it and recording its run (after
+    ``stall_seconds``; until then that run is starting, so in progress), is taken over, and so
+    is the lock of an in-process run whose heartbeat stopped for ``stall_seconds`` (its process
+    was killed: it is failed saying so, see ``stale_for``); a run still marked running whose
+    lock expired is failed, so that at most one run is ever running.
     ``accept``: operators' acceptances of a real drop, stored on the run now so that whichever
     process runs its publish step sees them.
     """
@@ -127,7 +129,9 @@ def begin_run(
     if not acquired:
         holder = store.lock_holder(RUN_LOCK)
         other = store.get_run(holder.owner) if holder else None
-        if holder is not None and (other is None or other.status != "running"):
+        # the lock is taken before its run is recorded: a holder not in the store yet is starting
+        starting = holder is not None and other is None and not _orphaned(store, holder, settings)
+        if holder is not None and not starting and (other is None or other.status != "running"):
             store.release_lock(RUN_LOCK, holder.owner)
             acquired = store.acquire_lock(RUN_LOCK, run_id, settings.run_lock_seconds)
         elif holder is not None and other is not None and (quiet := stale_for(store, other, settings)):
@@ -164,6 +168,14 @@ def begin_run(
     )
     log.info("run.started", run_id=run_id, trigger=trigger, mode=mode, accepted=[a.feed for a in accept])
     return run_id
+
+
+def _orphaned(store: Store, holder: LockHolder, settings: Settings) -> bool:
+    """Whether a lock whose run is not in the store was left by a process that died between
+    taking it and recording its run, rather than by one doing that right now: its lock was taken
+    ``stall_seconds`` ago or more (no run to beat for it, so it was never renewed)."""
+    taken_at = holder.expires_at - timedelta(seconds=settings.run_lock_seconds)
+    return (store.now() - taken_at).total_seconds() >= settings.stall_seconds
 
 
 def stale_for(store: Store, run: RunInfo, settings: Settings) -> float | None:

@@ -121,3 +121,22 @@ def test_a_quiet_run_is_failed_only_if_still_quiet(store: Store, clock: FakeCloc
     clock.advance(61)
     assert store.fail_quiet_run(run_id, timedelta(seconds=60), "dead")
     assert store.get_run(run_id).error == "dead"  # type: ignore[union-attr]
+
+
+def test_a_run_whose_lock_is_taken_but_not_yet_recorded_is_in_progress_not_superseded(
+    store: Store, clock: FakeClock, settings: Settings
+) -> None:
+    # a trigger takes the lock first and records its run just after: a second trigger in between
+    # must be refused, not take the lock and then fail the first as superseded
+    starting = stages.new_run_id()
+    assert store.acquire_lock(stages.RUN_LOCK, starting, settings.run_lock_seconds)
+    clock.advance(settings.stall_seconds - 1)
+
+    with pytest.raises(RunInProgressError, match=f"run {starting} is in progress"):
+        stages.begin_run(store, settings, "cli")
+    assert store.lock_holder(stages.RUN_LOCK).owner == starting  # type: ignore[union-attr]
+
+    # its process died before recording the run: after stall_seconds the lock is free to take
+    clock.advance(1)
+    taker = stages.begin_run(store, settings, "cli")
+    assert store.lock_holder(stages.RUN_LOCK).owner == taker  # type: ignore[union-attr]
