@@ -6,7 +6,7 @@
 
 ``micro`` prepares the world once, then times (CPU seconds) ``top_candidates`` over every child,
 compiled and pure Python in turn (three rounds, interleaved), the bucket gathering both share
-(``_weighted_buckets``) and the compiled scorer alone on the gathered buckets; it checks that both
+(``weighted_buckets``) and the compiled scorer alone on the gathered buckets; it checks that both
 give the same candidates. ``exports`` writes the in-process reconcile export of each world (run
 id fixed), one JSON line a child: run it under main's tree and this one and ``cmp`` the files.
 ``cold`` is a new process's first-use cost: importing the extension, building the index's scorer
@@ -44,7 +44,7 @@ def _micro(world_dir: str) -> None:
         t_c, comp = run("compiled")
         assert comp == py, "compiled candidates differ from the pure-Python ones"
         t0 = time.process_time()
-        buckets = [blocking._weighted_buckets(c, index) for c in cviews]
+        buckets = [blocking.weighted_buckets(c, index) for c in cviews]
         t_b = time.process_time() - t0
         scorer = blocking._scorer(index)
         t0 = time.process_time()

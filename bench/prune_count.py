@@ -32,11 +32,11 @@ def main() -> int:
         results = reconcile(snapshot, world.as_of)
         print(f"reconcile: {len(results)} children, {time.process_time() - t0:.2f} CPU s")
         return 0
-    from pipeline.match.blocking import _reference_top, _weighted_buckets, top_candidates
+    from pipeline.match.blocking import _reference_top, top_candidates, weighted_buckets
     from pipeline.match.link import CANDIDATE_MARGIN, MAX_CANDIDATES
 
     prep = prepare(snapshot, as_of=world.as_of)
-    plain = sum(len(found) for c in prep.cviews for found, *_ in _weighted_buckets(c, prep.index))
+    plain = sum(len(found) for c in prep.cviews for found, *_ in weighted_buckets(c, prep.index))
     t0 = time.process_time()
     want = [_reference_top(c, prep.index, MAX_CANDIDATES, CANDIDATE_MARGIN) for c in prep.cviews]
     t_plain = time.process_time() - t0

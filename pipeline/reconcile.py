@@ -18,7 +18,7 @@ from pipeline import classify
 from pipeline.dates import screen_snapshot
 from pipeline.dna import latest_per_test
 from pipeline.match.adults import Person, people_of_owners, recognise_people
-from pipeline.match.blocking import BlockingIndex, DnaIndex
+from pipeline.match.blocking import BlockingIndex, Bucket, DnaIndex
 from pipeline.match.children import ChildGroup, group_children, group_owners, groups_of_owners
 from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, Reused, calibrated
 from pipeline.match.link_state import KeptInputs, LinkState, fingerprint, matcher_digest, snapshot_digests
@@ -205,20 +205,23 @@ def link_partition(
     index: BlockingIndex | None = None,
     progress: LinkProgress | None = None,
     known: Mapping[str, Reused] | None = None,
+    probed: dict[str, list[Bucket]] | None = None,
 ) -> list[FirstLink]:
     """The first pass over one partition's children (``cviews``, in the partition's order), with
     an index of the partition's people (``linker.people`` holds at least those), or ``index``
     when the caller has one that gives the same buckets (the whole snapshot's). ``progress`` is
     told the children linked so far every ``LINK_SLICE`` children (it may raise to stop).
-    ``known``: the pairs of children that need no blocking (``LinkState.reusable``)."""
+    ``known``: the pairs of children that need no blocking (``LinkState.reusable``); ``probed``:
+    children's buckets over ``index`` gathered already (``Linker.first_pass``)."""
     if index is None:
         index = BlockingIndex((linker.people[pid] for pid in partition.people), partition.oversized)
+        probed = None  # gathered over another index
     if progress is None:
-        return linker.first_pass(cviews, index, dna, known)
+        return linker.first_pass(cviews, index, dna, known, probed)
     firsts: list[FirstLink] = []
     progress(0, len(cviews))
     for start in range(0, len(cviews), LINK_SLICE):
-        firsts.extend(linker.first_pass(cviews[start : start + LINK_SLICE], index, dna, known))
+        firsts.extend(linker.first_pass(cviews[start : start + LINK_SLICE], index, dna, known, probed))
         progress(len(firsts), len(cviews))
     return firsts
 
@@ -318,13 +321,24 @@ def reconcile_reusing(
         prep = prepare(snapshot, decisions, partitions, as_of, model, kept, digests=keep, meet=False)
         prints = None
         inputs = None
+        # the buckets the fingerprints gather, for the pre-score of the children blocked afresh
+        probed: dict[str, list[Bucket]] = {}
         if keep or previous is not None:
             if kept is not None and prep.digests is not None:
                 inputs = kept.inputs_for(prep.digests[2], len(prep.cviews))
             prints = fingerprint(
-                prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed, inputs
+                prep.cviews,
+                prep.people,
+                prep.index,
+                prep.dna_index,
+                prep.rejected,
+                prep.confirmed,
+                inputs,
+                probed,
             )
         known = previous.reusable(prep.cviews, prints, prep.model) if previous and prints else {}
+        for key in known:
+            probed.pop(key, None)
         linker = prep.linker()
         firsts: list[FirstLink | None] = [None] * len(prep.groups)
         for part in prep.partitions:
@@ -332,7 +346,7 @@ def reconcile_reusing(
             told = None
             if progress is not None:
                 told = _partition_progress(progress, part.number + 1, len(prep.partitions))
-            linked = link_partition(linker, cviews, part, prep.dna_index, prep.index, told, known)
+            linked = link_partition(linker, cviews, part, prep.dna_index, prep.index, told, known, probed)
             for i, first in zip(part.children, linked, strict=True):
                 firsts[i] = first
         done = [f for f in firsts if f is not None]

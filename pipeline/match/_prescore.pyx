@@ -151,7 +151,7 @@ cdef class PreScorer:
         Py_ssize_t n,
         double margin,
     ):
-        """The ``n`` best people of ``buckets`` (``_weighted_buckets``), best first, ties by pid,
+        """The ``n`` best people of ``buckets`` (``weighted_buckets``), best first, ties by pid,
         within ``margin`` of the best: ``blocking.top_candidates``."""
         cdef Py_ssize_t i, j, pid, m, nb = 0
         cdef list found

@@ -190,33 +190,34 @@ def query_days(c: ChildView) -> dict[int, float]:
     return days
 
 
-#: the kinds of key scoped to one apprehension day (the key's second element)
-_DAY_KEYS = frozenset({"ds", "dn", "dg", "dc", "dd"})
-
 #: a bucket a child reaches: its people, the points it adds, its day (None: unscoped), its key
-_Bucket = tuple[list[int], float, "int | None", tuple[object, ...]]
+Bucket = tuple[list[int], float, "int | None", tuple[object, ...]]
 
 
-def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
+def weighted_buckets(c: ChildView, index: BlockingIndex) -> list[Bucket]:
     """The key buckets a child reaches, each with the points it adds to its people's pre-score,
-    in the order the pre-score sums them (the order fixes the floating-point sums)."""
-    out: list[_Bucket] = []
+    in the order the pre-score sums them (the order fixes the floating-point sums). What
+    ``link_state`` fingerprints: a child's candidates depend on nothing else of the index."""
+    out: list[Bucket] = []
+    # what ``index.hits`` does, inlined: this runs for every key a child probes (~40 a child,
+    # twice a reconciliation: fingerprint and pre-score), most of them empty
+    get, oversized, append, log2 = index.by_key.get, index.oversized, out.append, math.log2
 
-    def add(key: tuple[object, ...], points: float) -> None:
-        found = index.hits(key)
-        if found:
+    def add(key: tuple[object, ...], points: float, day: int | None) -> None:
+        found = get(key)
+        if found and len(found) <= MAX_BUCKET and not (oversized and key in oversized):
             # a small bucket is a specific key (a rare surname on that day): it counts for more
-            points += math.log2(max(1.0, SPECIFIC_BUCKET / len(found)))
-            day = key[1] if key[0] in _DAY_KEYS else None
-            out.append((found, points, day, key))  # type: ignore[arg-type]
+            points += log2(max(1.0, SPECIFIC_BUCKET / len(found)))
+            append((found, points, day, key))
 
     # every set is walked sorted: its own order follows the string (and date) hashes, salted per
     # process, and the order of the sums decides near-ties, so a run would depend on the salt
     for ev in sorted(c.events):
-        add(("ev", ev), 10.0)
+        add(("ev", ev), 10.0, None)
     surname_set = {t for s in c.surnames for t in s}
     surname_toks = sorted(surname_set)
     firsts = {s[0] for s in c.surnames}
+    first_points = [(t, t in firsts) for t in surname_toks]
     rp_given = sorted({toks[0] for toks, _ in c.parents if toks})
     rp_rest = sorted({t for toks, _ in c.parents for t in toks[1:]} - surname_set)
     given = sorted(c.given)
@@ -225,38 +226,32 @@ def _weighted_buckets(c: ChildView, index: BlockingIndex) -> list[_Bucket]:
     dobs = sorted(dob.toordinal() for dob in c.dobs)
     for d, near in sorted(days.items()):
         for st in stations:
-            add(("ds", d, st), 2.0 * near)
-        for t in surname_toks:
-            add(("dn", d, t), (2.5 if t in firsts else 2.0) * near)
+            add(("ds", d, st), 2.0 * near, d)
+        for t, first in first_points:
+            add(("dn", d, t), (2.5 if first else 2.0) * near, d)
         for g in rp_given:
-            add(("dg", d, g), 2.0 * near)
+            add(("dg", d, g), 2.0 * near, d)
         for t in rp_rest:
-            add(("dn", d, t), 1.0 * near)
+            add(("dn", d, t), 1.0 * near, d)
         for g in given:
-            for t in surname_toks:
-                add(("dc", d, g, t), (5.0 if t in firsts else 3.0) * near)
+            for t, first in first_points:
+                add(("dc", d, g, t), (5.0 if first else 3.0) * near, d)
         for dob in dobs:
-            add(("dd", d, dob), 2.0 * near)
+            add(("dd", d, dob), 2.0 * near, d)
     for t in surname_toks:
-        add(("un", t), 1.0)
+        add(("un", t), 1.0, None)
     if not days:
         # no date to scope the names by: the unscoped name keys
         for g in given:
-            for t in surname_toks:
-                add(("cl", g, t), 5.0 if t in firsts else 3.0)
+            for t, first in first_points:
+                add(("cl", g, t), 5.0 if first else 3.0, None)
         for dob in dobs:
-            add(("cd", dob), 2.0)
+            add(("cd", dob), 2.0, None)
         for toks, _ in c.parents:
             if toks:
                 for t in sorted(set(toks[1:]) | surname_set):
-                    add(("nm", toks[0], t), 2.0)
+                    add(("nm", toks[0], t), 2.0, None)
     return out
-
-
-def probed_buckets(c: ChildView, index: BlockingIndex) -> list[tuple[list[int], tuple[object, ...]]]:
-    """The non-empty buckets a child's pre-score reads, as (people, key), in the order it sums
-    them (what ``link_state`` fingerprints: the candidates depend on nothing else of the index)."""
-    return [(found, key) for found, _, _, key in _weighted_buckets(c, index)]
 
 
 def _penalised(c: ChildView, index: BlockingIndex, pids: Iterable[int]) -> set[int]:
@@ -275,7 +270,7 @@ def _penalised(c: ChildView, index: BlockingIndex, pids: Iterable[int]) -> set[i
 def candidates_of(c: ChildView, index: BlockingIndex) -> dict[int, float]:
     """People sharing a blocking key with the child, with a cheap pre-score."""
     score: dict[int, float] = defaultdict(float)
-    for found, points, _, _ in _weighted_buckets(c, index):
+    for found, points, _, _ in weighted_buckets(c, index):
         for pid in found:
             score[pid] += points
     return score
@@ -317,6 +312,7 @@ def top_candidates(
     boosts: Sequence[tuple[int, float]] = (),
     exclude: Collection[int] = (),
     stats: list[int] | None = None,
+    buckets: list[Bucket] | None = None,
 ) -> list[int]:
     """The people the linker compares: of the pre-scores of :func:`candidates_of` (less the
     penalty of a person whose countries all differ from the child's, plus ``boosts``, added in
@@ -327,12 +323,14 @@ def top_candidates(
     reach, in the reference's order, in a dense array; the pure-Python one
     (:func:`pruned_top`) prunes. Both give exactly :func:`_reference_top`
     (tests/unit/test_prescore_kernel.py). ``stats`` (bench/prune_count.py) needs the pruned one.
+    ``buckets``: the child's :func:`weighted_buckets` over ``index``, when the caller has them.
     """
+    if buckets is None:
+        buckets = weighted_buckets(c, index)
     if stats is None and compiled_prescore():
-        buckets = _weighted_buckets(c, index)
         countries = c.countries if COUNTRY_PENALTY else ()
         return _scorer(index).top(buckets, countries, COUNTRY_PENALTY, boosts, exclude, n, margin)
-    return pruned_top(c, index, n, margin, boosts, exclude, stats)
+    return pruned_top(c, index, n, margin, boosts, exclude, stats, buckets)
 
 
 def pruned_top(
@@ -343,6 +341,7 @@ def pruned_top(
     boosts: Sequence[tuple[int, float]] = (),
     exclude: Collection[int] = (),
     stats: list[int] | None = None,
+    buckets: list[Bucket] | None = None,
 ) -> list[int]:
     """:func:`top_candidates` in pure Python.
 
@@ -356,7 +355,8 @@ def pruned_top(
     are bit for bit the reference's. ``stats``, when given, gains the per-person additions and
     the bucket entries the re-summing scanned (bench/prune_count.py).
     """
-    buckets = _weighted_buckets(c, index)
+    if buckets is None:
+        buckets = weighted_buckets(c, index)
     order = sorted(range(len(buckets)), key=lambda i: -buckets[i][1])
     # the weight of the buckets not yet summed, by day: a person apprehended on one day is in
     # that day's buckets and the unscoped ones only (people of several days stay in the running)

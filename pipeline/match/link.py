@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.match.adults import Person
-from pipeline.match.blocking import BlockingIndex, DnaIndex, dna_people, top_candidates
+from pipeline.match.blocking import BlockingIndex, Bucket, DnaIndex, dna_people, top_candidates
 from pipeline.match.comparisons import (
     COMPARISONS,
     FIELDS,
@@ -243,11 +243,14 @@ class Linker:
         index: BlockingIndex,
         dna: DnaIndex,
         known: Mapping[str, Reused] | None = None,
+        probed: dict[str, list[Bucket]] | None = None,
     ) -> list[FirstLink]:
         """Block, compare and decide each child on its own evidence, in the order given.
 
         ``known``: the candidates of children whose blocking would give them again
-        (``link_state``), by child key: those children are not blocked."""
+        (``link_state``), by child key: those children are not blocked. ``probed``: children's
+        buckets over ``index`` gathered already (``link_state.candidate_inputs``), by child key;
+        each is taken out as its child is blocked."""
         prior, null = self._prior()
         firsts: list[FirstLink] = []
         for cview in cviews:
@@ -261,7 +264,8 @@ class Linker:
                 boosts = [(pid, 100.0) for pid in tested]
                 if key in self.confirmed:
                     boosts.append((self.confirmed[key], 100.0))
-                top = top_candidates(cview, index, MAX_CANDIDATES, CANDIDATE_MARGIN, boosts)
+                buckets = probed.pop(key, None) if probed is not None else None
+                top = top_candidates(cview, index, MAX_CANDIDATES, CANDIDATE_MARGIN, boosts, buckets=buckets)
                 pairs = [
                     (pid, compare(cview, self.pview(pid))) for pid in top if (key, pid) not in self.rejected
                 ]

@@ -39,7 +39,7 @@ import msgspec
 
 from pipeline.errors import MatchStateError
 from pipeline.match.adults import Person
-from pipeline.match.blocking import BlockingIndex, DnaIndex, dna_people, probed_buckets
+from pipeline.match.blocking import BlockingIndex, Bucket, DnaIndex, dna_people, weighted_buckets
 from pipeline.match.comparisons import Gamma
 from pipeline.match.link import FirstLink, Reused
 from pipeline.match.model import Model
@@ -230,16 +230,17 @@ def fingerprint(
     rejected: set[tuple[str, int]],
     confirmed: Mapping[str, int],
     inputs: Sequence[bytes] | None = None,
+    probed: dict[str, list[Bucket]] | None = None,
 ) -> Fingerprints:
     """Fingerprint each child's candidate inputs: its comparison keys, the people its DNA results
     name (with the latest verdicts, in the order the first pass reads them), the members of every
     bucket its pre-score reads, with their countries and those of them apprehended on several days
     (``index`` is the whole snapshot's): its input digest, or ``inputs[i]`` when given (the kept
     digests of the same records: ``KeptInputs``); then the people reviewers rejected and confirmed
-    for it."""
+    for it. ``probed``: see :func:`candidate_inputs` (filled only when ``inputs`` is None)."""
     idents, ordered = identities(people)
     if inputs is None:
-        inputs = candidate_inputs(cviews, idents, index, dna)
+        inputs = candidate_inputs(cviews, idents, index, dna, probed)
     rejected_of: dict[str, list[str]] = defaultdict(list)
     for key, pid in rejected:
         rejected_of[key].append(idents[pid])
@@ -264,29 +265,43 @@ def _child_fingerprint(inputs: bytes, rejected: Sequence[str], confirmed: str | 
 
 
 def candidate_inputs(
-    cviews: Sequence[ChildView], idents: Sequence[str], index: BlockingIndex, dna: DnaIndex
+    cviews: Sequence[ChildView],
+    idents: Sequence[str],
+    index: BlockingIndex,
+    dna: DnaIndex,
+    probed: dict[str, list[Bucket]] | None = None,
 ) -> list[bytes]:
-    """Each child's input digest of :func:`fingerprint`, before review decisions."""
+    """Each child's input digest of :func:`fingerprint`, before review decisions. ``probed``,
+    when given, gains each child's buckets by child key, for its pre-score to take
+    (``top_candidates``) rather than probe the index again."""
     # the pre-score also reads each candidate's countries (blocking.COUNTRY_PENALTY), which a
     # removal row can change without moving the person into another bucket
     countries_of: dict[int, list[str]] = defaultdict(list)
     for country, pids in sorted(index.of_country.items()):
         for pid in pids:
             countries_of[pid].append(country)
-    buckets: dict[tuple[object, ...], bytes] = {}
+    # each person encoded once (msgpack items delimit themselves, so their concatenation with
+    # the counts in front is unambiguous), and each bucket digested once: by the identity of its
+    # member list, one per key for the index's life
+    member = [_encode((ident, countries_of.get(pid, []))) for pid, ident in enumerate(idents)]
+    several_of = index.multi_day
+    buckets: dict[int, bytes] = {}
     out: list[bytes] = []
     for cview in cviews:
         parts: list[bytes] = []
-        for found, bkey in probed_buckets(cview, index):
-            digest = buckets.get(bkey)
+        probes = weighted_buckets(cview, index)
+        if probed is not None:
+            probed[cview.group.key] = probes
+        for found, _, _, bkey in probes:
+            digest = buckets.get(id(found))
             if digest is None:
-                several = index.multi_day.get(bkey, ())
-                digest = buckets[bkey] = _digest(
-                    _encode(
+                several = several_of.get(bkey, ())
+                digest = buckets[id(found)] = _digest(
+                    b"".join(
                         (
-                            bkey,
-                            [(idents[pid], countries_of.get(pid, [])) for pid in found],
-                            [idents[pid] for pid in several],
+                            _encode((bkey, len(found), len(several))),
+                            *[member[pid] for pid in found],
+                            *[_encode(idents[pid]) for pid in several],
                         )
                     )
                 )

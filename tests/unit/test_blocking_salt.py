@@ -15,14 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # with their scores to the last bit
 _SCORES = """
 from pipeline import reconcile
-from pipeline.match.blocking import candidates_of, probed_buckets
+from pipeline.match.blocking import candidates_of, weighted_buckets
 from pipeline.match.model import prior_model
 from pipeline.sim.world import generate_world
 
 world = generate_world(150, seed=31)
 prep = reconcile.prepare(world.to_snapshot(), model=prior_model())
 for cview in prep.cviews:
-    keys = [key for _, key in probed_buckets(cview, prep.index)]
+    keys = [key for *_, key in weighted_buckets(cview, prep.index)]
     scores = sorted(candidates_of(cview, prep.index).items())
     print(repr(keys), [(pid, score.hex()) for pid, score in scores])
 """

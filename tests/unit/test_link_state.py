@@ -21,7 +21,7 @@ from pipeline import reconcile
 from pipeline.errors import MatchStateError
 from pipeline.match import link_state
 from pipeline.match.adults import Person
-from pipeline.match.blocking import BlockingIndex
+from pipeline.match.blocking import BlockingIndex, Bucket, weighted_buckets
 from pipeline.match.link_state import LinkState, fingerprint
 from pipeline.match.model import prior_model
 from pipeline.match.views import PersonView
@@ -282,6 +282,26 @@ def test_the_blocking_buckets_are_built_on_first_use() -> None:
     assert index.by_record[person.ice[0].record_id] == person.pid and not index.built
     assert index.by_key and index.built
     assert index.by_key == prep.index.by_key
+
+
+def test_the_pre_score_takes_the_buckets_the_fingerprints_gathered_and_links_the_same() -> None:
+    world = generate_world(300, seed=33)
+    prep = reconcile.prepare(world.to_snapshot(), model=prior_model())
+    probed: dict[str, list[Bucket]] = {}
+    fingerprint(
+        prep.cviews, prep.people, prep.index, prep.dna_index, prep.rejected, prep.confirmed, None, probed
+    )
+    assert set(probed) == {c.group.key for c in prep.cviews}
+    assert all(probed[c.group.key] == weighted_buckets(c, prep.index) for c in prep.cviews)
+
+    shared = prep.linker().first_pass(prep.cviews, prep.index, prep.dna_index, probed=probed)
+    alone = prep.linker().first_pass(prep.cviews, prep.index, prep.dna_index)
+
+    assert not probed  # each child's buckets taken as it was blocked, none left behind
+    assert [(f.pairs, f.outcome) for f in shared] == [(f.pairs, f.outcome) for f in alone]
+    # a run (which keeps its links) and a reconcile that keeps none give the same results
+    kept = reconcile.reconcile_reusing(world.to_snapshot(), world.as_of, partitions=2, keep=True)
+    _assert_same(kept.results, reconcile.reconcile(world.to_snapshot(), world.as_of, partitions=2))
 
 
 def test_links_are_reused_only_under_the_same_model() -> None:
