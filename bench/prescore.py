@@ -8,7 +8,9 @@
 compiled and pure Python in turn (three rounds, interleaved), the bucket gathering both share
 (``weighted_buckets``) and the compiled scorer alone on the gathered buckets; it checks that both
 give the same candidates. ``exports`` writes the in-process reconcile export of each world (run
-id fixed), one JSON line a child: run it under main's tree and this one and ``cmp`` the files.
+id fixed), one JSON line a child, reconciled as a run does (four partitions, keeping its links,
+so the pre-score takes the buckets the fingerprints gathered): run it under main's tree and this
+one and ``cmp`` the files.
 ``cold`` is a new process's first-use cost: importing the extension, building the index's scorer
 (its countries and scratch arrays) and the first child's call.
 """
@@ -21,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.reconcile import prepare, reconcile
+from pipeline.reconcile import prepare, reconcile_reusing
 from pipeline.sim.world import load_world
 
 
@@ -72,7 +74,7 @@ def _exports(out: str, worlds: list[str]) -> None:
         for world_dir in worlds:
             world = load_world(world_dir)
             t0 = time.process_time()
-            results = reconcile(world.to_snapshot(), world.as_of)
+            results = reconcile_reusing(world.to_snapshot(), world.as_of, partitions=4, keep=True).results
             cpu = time.process_time() - t0
             for r in results:
                 fh.write(json.dumps(r.to_export("bench"), sort_keys=True, default=str) + "\n")

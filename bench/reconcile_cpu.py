@@ -1,9 +1,11 @@
 """CPU seconds of one in-process reconcile of a world directory, with the scorer's dedup F1 and
 status accuracy (to check both trees of an A/B reconcile the same world).
 
-    PYTHONPATH=<tree> python bench/reconcile_cpu.py /tmp/worlds/world-20000-s7-default [LABEL]
+    PYTHONPATH=<tree> python bench/reconcile_cpu.py /tmp/worlds/world-20000-s7-default [LABEL] [--keep]
 
-Run it once per tree, interleaved, for an A/B on a shared machine; LABEL names the tree.
+Run it once per tree, interleaved, for an A/B on a shared machine; LABEL names the tree. With
+``--keep`` it reconciles as a run does: four partitions, keeping its links for the next run
+(the fingerprints, and the buckets they gather for the pre-score).
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ import json
 import sys
 import time
 
-from pipeline.reconcile import reconcile
+from pipeline.reconcile import reconcile, reconcile_reusing
 from pipeline.sim.score import score
 from pipeline.sim.world import load_world
 
 
 def main(argv: list[str]) -> int:
     """Reconcile the world at ``argv[0]`` once and print one JSON line (labelled ``argv[1]``)."""
+    keep = "--keep" in argv
+    argv = [a for a in argv if a != "--keep"]
     world = load_world(argv[0])
     snapshot = world.to_snapshot()
     start = time.process_time()
-    results = reconcile(snapshot, world.as_of)
+    if keep:
+        results = reconcile_reusing(snapshot, world.as_of, partitions=4, keep=True).results
+    else:
+        results = reconcile(snapshot, world.as_of)
     cpu = time.process_time() - start
     figures = score([r.to_export("cpu") for r in results], world.truth)
     print(
