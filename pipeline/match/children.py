@@ -22,7 +22,11 @@ first surname and country agree and
   name the same parent;
 * or, a date of birth missing on one side, the apprehension is the same (event, or date and
   station), or dated at most :data:`APPREHENSION_WINDOW` days apart at the same place (event or
-  station) or with the exact first given name and first surname.
+  station) or with the exact first given name and first surname;
+* or, a date of birth missing on one side and the apprehensions not in conflict, the name is
+  :data:`LONG_NAME` tokens long and written whole (one typo a token), or with a token dropped
+  when both records name the same parent, and the record without an A-number is the later
+  admission.
 
 Without an equal A-number, two records are never one child when their sexes differ (a
 one-letter change of given name flips MARIA to MARIO), nor their countries of birth, nor their
@@ -287,6 +291,8 @@ def _weak_match(a: ChildRecord, b: ChildRecord) -> bool:
         return dob_compatible(a.dob, b.dob)
     if _apprehension_conflict(a, b):
         return False
+    if _whole_name_stands_in(a, b):
+        return True
     # namesakes share days: the place the same too, or the name without the typo allowed
     place = bool((a.event_id and a.event_id == b.event_id) or (a.station and a.station == b.station))
     return bool(
@@ -317,6 +323,28 @@ def _long_name_near(a: ChildRecord, b: ChildRecord, same_parent: bool) -> bool:
     if min(len(ga), len(gb)) + min(len(sa), len(sb)) < LONG_NAME - same_parent:
         return False
     return bool(ga and gb and sa and sb) and _field_near(ga, gb) and _field_near(sa, sb)
+
+
+def _numberless(r: ChildRecord) -> bool:
+    return not r.a_number
+
+
+def _whole_name_near(a: ChildRecord, b: ChildRecord) -> bool:
+    """Every token of both name fields written again, one typo a token at most, and the name
+    :data:`LONG_NAME` tokens long."""
+    ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
+    sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
+    return len(ga) + len(sa) >= LONG_NAME and _tokens_near(ga, gb) and _tokens_near(sa, sb)
+
+
+def _whole_name_stands_in(a: ChildRecord, b: ChildRecord) -> bool:
+    """With a date of birth missing on one side and no apprehension dated on both, the long name
+    stands in for the date: written whole (:func:`_whole_name_near`), or with a token dropped when
+    both records name the same parent; and the record without an A-number is the later admission
+    (a second intake writes the child without the first file, not the other way round)."""
+    if not _second_intake(a, b, _numberless):
+        return False
+    return _whole_name_near(a, b) or (_reported_parent_agree(a, b) and _long_name_near(a, b, False))
 
 
 def match_strength(a: ChildRecord, b: ChildRecord) -> int:
