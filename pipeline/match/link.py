@@ -77,12 +77,15 @@ CONFIDENT = 0.95
 #: model's evidence is not independent); decisions keep the posterior, only the score a reader
 #: sees is mapped. A decisive DNA result or a confirmation stays 1.0.
 CALIBRATION: tuple[tuple[float, float], ...] = (
-    (0.7516, 0.7077),
-    (0.8267, 0.814),
-    (0.8965, 0.8791),
-    (0.9545, 0.936),
-    (0.9856, 0.9677),
-    (0.9976, 0.9864),
+    (0.7251, 0.6552),
+    (0.8033, 0.7692),
+    (0.8778, 0.8163),
+    (0.915, 0.9302),
+    (0.9404, 0.9474),
+    (0.9624, 0.9515),
+    (0.9823, 0.9565),
+    (0.9929, 0.9846),
+    (0.9975, 0.9862),
     (0.9999, 0.9994),
     (1.0, 1.0),
 )

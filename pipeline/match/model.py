@@ -8,8 +8,10 @@ that agreed. A pair's weight is the sum of log2(m/u) over the comparisons.
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +20,13 @@ from pipeline.match.adults import Person
 from pipeline.match.comparisons import COMPARISONS, Gamma, compare
 from pipeline.match.views import ChildView, PersonView
 
-#: random child–person pairs drawn to estimate the u-probabilities, and the weight (in pairs)
-#: of the default u values
+#: child–person pairs drawn (``sample_pairs``) to estimate the u-probabilities, and the weight
+#: (in pairs) of the default u values. 24,000 and 48,000 were measured (bench/README.md,
+#: 2026-12-06): no better calibrated, and 48,000 cost 1.5-2.3 s of a 20,000-child reconcile
 U_SAMPLE_PAIRS = 12_000
 U_PRIOR_STRENGTH = 300.0
+#: points each key takes on the sample's hash ring: the more, the closer to a uniform draw
+RING_POINTS = 2
 #: clamp of one comparison's weight, in bits, and of a name-frequency adjustment
 MAX_WEIGHT = 16.0
 MAX_TF_FACTOR = 20.0
@@ -115,6 +120,52 @@ def _shares(names: Sequence[set[str]]) -> tuple[dict[str, float], float]:
     return shares, mean
 
 
+def _mix(x: int) -> int:
+    """A 32-bit integer scattered over the ring (MurmurHash3's finaliser)."""
+    x &= 0xFFFFFFFF
+    x = ((x ^ (x >> 16)) * 0x85EBCA6B) & 0xFFFFFFFF
+    x = ((x ^ (x >> 13)) * 0xC2B2AE35) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
+def _ring(keys: Sequence[str]) -> tuple[list[int], list[int]]:
+    """The points of ``keys`` on a hash ring, sorted, and the index of the key at each: each key
+    takes :data:`RING_POINTS` points (a stable hash, the same in every process, mixed), so that
+    the gaps the draws land in are alike in size and every key about as likely as another."""
+    base = [zlib.crc32(key.encode()) for key in keys]
+    points = [_mix(h + v * 0x9E3779B9) for v in range(RING_POINTS) for h in base]
+    n = len(keys)
+    order = sorted(range(len(points)), key=points.__getitem__)
+    return [points[j] for j in order], [j % n for j in order]
+
+
+def _on_ring(ring: tuple[list[int], list[int]], point: int) -> int:
+    hashes, index = ring
+    return index[bisect.bisect_left(hashes, point) % len(hashes)]
+
+
+def _person_key(person: Person) -> str:
+    # the person's first ICE record (every person is built from at least one)
+    return person.ice[0].record_id if person.ice else f"pid:{person.pid}"
+
+
+def sample_pairs(
+    child_keys: Sequence[str], person_keys: Sequence[str], seed: int = 0
+) -> list[tuple[int, int]]:
+    """``U_SAMPLE_PAIRS`` (child index, person index) pairs drawn by the records' identity: each
+    draw takes the child and the person whose keys follow two random points on a hash ring.
+
+    Drawn by index instead, a change of a few children (a re-referral merged, a record added)
+    moved every later index and so the whole sample, and with it rare levels' weights by bits;
+    on the ring, a child or person that comes or goes changes only the draws that landed on it."""
+    rng = random.Random(seed)
+    children, people = _ring(child_keys), _ring(person_keys)
+    return [
+        (_on_ring(children, rng.getrandbits(32)), _on_ring(people, rng.getrandbits(32)))
+        for _ in range(U_SAMPLE_PAIRS)
+    ]
+
+
 def estimate_model(
     children: Sequence[ChildView], pview: Callable[[int], PersonView], people: Sequence[Person], seed: int = 0
 ) -> Model:
@@ -122,11 +173,11 @@ def estimate_model(
     counts: list[Counter[int]] = [Counter() for _ in COMPARISONS]
     n_people = len(people)
     if children and n_people:
-        rng = random.Random(seed)
         if len(children) * n_people <= U_SAMPLE_PAIRS:
             pairs = [(i, pid) for i in range(len(children)) for pid in range(n_people)]
         else:
-            pairs = [(rng.randrange(len(children)), rng.randrange(n_people)) for _ in range(U_SAMPLE_PAIRS)]
+            drawn = sample_pairs([c.group.key for c in children], [_person_key(p) for p in people], seed)
+            pairs = [(i, people[k].pid) for i, k in drawn]
         for i, pid in pairs:
             levels, _ = compare(children[i], pview(pid))
             for f, lvl in enumerate(levels):
