@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import after_setup_logger, after_setup_task_logger, beat_init, celeryd_init
+from celery.utils.log import get_multiprocessing_logger
 
 from pipeline.logging import configure_logging, route_to_root
 from pipeline.settings import Settings, get_settings, warn_unknown_keys
@@ -113,6 +114,11 @@ def _setup_logging(logger: logging.Logger | None = None, **_kwargs: Any) -> None
     configure_logging(settings.log_level, settings.log_json)
     if logger is not None and logger is not logging.getLogger():
         route_to_root(logger)  # the task logger: Celery gave it its own handler and format
+    # The pool's logger ("multiprocessing": a pool process that died, by a group's SIGTERM say)
+    # has Celery's plain-text handler and does not propagate: a line outside the JSON stream
+    pool_logger = get_multiprocessing_logger()
+    if pool_logger is not None:
+        route_to_root(pool_logger)
     warn_unknown_keys(settings)
 
 

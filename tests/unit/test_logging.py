@@ -58,3 +58,33 @@ def test_a_python_warning_is_a_log_event(stream: io.StringIO) -> None:
 def test_a_personal_key_is_not_echoed(stream: io.StringIO) -> None:
     get_logger("pipeline.feeds").info("feed.page", name="Maria")
     assert "Maria" not in stream.getvalue()
+
+
+def test_a_worker_pool_process_that_died_is_a_json_event() -> None:
+    """Celery gives the pool's logger ("multiprocessing") a plain-text handler of its own; once the
+    worker's logging is set up, its lines are JSON events in the one stream too."""
+    from celery.utils.log import get_multiprocessing_logger
+
+    from workers.app import app
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    pool_logger = get_multiprocessing_logger()
+    pool_saved = pool_logger.handlers[:], pool_logger.propagate
+    out = io.StringIO()
+    try:
+        app.log.already_setup = False
+        # what a worker does at start: Celery's handlers first, then its after_setup_logger signal
+        app.log.setup_logging_subsystem(loglevel="INFO", colorize=False)
+        assert pool_logger.propagate and pool_logger.handlers == []  # routed through the root
+        configure_logging("INFO", json=True, stream=out)  # the signal's configuration, to a buffer
+        pool_logger.error("Process %r pid:%r exited with %r", "ForkPoolWorker-2", 7, "signal 15 (SIGTERM)")
+    finally:
+        app.log.already_setup = False
+        pool_logger.handlers[:], pool_logger.propagate = pool_saved
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        logging.captureWarnings(False)
+    (event,) = _events(out)
+    assert event["logger"] == "multiprocessing" and event["level"] == "error"
+    assert "exited with" in str(event["event"])
