@@ -34,20 +34,24 @@ def main() -> None:
     finally:
         children._whole_name_stands_in = rule  # type: ignore[assignment]
     with_rule = reconcile_under(snapshot, world.as_of)[0]
-    rows = {
-        label: {tuple(r.to_export("bench")["child_record_ids"]): r.to_export("bench") for r in results}
-        for label, results in (("without", without), ("with", with_rule))
+    exports = {
+        label: [r.to_export("bench") for r in results]
+        for label, results in (("without the rule", without), ("with the rule", with_rule))
     }
-    same = set(rows["without"]) & set(rows["with"])
+    by_group = {
+        label: {tuple(obj["child_record_ids"]): obj for obj in objs} for label, objs in exports.items()
+    }
+    before, after = by_group["without the rule"], by_group["with the rule"]
+    same = set(before) & set(after)
 
     def parent(obj: dict) -> object:
         return (obj.get("parent") or {}).get("ice_record_ids")
 
-    links = sum(parent(rows["without"][k]) != parent(rows["with"][k]) for k in same)
-    statuses = sum(rows["without"][k]["status"] != rows["with"][k]["status"] for k in same)
+    links = sum(parent(before[k]) != parent(after[k]) for k in same)
+    statuses = sum(before[k]["status"] != after[k]["status"] for k in same)
     print(f"{args.world}: {len(same)} groups in both; link changed {links}, status changed {statuses}")
-    for label, results in (("without the rule", without), ("with the rule", with_rule)):
-        scores = score([r.to_export("bench") for r in results], world.truth).as_dict()
+    for label, objs in exports.items():
+        scores = score(objs, world.truth).as_dict()
         print(f"  {label}: " + ", ".join(f"{m} {scores[m]:.4f}" for m in METRICS))
 
 

@@ -23,7 +23,7 @@ first surname and country agree and
 * or, a date of birth missing on one side, the apprehension is the same (event, or date and
   station), or dated at most :data:`APPREHENSION_WINDOW` days apart at the same place (event or
   station) or with the exact first given name and first surname;
-* or, a date of birth missing on one side and the apprehensions not in conflict, the name is
+* or, a date of birth missing on either side and the apprehensions not in conflict, the name is
   :data:`LONG_NAME` tokens long and written whole (one typo a token), or with a token dropped
   when both records name the same parent, and the record without an A-number is the later
   admission.
@@ -119,17 +119,19 @@ def _apprehension_agree(a: ChildRecord, b: ChildRecord) -> bool:
         return a.station == b.station
     # nothing to compare: namesakes are common, so only the whole name (a typo allowed), the
     # exact date of birth and the country will do
-    return bool(
-        a.country
-        and a.country == b.country
-        and a.dob == b.dob
-        and _tokens_near(given_tokens(a.first_name), given_tokens(b.first_name))
-        and _tokens_near(surname_tokens(a.last_name), surname_tokens(b.last_name))
-    )
+    return bool(a.country and a.country == b.country and a.dob == b.dob and _whole_name_again(a, b))
 
 
 def _tokens_near(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return len(a) == len(b) and all(name_near(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _whole_name_again(a: ChildRecord, b: ChildRecord, min_tokens: int = 0) -> bool:
+    """Every token of both name fields written again (one typo a token at most), and the name at
+    least ``min_tokens`` tokens long."""
+    ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
+    sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
+    return len(ga) + len(sa) >= min_tokens and _tokens_near(ga, gb) and _tokens_near(sa, sb)
 
 
 #: a key shared by more records than this is a common name, not a child: the other keys apply
@@ -329,22 +331,17 @@ def _numberless(r: ChildRecord) -> bool:
     return not r.a_number
 
 
-def _whole_name_near(a: ChildRecord, b: ChildRecord) -> bool:
-    """Every token of both name fields written again, one typo a token at most, and the name
-    :data:`LONG_NAME` tokens long."""
-    ga, gb = given_tokens(a.first_name), given_tokens(b.first_name)
-    sa, sb = surname_tokens(a.last_name), surname_tokens(b.last_name)
-    return len(ga) + len(sa) >= LONG_NAME and _tokens_near(ga, gb) and _tokens_near(sa, sb)
-
-
 def _whole_name_stands_in(a: ChildRecord, b: ChildRecord) -> bool:
-    """With a date of birth missing on one side and no apprehension dated on both, the long name
-    stands in for the date: written whole (:func:`_whole_name_near`), or with a token dropped when
-    both records name the same parent; and the record without an A-number is the later admission
-    (a second intake writes the child without the first file, not the other way round)."""
+    """With a date of birth missing on either side (or both) and apprehensions that do not
+    conflict, the long name stands in for the date: written whole again (:data:`LONG_NAME` tokens
+    or more), or with a token dropped when both records name the same parent; and the record
+    without an A-number is the later admission (a second intake writes the child without the
+    first file, not the other way round)."""
     if not _second_intake(a, b, _numberless):
         return False
-    return _whole_name_near(a, b) or (_reported_parent_agree(a, b) and _long_name_near(a, b, False))
+    return _whole_name_again(a, b, LONG_NAME) or (
+        _reported_parent_agree(a, b) and _long_name_near(a, b, False)
+    )
 
 
 def match_strength(a: ChildRecord, b: ChildRecord) -> int:

@@ -174,12 +174,11 @@ def estimate_model(
     n_people = len(people)
     if children and n_people:
         if len(children) * n_people <= U_SAMPLE_PAIRS:
-            pairs = [(i, pid) for i in range(len(children)) for pid in range(n_people)]
+            drawn = [(i, k) for i in range(len(children)) for k in range(n_people)]
         else:
             drawn = sample_pairs([c.group.key for c in children], [_person_key(p) for p in people], seed)
-            pairs = [(i, people[k].pid) for i, k in drawn]
-        for i, pid in pairs:
-            levels, _ = compare(children[i], pview(pid))
+        for i, k in drawn:
+            levels, _ = compare(children[i], pview(people[k].pid))
             for f, lvl in enumerate(levels):
                 counts[f][lvl] += 1
     model = prior_model(counts)
