@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -50,10 +51,13 @@ from pipeline.match.compare import (
 from pipeline.records import AdultRecord, RemovalRecord
 
 _MAX_BUCKET = 60
+#: how well a removal row fits an ICE record of its own A-number (the best fit there is)
+_SAME_NUMBER = 5
+_NO_PIDS: frozenset[int] = frozenset()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Person:
     """The records of one adult across the ICE feed and the removal list."""
 
@@ -107,12 +111,8 @@ class _Ident:
     sex: str | None
     event_id: str | None
     app_date: date | None
-
-    @property
-    def name_key(self) -> tuple[str, str, str] | None:
-        if not self.given or not self.surnames:
-            return None
-        return (self.given[0], self.surnames[0], self.country or "")
+    #: first given name, first surname and country: what every name key starts from
+    name_key: tuple[str, str, str] | None
 
 
 def _ident(rec: AdultRecord | RemovalRecord) -> _Ident:
@@ -120,15 +120,18 @@ def _ident(rec: AdultRecord | RemovalRecord) -> _Ident:
         sex, event, app = rec.sex, rec.event_id, rec.apprehension_date
     else:
         sex = event = app = None
+    given = given_tokens(rec.first_name)
+    surnames = surname_tokens(rec.last_name)
     return _Ident(
         rec.a_number,
-        given_tokens(rec.first_name),
-        surname_tokens(rec.last_name),
+        given,
+        surnames,
         rec.dob,
         rec.country,
         sex,
         event,
         app,
+        (given[0], surnames[0], rec.country or "") if given and surnames else None,
     )
 
 
@@ -197,20 +200,28 @@ def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
     """Keys under which records of one person meet by name: any two dates of birth that are
     compatible share an "M" (month and day, either order) or a "Y" (year) key."""
     nk = idn.name_key
+    if nk is None or not idn.dob:
+        return []
+    d = idn.dob
+    keys: list[tuple[object, ...]] = [("M", nk, min(d.month, d.day), max(d.month, d.day))]
+    if (d.month, d.day) == (1, 1):
+        keys.extend((("Y", nk, d.year - 1), ("Y", nk, d.year), ("Y", nk, d.year + 1)))
+    else:
+        keys.append(("Y", nk, d.year))
+        # a typo in the given name: the surname and the whole date of birth still meet;
+        # a typo in the surname: the given name and the date of birth do
+        keys.append(("S", nk[1], nk[2], d))
+        keys.append(("G", nk[0], nk[2], d))
+    return keys
+
+
+def _apprehension_keys(idn: _Ident) -> list[tuple[object, ...]]:
+    """Keys under which two ICE records of one apprehension meet (a removal row has none): the
+    event, or either name with the apprehension date."""
+    nk = idn.name_key
     if nk is None:
         return []
     keys: list[tuple[object, ...]] = []
-    if idn.dob:
-        d = idn.dob
-        keys.append(("M", nk, min(d.month, d.day), max(d.month, d.day)))
-        if (d.month, d.day) == (1, 1):
-            keys.extend((("Y", nk, d.year - 1), ("Y", nk, d.year), ("Y", nk, d.year + 1)))
-        else:
-            keys.append(("Y", nk, d.year))
-            # a typo in the given name: the surname and the whole date of birth still meet;
-            # a typo in the surname: the given name and the date of birth do
-            keys.append(("S", nk[1], nk[2], d))
-            keys.append(("G", nk[0], nk[2], d))
     if idn.event_id:
         # an event id is one apprehension: its bucket is a family, whatever the names say
         keys.append(("E", idn.event_id))
@@ -286,22 +297,59 @@ def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
     return ((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
 
 
-def _merge_ice(idents: list[_Ident], by_name: dict[tuple[object, ...], list[int]]) -> _Groups:
+class _IceIndex:
+    """The ICE records' idents and the blocking keys they meet under, each built once."""
+
+    def __init__(self, recs: list[AdultRecord]) -> None:
+        self.idents = idents = [_ident(r) for r in recs]
+        #: each record's name keys, which removal rows meet it under too
+        self.keys = [_name_keys(idn) for idn in idents]
+        #: the apprehension keys of the records without an A-number, the only ones looked up
+        #: under them (step 3 of ``_merge_ice``): a numbered record is filed under a key of
+        #: these only where one of them has it (over a third of all entries otherwise)
+        self.bare_keys = {i: _apprehension_keys(idn) for i, idn in enumerate(idents) if not idn.a_number}
+        wanted = {key for keys in self.bare_keys.values() for key in keys}
+        self.by_name: dict[tuple[object, ...], list[int]] = {}
+        #: the buckets of the month-and-day ("M") keys, in the order the keys first appear
+        self.by_month: list[list[int]] = []
+        self.by_a: dict[str, list[int]] = defaultdict(list)
+        by_name = self.by_name
+        for i, idn in enumerate(idents):
+            for key in self.keys[i]:
+                members = by_name.get(key)
+                if members is None:
+                    members = by_name[key] = []
+                    if key[0] == "M":
+                        self.by_month.append(members)
+                members.append(i)
+            number = idn.a_number
+            for key in self.bare_keys[i] if not number else _apprehension_keys(idn):
+                if not number or key in wanted:
+                    members = by_name.get(key)
+                    if members is None:
+                        members = by_name[key] = []
+                    members.append(i)
+            if number:
+                self.by_a[number].append(i)
+
+    def merge_keys(self, i: int) -> list[tuple[object, ...]]:
+        """The keys record ``i`` (one without an A-number) looks for its own under."""
+        return self.keys[i] + self.bare_keys[i]
+
+
+def _merge_ice(index: _IceIndex) -> _Groups:
+    idents = index.idents
     groups = _Groups([idn.a_number for idn in idents])
-    by_a: dict[str, list[int]] = defaultdict(list)
-    for i, idn in enumerate(idents):
-        if idn.a_number:
-            by_a[idn.a_number].append(i)
     # 1. the same A-number
-    for members in by_a.values():
+    for members in index.by_a.values():
         if len(members) > 1:
             for i, j in _pairs(members):
                 if same_adult(idents[i], idents[j]):
                     groups.union(i, j)
     # 2. A-numbers one edit apart: such records share a name and a month and day of birth (a near
     # number alone is nothing; near numbers need dates of birth, and compatible ones share "M")
-    for key, members in by_name.items():
-        if key[0] != "M" or not 1 < len(members) <= _MAX_BUCKET:
+    for members in index.by_month:
+        if not 1 < len(members) <= _MAX_BUCKET:
             continue
         for i, j in _pairs(members):
             a, b = idents[i].a_number, idents[j].a_number
@@ -315,15 +363,22 @@ def _merge_ice(idents: list[_Ident], by_name: dict[tuple[object, ...], list[int]
             ):
                 groups.union(i, j)
     # 3. by name, where one side has no A-number
+    by_name = index.by_name
     for i, idn in enumerate(idents):
         if idn.a_number:
             continue
-        for key in _name_keys(idn):
+        # records of one family share several keys: each pair is looked at once (a pair that did
+        # not merge cannot merge later: the rule is pure, and a group's numbers only grow)
+        seen = {i}
+        for key in index.merge_keys(i):
             members = by_name[key]
             if len(members) > _MAX_BUCKET:
                 continue
             for j in members:
-                if j != i and groups.find(i) != groups.find(j) and same_adult(idn, idents[j]):
+                if j in seen:
+                    continue
+                seen.add(j)
+                if groups.find(i) != groups.find(j) and same_adult(idn, idents[j]):
                     groups.union(i, j)
     return groups
 
@@ -333,7 +388,7 @@ def _fit(row: _Ident, rec: _Ident) -> int:
     date of birth, higher is better."""
     if row.a_number and rec.a_number:
         if row.a_number == rec.a_number:
-            return 5 if (_given_agree(row, rec) or _surname_agree(row, rec)) else 0
+            return _SAME_NUMBER if (_given_agree(row, rec) or _surname_agree(row, rec)) else 0
         if not a_number_near(row.a_number, rec.a_number):
             return 0
         ok = _given_agree(row, rec) and _surname_agree(row, rec) and _compatible(row, rec)
@@ -345,6 +400,85 @@ def _fit(row: _Ident, rec: _Ident) -> int:
     if row.dob == rec.dob:
         return 3
     return 2 if _dob_strong(row.dob, rec.dob) else 1
+
+
+class _RowFits:
+    """Who a removal row meets among the ICE records, and how well it fits each person met."""
+
+    def __init__(
+        self,
+        index: _IceIndex,
+        owner_of: list[int],
+        numbers: list[set[str]],
+        bare_by_name: dict[tuple[object, ...], list[int]],
+        by_day: dict[tuple[object, ...], list[int]],
+        by_head: dict[str, set[int]],
+        by_tail: dict[str, set[int]],
+    ) -> None:
+        self.index = index
+        self.owner_of = owner_of
+        self.numbers = numbers
+        self.bare_by_name = bare_by_name
+        self.by_day = by_day
+        self.by_head = by_head
+        self.by_tail = by_tail
+
+    def met(self, ridn: _Ident, unknown_number: bool) -> set[int]:
+        """The ICE records the row meets under its name and day keys (``unknown_number``: a
+        numbered row whose number no ICE record carries, which may be a mis-keyed one)."""
+        found: set[int] = set()
+        by_name, bare_by_name, idents = self.index.by_name, self.bare_by_name, self.index.idents
+        numbered = bool(ridn.a_number)
+        for key in _name_keys(ridn):
+            # a numbered row meets a numbered person only with the same or a near number, which
+            # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys;
+            # a mis-keyed one meets them on the year too, as a placeholder 1 January on either
+            # side hides the rest
+            index = by_name if not numbered or key[0] != "Y" or unknown_number else bare_by_name
+            hits = index.get(key)
+            if hits and len(hits) <= 4 * _MAX_BUCKET:
+                found.update(hits)
+        for key in _day_keys(ridn):
+            hits = self.by_day.get(key)
+            if hits and len(hits) <= 4 * _MAX_BUCKET:
+                # met on the day alone: only a typo, not a dropped or swapped name, explains it
+                found.update(i for i in hits if i not in found and _typo_apart(ridn, idents[i]))
+        return found
+
+    def best(self, ridn: _Ident, found: set[int]) -> dict[int, int]:
+        """The best fit of the row to each person among the records ``found`` (``_fit``), but
+        for the people whose A-number rules the row out."""
+        best: dict[int, int] = {}
+        if not found:
+            return best
+        number = ridn.a_number
+        near_head: AbstractSet[int] = _NO_PIDS
+        near_tail: AbstractSet[int] = _NO_PIDS
+        if number:
+            near_head = self.by_head.get(number[:4], _NO_PIDS)
+            near_tail = self.by_tail.get(number[-4:], _NO_PIDS)
+        ruled_out: set[int] = set()
+        idents = self.index.idents
+        for i in found:
+            pid = self.owner_of[i]
+            if pid in ruled_out:
+                continue
+            mine = self.numbers[pid]
+            if (
+                number
+                and mine
+                and number not in mine
+                and (
+                    (pid not in near_head and pid not in near_tail)
+                    or not any(a_number_near(number, a) for a in mine)
+                )
+            ):
+                ruled_out.add(pid)  # the person's A-number says this is someone else
+                continue
+            score = _fit(ridn, idents[i])
+            if score > best.get(pid, 0):
+                best[pid] = score
+        return best
 
 
 def build_people(adults: Iterable[AdultRecord], removals: Iterable[RemovalRecord]) -> list[Person]:
@@ -359,12 +493,9 @@ def recognise_people(
     it read, in the orders it read them (-1: a row attached to nobody), so that
     :func:`people_of_owners` gives the same people again without matching."""
     recs = _latest_adults(adults)
-    idents = [_ident(r) for r in recs]
-    by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
-    for i, idn in enumerate(idents):
-        for key in _name_keys(idn):
-            by_name[key].append(i)
-    groups = _merge_ice(idents, by_name)
+    index = _IceIndex(recs)
+    idents = index.idents
+    groups = _merge_ice(index)
     by_root: dict[int, Person] = {}
     people: list[Person] = []
     owner_of: list[int] = []
@@ -377,20 +508,26 @@ def recognise_people(
         owner.ice.append(rec)
         owner_of.append(owner.pid)
     numbers: list[set[str]] = [set() for _ in people]
-    by_a: dict[str, list[int]] = defaultdict(list)
+    # who could hold a number near a row's: one mis-keyed digit or swap leaves the first four or
+    # the last four digits alone (as in ``a_number_near``), so a person in neither of the row's
+    # buckets is ruled out without comparing numbers
+    by_head: dict[str, set[int]] = defaultdict(set)
+    by_tail: dict[str, set[int]] = defaultdict(set)
     for i, idn in enumerate(idents):
         if idn.a_number:
-            numbers[owner_of[i]].add(idn.a_number)
-            by_a[idn.a_number].append(i)
+            pid = owner_of[i]
+            numbers[pid].add(idn.a_number)
+            by_head[idn.a_number[:4]].add(pid)
+            by_tail[idn.a_number[-4:]].add(pid)
 
-    rows: dict[str, tuple[RemovalRecord, _Ident, list[tuple[object, ...]], list[tuple[object, ...]]]] = {}
+    rows: dict[str, tuple[RemovalRecord, _Ident]] = {}
     attached: dict[str, int] = {}
     rows_by_name: dict[tuple[str, str, str], list[_Ident]] = defaultdict(list)
     for rem in removals:
         if rem.record_id in rows:
             continue
         ridn = _ident(rem)
-        rows[rem.record_id] = (rem, ridn, _name_keys(ridn), _day_keys(ridn))
+        rows[rem.record_id] = (rem, ridn)
         nk = ridn.name_key
         if nk is not None:
             rows_by_name[nk].append(ridn)
@@ -400,48 +537,21 @@ def recognise_people(
     by_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for i, idn in enumerate(idents):
         if not numbers[owner_of[i]]:
-            for key in _name_keys(idn):
+            for key in index.keys[i]:
                 bare_by_name[key].append(i)
         for key in _day_keys(idn):
             by_day[key].append(i)
 
-    for rem, ridn, keys, day_keys in rows.values():
-        found: set[int] = set(by_a.get(ridn.a_number, ())) if ridn.a_number else set()
-        # a row whose number no ICE record carries may carry a mis-keyed one: it meets numbered
-        # people on the year too, as a placeholder 1 January on either side hides the rest
-        unknown_number = bool(ridn.a_number) and not found
-        for key in keys:
-            # a numbered row meets a numbered person only with the same or a near number, which
-            # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys
-            index = by_name if not ridn.a_number or key[0] != "Y" or unknown_number else bare_by_name
-            hits = index.get(key)
-            if hits and len(hits) <= 4 * _MAX_BUCKET:
-                found.update(hits)
-        for key in day_keys:
-            hits = by_day.get(key)
-            if hits and len(hits) <= 4 * _MAX_BUCKET:
-                # met on the day alone: only a typo, not a dropped or swapped name, explains it
-                found.update(i for i in hits if i not in found and _typo_apart(ridn, idents[i]))
-        if not found:
-            continue
-        best: dict[int, int] = {}
-        ruled_out: set[int] = set()
-        for i in found:
-            pid = owner_of[i]
-            if pid in ruled_out:
-                continue
-            mine = numbers[pid]
-            if (
-                ridn.a_number
-                and mine
-                and ridn.a_number not in mine
-                and not any(a_number_near(ridn.a_number, a) for a in mine)
-            ):
-                ruled_out.add(pid)  # the person's A-number says this is someone else
-                continue
-            score = _fit(ridn, idents[i])
-            if score > best.get(pid, 0):
-                best[pid] = score
+    fits = _RowFits(index, owner_of, numbers, bare_by_name, by_day, by_head, by_tail)
+    for rem, ridn in rows.values():
+        number = ridn.a_number
+        same_number: set[int] = set(index.by_a.get(number, ())) if number else set()
+        best = fits.best(ridn, same_number)
+        # only records of the row's own number fit it best (``_SAME_NUMBER``): the rest cannot
+        # change who wins, so a row of a known number that fits one of them is not looked for
+        if not best or max(best.values()) < _SAME_NUMBER:
+            # a row whose number no ICE record carries may carry a mis-keyed one
+            best = fits.best(ridn, same_number | fits.met(ridn, bool(number) and not same_number))
         if not best:
             continue
         top = max(best.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from factories import adult, removal
 
 from pipeline.match.adults import build_people
@@ -91,3 +92,25 @@ def test_placeholder_dob_fit_needs_no_rival_row() -> None:
     # another removed JUAN LOPEZ born in 1980: the row could be either's
     rival = removal("RM-2", dob=date(1980, 8, 30))
     assert ["ICE-1", "RM-1"] not in _people([parent], [row, rival])
+
+
+def test_removal_whose_number_is_on_someone_of_another_name_attaches_by_name() -> None:
+    # the row's number is on an ICE record of another name: that record does not fit it, so the
+    # row is still looked for by name and fits the numberless JUAN LOPEZ PEREZ
+    other = adult("ICE-1", a_number="210090736", first_name="PEDRO", last_name="RAMOS", dob=date(1975, 2, 3))
+    juan = adult("ICE-2")
+    row = removal("RM-1", a_number="210090736")
+    assert _people([other, juan], [row]) == [["ICE-1"], ["ICE-2", "RM-1"]]
+
+
+@pytest.mark.parametrize(
+    ("row_number", "attached"),
+    [
+        ("310090736", True),  # first digit mis-keyed: only the last four digits are the person's
+        ("210090737", True),  # last digit mis-keyed: only the first four are
+        ("211190736", False),  # the last four the person's, two other digits not: someone else
+    ],
+)
+def test_removal_with_a_near_or_conflicting_number_by_either_half(row_number: str, attached: bool) -> None:
+    people = _people([adult("ICE-1", a_number="210090736")], [removal("RM-1", a_number=row_number)])
+    assert people == ([["ICE-1", "RM-1"]] if attached else [["ICE-1"]])
