@@ -17,7 +17,7 @@ from pipeline.logging import bound, get_logger
 from pipeline.no_fetch import copy_feed_state
 from pipeline.no_fetch import source_run as no_fetch_source
 from pipeline.progress import ProgressFn
-from pipeline.reconcile import no_gc_pauses, reconcile_reusing
+from pipeline.reconcile import no_gc_pauses, reconcile_reusing, without_gc_pauses
 from pipeline.records import FeedSnapshot
 from pipeline.run.fetch import FetchedRecords, fetch_feed
 from pipeline.run.leases import RUN_LOCK, Heartbeat, begin_run, fail_run
@@ -33,6 +33,7 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 
+@without_gc_pauses
 def reconcile_run(
     run_id: str,
     store: Store,
@@ -53,7 +54,7 @@ def reconcile_run(
     ``snapshot`` is the run's records when the caller holds them already (an in-process run
     keeps every feed's current state from its fetches); otherwise they are read from the store.
     """
-    with bound(run_id=run_id, stage="reconcile"), no_gc_pauses():
+    with bound(run_id=run_id, stage="reconcile"):
         run = store.get_run(run_id)
         if run is None:
             raise RunFailedError(f"run {run_id} is not in the store")

@@ -31,7 +31,7 @@ from pipeline.match.link_state import (
 from pipeline.match.partition import Partition
 from pipeline.match.views import ChildView
 from pipeline.progress import ProgressFn
-from pipeline.reconcile import finish, link_partition, no_gc_pauses, prepare
+from pipeline.reconcile import finish, link_partition, prepare, without_gc_pauses
 from pipeline.run.link_store import keep_links, previous_links
 from pipeline.run.model_state import frozen_state, keep_state
 from pipeline.run.publish import decisions_of, stage_results
@@ -61,6 +61,7 @@ def _all_parsed(store: Store, run_id: str, feed: str, as_of: date) -> dict[str, 
     return out
 
 
+@without_gc_pauses
 def prepare_run(
     run_id: str,
     store: Store,
@@ -75,7 +76,7 @@ def prepare_run(
     With ``model_max_age_days``, an incremental run or a run without fetching links under the last
     good run's model state unless it is that old (``pipeline.run.model_state``); either way the
     run keeps the model state it used."""
-    with bound(run_id=run_id, stage=PREPARE), no_gc_pauses():
+    with bound(run_id=run_id, stage=PREPARE):
         run = store.get_run(run_id)
         if run is None:
             raise RunFailedError(f"run {run_id} is not in the store")
@@ -214,6 +215,7 @@ def _linker(head: dict[str, Any], people: dict[int, Person]) -> Linker:
     )
 
 
+@without_gc_pauses
 def match_partition(
     run_id: str,
     number: int,
@@ -224,7 +226,7 @@ def match_partition(
     """The first linking pass over one partition: read its children and the people they can meet
     from the store, link them, write the links back. Reports partition i of n and the children
     linked so far; returns its counts (partition from 1, partitions, children, linked, people)."""
-    with bound(run_id=run_id, step=match_step(number)), no_gc_pauses():
+    with bound(run_id=run_id, step=match_step(number)):
         started = time.monotonic()
         head = jsontext.loads(store.get_artifact(run_id, state.MODEL_ARTIFACT))
         part = jsontext.loads(store.get_artifact(run_id, state.partition_artifact(number)))
@@ -293,12 +295,13 @@ def match_partition(
         return told | {"linked": len(firsts), "people": len(people)}
 
 
+@without_gc_pauses
 def finish_run(
     run_id: str, store: Store, check: Callable[[], None] | None = None, progress: ProgressFn = no_progress
 ) -> dict[str, int]:
     """The family pass and classification over every partition's links; stage the results (not
     yet published). Returns its counts: children, revisited, people read."""
-    with bound(run_id=run_id, stage=FINISH), no_gc_pauses():
+    with bound(run_id=run_id, stage=FINISH):
         run = store.get_run(run_id)
         if run is None:
             raise RunFailedError(f"run {run_id} is not in the store")
