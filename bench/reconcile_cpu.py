@@ -1,5 +1,6 @@
 """CPU seconds of one in-process reconcile of a world directory, with the scorer's dedup F1 and
-status accuracy (to check both trees of an A/B reconcile the same world).
+status accuracy (to check both trees of an A/B reconcile the same world), and the seconds the
+cyclic collector spent from the reconcile's start to the end of the scoring (``gc_s``).
 
     PYTHONPATH=<tree> python bench/reconcile_cpu.py /tmp/worlds/world-20000-s7-default [LABEL] [--keep]
 
@@ -10,6 +11,7 @@ Run it once per tree, interleaved, for an A/B on a shared machine; LABEL names t
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -19,12 +21,28 @@ from pipeline.sim.score import score
 from pipeline.sim.world import load_world
 
 
+class _CollectorTime:
+    """A ``gc.callbacks`` entry adding up the wall seconds of the collections."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
 def main(argv: list[str]) -> int:
     """Reconcile the world at ``argv[0]`` once and print one JSON line (labelled ``argv[1]``)."""
     keep = "--keep" in argv
     argv = [a for a in argv if a != "--keep"]
     world = load_world(argv[0])
     snapshot = world.to_snapshot()
+    collecting = _CollectorTime()
+    gc.callbacks.append(collecting)
     start = time.process_time()
     if keep:
         results = reconcile_reusing(snapshot, world.as_of, partitions=4, keep=True).results
@@ -32,6 +50,7 @@ def main(argv: list[str]) -> int:
         results = reconcile(snapshot, world.as_of)
     cpu = time.process_time() - start
     figures = score([r.to_export("cpu") for r in results], world.truth)
+    gc.callbacks.remove(collecting)
     print(
         json.dumps(
             {
@@ -39,6 +58,7 @@ def main(argv: list[str]) -> int:
                 "cpu_s": round(cpu, 2),
                 "dedup_f1": round(figures.dedup_f1, 4),
                 "status": round(figures.status_accuracy, 4),
+                "gc_s": round(collecting.seconds, 2),
             }
         )
     )
