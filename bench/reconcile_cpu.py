@@ -1,6 +1,7 @@
 """CPU seconds of one in-process reconcile of a world directory, with the scorer's dedup F1 and
 status accuracy (to check both trees of an A/B reconcile the same world), and the seconds the
-cyclic collector spent from the reconcile's start to the end of the scoring (``gc_s``).
+cyclic collector spent in the reconcile and in the first pass over the young objects after it
+(``gc_s``: the pass its first allocations would start).
 
     PYTHONPATH=<tree> python bench/reconcile_cpu.py /tmp/worlds/world-20000-s7-default [LABEL] [--keep]
 
@@ -49,8 +50,9 @@ def main(argv: list[str]) -> int:
     else:
         results = reconcile(snapshot, world.as_of)
     cpu = time.process_time() - start
-    figures = score([r.to_export("cpu") for r in results], world.truth)
+    gc.collect(0)
     gc.callbacks.remove(collecting)
+    figures = score([r.to_export("cpu") for r in results], world.truth)
     print(
         json.dumps(
             {

@@ -40,7 +40,7 @@ from pipeline.match.comparisons import (
 )
 from pipeline.match.families import Families
 from pipeline.match.model import Model
-from pipeline.match.views import ChildView, PersonView
+from pipeline.match.views import ChildView, PersonView, Shared
 
 #: the smallest posterior that keeps a link; below it the child gets no parent. Every link below
 #: REVIEW_THRESHOLD goes to review; from 0.8 down to 0.7 the links were right 71-77% of the time
@@ -225,12 +225,14 @@ class Linker:
     rejected: set[tuple[str, int]] = field(default_factory=set)
     confirmed: dict[str, int] = field(default_factory=dict)
     pviews: dict[int, PersonView] = field(default_factory=dict)
+    #: the key sets the views share (``PersonView.of``)
+    shared: Shared = field(default_factory=dict)
 
     def pview(self, pid: int) -> PersonView:
         """The comparison keys of one person (built once)."""
         view = self.pviews.get(pid)
         if view is None:
-            view = self.pviews[pid] = PersonView.of(self.people[pid])
+            view = self.pviews[pid] = PersonView.of(self.people[pid], self.shared)
         return view
 
     def _prior(self) -> tuple[float, float]:
@@ -308,7 +310,7 @@ class Linker:
         if not pairs:
             return []
         # an unconfirmed decision, without the DNA verdicts: the plain weighing of the others
-        alt = Linker(self.people, self.n_people, self.model, self.rejected, {}, self.pviews)
+        alt = Linker(self.people, self.n_people, self.model, self.rejected, {}, self.pviews, self.shared)
         found = alt._decide(cview, {}, pairs, self.model, prior, null)
         best = [Link(found.link.person, found.link.score, found.link.evidence)] if found.link else []
         return (best + found.candidates)[:MAX_RUNNERS_UP]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeVar
 
 from pipeline.match.adults import Person
 from pipeline.match.children import ChildGroup
@@ -69,54 +70,109 @@ class ChildView:
         return view
 
 
+#: one copy of each set of keys many people share (names, countries, days, stations), by its
+#: one member or, for a larger set, by value
+Shared = dict[object, frozenset[Any]]
+_T = TypeVar("_T", str, date)
+
+
+def _shared(values: set[_T], shared: Shared) -> frozenset[_T]:
+    if not values:
+        return _NONE
+    if len(values) == 1:
+        # most sets hold one key: found by the key itself, cheaper to hash than a set
+        (value,) = values
+        one = shared.get(value)
+        if one is None:
+            one = shared[value] = frozenset(values)
+        return one
+    key = frozenset(values)
+    return shared.setdefault(key, key)
+
+
+_NONE: frozenset[Any] = frozenset()
+
+
 @dataclass(slots=True)
 class PersonView:
-    """Comparison keys of one person (all their ICE records and removal rows)."""
+    """Comparison keys of one person (all their ICE records and removal rows).
+
+    Each set is a frozenset, and the sets many people have alike are one object (``of``'s
+    ``shared``): a set costs 216 bytes however small, and a reconciliation views most people
+    (about 2.7 KB a person for twelve sets of their own)."""
 
     person: Person
-    given: set[str] = field(default_factory=set)
-    second_given: set[str] = field(default_factory=set)
-    first_surnames: set[str] = field(default_factory=set)
-    surnames: set[str] = field(default_factory=set)
+    given: frozenset[str] = _NONE
+    second_given: frozenset[str] = _NONE
+    first_surnames: frozenset[str] = _NONE
+    surnames: frozenset[str] = _NONE
     #: each record's surnames with the spaces removed (survives "GOMEZYPEREZ", "MARTINEZD IAZ")
-    joined: set[str] = field(default_factory=set)
-    sexes: set[str] = field(default_factory=set)
-    countries: set[str] = field(default_factory=set)
-    dobs: set[date] = field(default_factory=set)
-    events: set[str] = field(default_factory=set)
-    app_dates: set[date] = field(default_factory=set)
-    stations: set[str] = field(default_factory=set)
+    joined: frozenset[str] = _NONE
+    sexes: frozenset[str] = _NONE
+    countries: frozenset[str] = _NONE
+    dobs: frozenset[date] = _NONE
+    events: frozenset[str] = _NONE
+    app_dates: frozenset[date] = _NONE
+    stations: frozenset[str] = _NONE
     claims: list[tuple[tuple[str, ...], tuple[str, ...], date | None]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, person: Person) -> PersonView:
-        view = cls(person)
+    def of(cls, person: Person, shared: Shared | None = None) -> PersonView:
+        """The view of ``person``; ``shared``: the sets of the views built before, to share."""
+        if shared is None:
+            shared = {}
+        given: set[str] = set()
+        second_given: set[str] = set()
+        first_surnames: set[str] = set()
+        surnames: set[str] = set()
+        joined: set[str] = set()
+        countries: set[str] = set()
+        dobs: set[date] = set()
         records: list[AdultRecord | RemovalRecord] = [*person.ice, *person.removals]
         for rec in records:
-            given = given_tokens(rec.first_name)
-            view.given.update(given)
-            if len(given) > 1:
-                view.second_given.update(given[1:])
+            tokens = given_tokens(rec.first_name)
+            given.update(tokens)
+            if len(tokens) > 1:
+                second_given.update(tokens[1:])
             sn = surname_tokens(rec.last_name)
             if sn:
-                view.first_surnames.add(sn[0])
-                view.surnames.update(sn)
-                view.joined.add("".join(sn))
+                first_surnames.add(sn[0])
+                surnames.update(sn)
+                joined.add("".join(sn))
             if rec.country:
-                view.countries.add(rec.country)
+                countries.add(rec.country)
             if rec.dob:
-                view.dobs.add(rec.dob)
+                dobs.add(rec.dob)
+        sexes: set[str] = set()
+        events: set[str] = set()
+        app_dates: set[date] = set()
+        stations: set[str] = set()
+        claims: list[tuple[tuple[str, ...], tuple[str, ...], date | None]] = []
         for a in person.ice:
             if a.sex:
-                view.sexes.add(a.sex.upper()[:1])
+                sexes.add(a.sex.upper()[:1])
             if a.event_id:
-                view.events.add(a.event_id)
+                events.add(a.event_id)
             if a.apprehension_date:
-                view.app_dates.add(a.apprehension_date)
+                app_dates.add(a.apprehension_date)
             if a.station:
-                view.stations.add(a.station)
+                stations.add(a.station)
             for claim in a.claimed_children:
                 toks = full_name_tokens(claim.name)
                 if toks:
-                    view.claims.append((toks[:-1] or toks, toks[-1:] if len(toks) > 1 else (), claim.dob))
-        return view
+                    claims.append((toks[:-1] or toks, toks[-1:] if len(toks) > 1 else (), claim.dob))
+        return cls(
+            person,
+            _shared(given, shared),
+            _shared(second_given, shared),
+            _shared(first_surnames, shared),
+            _shared(surnames, shared),
+            _shared(joined, shared),
+            _shared(sexes, shared),
+            _shared(countries, shared),
+            _shared(dobs, shared),
+            _shared(events, shared),
+            _shared(app_dates, shared),
+            _shared(stations, shared),
+            claims,
+        )
