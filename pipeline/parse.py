@@ -383,8 +383,27 @@ def _text(value: str | None) -> str | None:
     return value.strip() or None
 
 
-def _choice(value: str | None, allowed: frozenset[str]) -> str | None:
+# One object for every equal value of a field that repeats across records (names, sexes,
+# facilities, stations, statuses): each decoded value is a new string of 50-80 bytes, and a
+# detainee record holds eight such, about half its size. The table lives as long as the process,
+# like the date caches, so it is bounded (about 90,000 values at 100,000 children, some 13 MB
+# when full) and emptied when full: a hostile feed could send only distinct values.
+_SHARED: dict[str, str] = {}
+_SHARED_MAX = 1 << 17
+
+
+def _shared(value: str | None) -> str | None:
+    """``_text`` of a value, the one object kept for its text."""
     text = _text(value)
+    if text is None:
+        return None
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    return _SHARED.setdefault(text, text)
+
+
+def _choice(value: str | None, allowed: frozenset[str]) -> str | None:
+    text = _shared(value)
     if text is not None and text not in allowed:
         raise _Reject
     return text
@@ -404,19 +423,19 @@ def fast_child(raw: object) -> ChildRecord | None:
         return ChildRecord(
             record_id=_record_id(r.childId, "childId"),
             a_number=normalise.a_number(r.aNumber),
-            first_name=_text(r.firstName) or "",
-            last_name=_text(r.lastName) or "",
+            first_name=_shared(r.firstName) or "",
+            last_name=_shared(r.lastName) or "",
             dob=normalise.iso_date(r.dateOfBirth),
-            sex=_text(r.sex),
+            sex=_shared(r.sex),
             country=normalise.country(_text(r.countryOfBirth)),
-            facility_id=_text(r.facilityId),
-            facility_name=_text(r.facilityName),
+            facility_id=_shared(r.facilityId),
+            facility_name=_shared(r.facilityName),
             admitted_at=normalise.iso_date(r.admittedAt),
             event_id=_text(app.eventId),
             apprehension_date=normalise.iso_date(app.date),
-            station=_text(app.station),
-            reported_parent_name=_text(parent.name),
-            reported_parent_relation=_text(parent.relation),
+            station=_shared(app.station),
+            reported_parent_name=_shared(parent.name),
+            reported_parent_relation=_shared(parent.relation),
             discharge_date=normalise.iso_date(discharge.date),
             discharge_type=_choice(discharge.type, DISCHARGE_TYPES),
             updated_at=_timestamp(r.updatedAt),
@@ -437,18 +456,18 @@ def fast_adult(raw: object) -> AdultRecord | None:
         return AdultRecord(
             record_id=_record_id(r.subject_id, "subject_id"),
             a_number=normalise.a_number(r.a_number),
-            first_name=_text(r.first_name) or "",
-            last_name=_text(r.last_name) or "",
+            first_name=_shared(r.first_name) or "",
+            last_name=_shared(r.last_name) or "",
             dob=normalise.iso_date(r.birth_date),
-            sex=_text(r.gender),
+            sex=_shared(r.gender),
             country=normalise.country(_text(r.citizenship)),
             custody_status=_choice(custody.status, CUSTODY_STATUSES),
-            facility_code=_text(custody.facility_code),
-            facility_name=_text(custody.facility_name),
+            facility_code=_shared(custody.facility_code),
+            facility_name=_shared(custody.facility_name),
             custody_as_of=normalise.iso_date(custody.as_of),
             event_id=_text(r.apprehension_event_id),
             apprehension_date=normalise.iso_date(r.apprehension_date),
-            station=_text(r.apprehension_station),
+            station=_shared(r.apprehension_station),
             criminal_history=_choice(r.criminal_history, CRIMINAL_HISTORY),
             medical_hold=bool(r.medical_hold),
             claimed_children=claimed,
@@ -496,12 +515,12 @@ def fast_removal(row: object) -> RemovalRecord | None:
         return RemovalRecord(
             _record_id(row["REMOVAL_ID"], "REMOVAL_ID"),
             normalise.a_number(row["A_NUMBER"]),
-            _text(row["FIRST_NAME"]) or "",
-            _text(row["LAST_NAME"]) or "",
+            _shared(row["FIRST_NAME"]) or "",
+            _shared(row["LAST_NAME"]) or "",
             normalise.us_date(row["DOB"]),
             normalise.country(_text(row["COUNTRY"])),
             removal_date,
-            _text(row["PORT"]),
+            _shared(row["PORT"]),
         )
     except _REMOVAL_FALLBACK:
         return None
