@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from pipeline.match.compare import (
     a_number_near,
@@ -55,6 +56,9 @@ _MAX_BUCKET = 60
 _SAME_NUMBER = 5
 _NO_PIDS: frozenset[int] = frozenset()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+K = TypeVar("K")
+#: first given name, first surname and country, each the one object kept for it in a run
+_NameKeys = dict[tuple[str, str, str], tuple[str, str, str]]
 
 
 @dataclass(eq=False, slots=True)
@@ -115,13 +119,18 @@ class _Ident:
     name_key: tuple[str, str, str] | None
 
 
-def _ident(rec: AdultRecord | RemovalRecord) -> _Ident:
+def _ident(rec: AdultRecord | RemovalRecord, name_keys: _NameKeys | None = None) -> _Ident:
+    """``rec``'s ident; with ``name_keys``, its name key is the one object kept there for it
+    (the records of one name share it: one tuple of 64 bytes a name, not one a record)."""
     if isinstance(rec, AdultRecord):
         sex, event, app = rec.sex, rec.event_id, rec.apprehension_date
     else:
         sex = event = app = None
     given = given_tokens(rec.first_name)
     surnames = surname_tokens(rec.last_name)
+    name_key = (given[0], surnames[0], rec.country or "") if given and surnames else None
+    if name_key is not None and name_keys is not None:
+        name_key = name_keys.setdefault(name_key, name_key)
     return _Ident(
         rec.a_number,
         given,
@@ -131,7 +140,7 @@ def _ident(rec: AdultRecord | RemovalRecord) -> _Ident:
         sex,
         event,
         app,
-        (given[0], surnames[0], rec.country or "") if given and surnames else None,
+        name_key,
     )
 
 
@@ -258,7 +267,8 @@ class _Groups:
 
     def __init__(self, a_numbers: list[str | None]) -> None:
         self.parent = list(range(len(a_numbers)))
-        self.numbers: list[set[str]] = [{a} if a else set() for a in a_numbers]
+        # a group's A-numbers as a tuple: most hold one, and a set of one costs 216 bytes
+        self.numbers: list[tuple[str, ...]] = [(a,) if a else () for a in a_numbers]
 
     def find(self, i: int) -> int:
         parent = self.parent
@@ -279,8 +289,9 @@ class _Groups:
             return False
         lo, hi = min(ri, rj), max(ri, rj)
         self.parent[hi] = lo
-        self.numbers[lo] |= self.numbers[hi]
-        self.numbers[hi] = set()
+        na, nb = self.numbers[lo], self.numbers[hi]
+        self.numbers[lo] = na + tuple(a for a in nb if a not in na)
+        self.numbers[hi] = ()
         return True
 
 
@@ -293,62 +304,82 @@ def _latest_adults(records: Iterable[AdultRecord]) -> list[AdultRecord]:
     return sorted(latest.values(), key=lambda r: r.record_id)
 
 
-def _pairs(members: list[int]) -> Iterable[tuple[int, int]]:
+# A bucket of records is the record's index while it holds one (most do: a list of one costs 88
+# bytes more, and the identity indexes hold about 45 buckets a child), a list from the second.
+_Bucket = int | list[int]
+
+
+def _file(buckets: dict[K, _Bucket], key: K, i: int) -> None:
+    """Put record ``i`` in the bucket of ``key``."""
+    members = buckets.get(key)
+    if members is None:
+        buckets[key] = i
+    elif isinstance(members, int):
+        buckets[key] = [members, i]
+    else:
+        members.append(i)
+
+
+def _members(buckets: dict[K, _Bucket], key: K) -> Sequence[int]:
+    """The records in the bucket of ``key``."""
+    members = buckets.get(key)
+    if members is None:
+        return ()
+    return (members,) if isinstance(members, int) else members
+
+
+def _pairs(members: Sequence[int]) -> Iterable[tuple[int, int]]:
     return ((members[x], members[y]) for x in range(len(members)) for y in range(x + 1, len(members)))
 
 
 class _IceIndex:
     """The ICE records' idents and the blocking keys they meet under, each built once."""
 
-    def __init__(self, recs: list[AdultRecord]) -> None:
-        self.idents = idents = [_ident(r) for r in recs]
-        #: each record's name keys, which removal rows meet it under too
-        self.keys = [_name_keys(idn) for idn in idents]
+    def __init__(self, recs: list[AdultRecord], name_keys: _NameKeys) -> None:
+        self.idents = idents = [_ident(r, name_keys) for r in recs]
         #: the apprehension keys of the records without an A-number, the only ones looked up
         #: under them (step 3 of ``_merge_ice``): a numbered record is filed under a key of
         #: these only where one of them has it (over a third of all entries otherwise)
         self.bare_keys = {i: _apprehension_keys(idn) for i, idn in enumerate(idents) if not idn.a_number}
         wanted = {key for keys in self.bare_keys.values() for key in keys}
-        self.by_name: dict[tuple[object, ...], list[int]] = {}
-        #: the buckets of the month-and-day ("M") keys, in the order the keys first appear
-        self.by_month: list[list[int]] = []
-        self.by_a: dict[str, list[int]] = defaultdict(list)
+        self.by_name: dict[tuple[object, ...], _Bucket] = {}
+        #: the month-and-day ("M") keys, in the order they first appear
+        self.month_keys: list[tuple[object, ...]] = []
+        self.by_a: dict[str, _Bucket] = {}
         by_name = self.by_name
+        # a record's name keys (which removal rows meet it under too) are not kept: built again
+        # where they are needed (the few records without an A-number), they cost less than the
+        # lists holding them for every record
         for i, idn in enumerate(idents):
-            for key in self.keys[i]:
-                members = by_name.get(key)
-                if members is None:
-                    members = by_name[key] = []
-                    if key[0] == "M":
-                        self.by_month.append(members)
-                members.append(i)
+            for key in _name_keys(idn):
+                if key[0] == "M" and key not in by_name:
+                    self.month_keys.append(key)
+                _file(by_name, key, i)
             number = idn.a_number
             for key in self.bare_keys[i] if not number else _apprehension_keys(idn):
                 if not number or key in wanted:
-                    members = by_name.get(key)
-                    if members is None:
-                        members = by_name[key] = []
-                    members.append(i)
+                    _file(by_name, key, i)
             if number:
-                self.by_a[number].append(i)
+                _file(self.by_a, number, i)
 
     def merge_keys(self, i: int) -> list[tuple[object, ...]]:
         """The keys record ``i`` (one without an A-number) looks for its own under."""
-        return self.keys[i] + self.bare_keys[i]
+        return _name_keys(self.idents[i]) + self.bare_keys[i]
 
 
 def _merge_ice(index: _IceIndex) -> _Groups:
     idents = index.idents
     groups = _Groups([idn.a_number for idn in idents])
     # 1. the same A-number
-    for members in index.by_a.values():
-        if len(members) > 1:
-            for i, j in _pairs(members):
+    for same in index.by_a.values():
+        if isinstance(same, list):
+            for i, j in _pairs(same):
                 if same_adult(idents[i], idents[j]):
                     groups.union(i, j)
     # 2. A-numbers one edit apart: such records share a name and a month and day of birth (a near
     # number alone is nothing; near numbers need dates of birth, and compatible ones share "M")
-    for members in index.by_month:
+    for key in index.month_keys:
+        members = _members(index.by_name, key)
         if not 1 < len(members) <= _MAX_BUCKET:
             continue
         for i, j in _pairs(members):
@@ -371,7 +402,7 @@ def _merge_ice(index: _IceIndex) -> _Groups:
         # not merge cannot merge later: the rule is pure, and a group's numbers only grow)
         seen = {i}
         for key in index.merge_keys(i):
-            members = by_name[key]
+            members = _members(by_name, key)
             if len(members) > _MAX_BUCKET:
                 continue
             for j in members:
@@ -409,9 +440,9 @@ class _RowFits:
         self,
         index: _IceIndex,
         owner_of: list[int],
-        numbers: list[set[str]],
-        bare_by_name: dict[tuple[object, ...], list[int]],
-        by_day: dict[tuple[object, ...], list[int]],
+        numbers: list[tuple[str, ...]],
+        bare_by_name: dict[tuple[object, ...], _Bucket],
+        by_day: dict[tuple[object, ...], _Bucket],
         by_head: dict[str, set[int]],
         by_tail: dict[str, set[int]],
     ) -> None:
@@ -435,11 +466,11 @@ class _RowFits:
             # a mis-keyed one meets them on the year too, as a placeholder 1 January on either
             # side hides the rest
             index = by_name if not numbered or key[0] != "Y" or unknown_number else bare_by_name
-            hits = index.get(key)
+            hits = _members(index, key)
             if hits and len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
         for key in _day_keys(ridn):
-            hits = self.by_day.get(key)
+            hits = _members(self.by_day, key)
             if hits and len(hits) <= 4 * _MAX_BUCKET:
                 # met on the day alone: only a typo, not a dropped or swapped name, explains it
                 found.update(i for i in hits if i not in found and _typo_apart(ridn, idents[i]))
@@ -493,7 +524,8 @@ def recognise_people(
     it read, in the orders it read them (-1: a row attached to nobody), so that
     :func:`people_of_owners` gives the same people again without matching."""
     recs = _latest_adults(adults)
-    index = _IceIndex(recs)
+    name_keys: _NameKeys = {}
+    index = _IceIndex(recs, name_keys)
     idents = index.idents
     groups = _merge_ice(index)
     by_root: dict[int, Person] = {}
@@ -507,7 +539,9 @@ def recognise_people(
             people.append(owner)
         owner.ice.append(rec)
         owner_of.append(owner.pid)
-    numbers: list[set[str]] = [set() for _ in people]
+    del groups, by_root  # the merge's state, freed before the rows' is built
+    # each person's A-numbers (a tuple: most people have none or one)
+    numbers: list[tuple[str, ...]] = [()] * len(people)
     # who could hold a number near a row's: one mis-keyed digit or swap leaves the first four or
     # the last four digits alone (as in ``a_number_near``), so a person in neither of the row's
     # buckets is ruled out without comparing numbers
@@ -516,7 +550,8 @@ def recognise_people(
     for i, idn in enumerate(idents):
         if idn.a_number:
             pid = owner_of[i]
-            numbers[pid].add(idn.a_number)
+            if idn.a_number not in numbers[pid]:
+                numbers[pid] += (idn.a_number,)
             by_head[idn.a_number[:4]].add(pid)
             by_tail[idn.a_number[-4:]].add(pid)
 
@@ -526,26 +561,26 @@ def recognise_people(
     for rem in removals:
         if rem.record_id in rows:
             continue
-        ridn = _ident(rem)
+        ridn = _ident(rem, name_keys)
         rows[rem.record_id] = (rem, ridn)
         nk = ridn.name_key
         if nk is not None:
             rows_by_name[nk].append(ridn)
 
     # people without any A-number, by name: the only ones a numbered row meets on the year alone
-    bare_by_name: dict[tuple[object, ...], list[int]] = defaultdict(list)
-    by_day: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    bare_by_name: dict[tuple[object, ...], _Bucket] = {}
+    by_day: dict[tuple[object, ...], _Bucket] = {}
     for i, idn in enumerate(idents):
         if not numbers[owner_of[i]]:
-            for key in index.keys[i]:
-                bare_by_name[key].append(i)
+            for key in _name_keys(idn):
+                _file(bare_by_name, key, i)
         for key in _day_keys(idn):
-            by_day[key].append(i)
+            _file(by_day, key, i)
 
     fits = _RowFits(index, owner_of, numbers, bare_by_name, by_day, by_head, by_tail)
     for rem, ridn in rows.values():
         number = ridn.a_number
-        same_number: set[int] = set(index.by_a.get(number, ())) if number else set()
+        same_number: set[int] = set(_members(index.by_a, number)) if number else set()
         best = fits.best(ridn, same_number)
         # only records of the row's own number fit it best (``_SAME_NUMBER``): the rest cannot
         # change who wins, so a row of a known number that fits one of them is not looked for

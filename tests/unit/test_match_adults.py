@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from factories import adult, removal
 
-from pipeline.match.adults import build_people
+from pipeline.match.adults import _file, _ident, _members, build_people
 
 
 def _people(adults, removals=()):  # type: ignore[no-untyped-def]
@@ -114,3 +114,34 @@ def test_removal_whose_number_is_on_someone_of_another_name_attaches_by_name() -
 def test_removal_with_a_near_or_conflicting_number_by_either_half(row_number: str, attached: bool) -> None:
     people = _people([adult("ICE-1", a_number="210090736")], [removal("RM-1", a_number=row_number)])
     assert people == ([["ICE-1", "RM-1"]] if attached else [["ICE-1"]])
+
+
+def test_a_bucket_of_one_record_is_its_index_and_reads_back_in_filing_order() -> None:
+    buckets: dict[str, int | list[int]] = {}
+    _file(buckets, "key", 7)
+    assert buckets["key"] == 7 and list(_members(buckets, "key")) == [7]
+    _file(buckets, "key", 3)
+    _file(buckets, "key", 9)
+    assert list(_members(buckets, "key")) == [7, 3, 9]
+    assert list(_members(buckets, "other")) == []
+
+
+def test_three_records_of_one_number_and_one_without_are_one_person() -> None:
+    people = _people(
+        [
+            adult("ICE-1", a_number="204946313"),
+            adult("ICE-2", a_number="204946313"),
+            adult("ICE-3", a_number="204946313", first_name="JUAN CARLOS"),
+            adult("ICE-4", event_id="EV-1"),
+            adult("ICE-5", a_number="204946313", event_id="EV-1"),
+        ],
+        [removal("RM-1", a_number="204946313")],
+    )
+    assert people == [["ICE-1", "ICE-2", "ICE-3", "ICE-4", "ICE-5", "RM-1"]]
+
+
+def test_records_of_one_name_share_one_name_key() -> None:
+    table: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    a = _ident(adult("ICE-1", first_name="Juan"), table)
+    b = _ident(removal("RM-1", first_name="JUAN"), table)
+    assert a.name_key == ("JUAN", "LOPEZ", "GUATEMALA") and a.name_key is b.name_key
