@@ -26,7 +26,7 @@ from pipeline.match.link import FirstLink, Link, Linker, LinkOutcome, Reused, ca
 from pipeline.match.link_state import KeptInputs, LinkState, fingerprint, matcher_digest, snapshot_digests
 from pipeline.match.model import Model, estimate_model, prior_model
 from pipeline.match.partition import Partition, plan_partitions
-from pipeline.match.views import ChildView
+from pipeline.match.views import ChildView, Shared
 from pipeline.records import DnaResult, FeedSnapshot
 from pipeline.results import ChildResult, ParentInfo, ReviewDecision
 
@@ -194,7 +194,8 @@ def prepare(
     rejected, confirmed = resolve_decisions(decisions, owner_of)
     dna = latest_per_test(snapshot.dna)
     dna_index = DnaIndex.of(dna)
-    cviews = [ChildView.of(group) for group in groups]
+    shared: Shared = {}
+    cviews = [ChildView.of(group, shared) for group in groups]
     if model is None:
         scratch = Linker(_by_pid(people), len(people), prior_model())
         model = estimate_model(cviews, scratch.pview, people)

@@ -466,14 +466,25 @@ class _RowFits:
             # a mis-keyed one meets them on the year too, as a placeholder 1 January on either
             # side hides the rest
             index = by_name if not numbered or key[0] != "Y" or unknown_number else bare_by_name
-            hits = _members(index, key)
-            if hits and len(hits) <= 4 * _MAX_BUCKET:
+            # ``_members`` spelt out: a row looks up a handful of keys, and rows are most records
+            hits = index.get(key)
+            if hits is None:
+                continue
+            if isinstance(hits, int):
+                found.add(hits)
+            elif len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
+        by_day = self.by_day
         for key in _day_keys(ridn):
-            hits = _members(self.by_day, key)
-            if hits and len(hits) <= 4 * _MAX_BUCKET:
-                # met on the day alone: only a typo, not a dropped or swapped name, explains it
-                found.update(i for i in hits if i not in found and _typo_apart(ridn, idents[i]))
+            hits = by_day.get(key)
+            if hits is None:
+                continue
+            if isinstance(hits, int):
+                hits = [hits]
+            elif len(hits) > 4 * _MAX_BUCKET:
+                continue
+            # met on the day alone: only a typo, not a dropped or swapped name, explains it
+            found.update(i for i in hits if i not in found and _typo_apart(ridn, idents[i]))
         return found
 
     def best(self, ridn: _Ident, found: set[int]) -> dict[int, int]:

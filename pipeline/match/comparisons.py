@@ -11,6 +11,7 @@ all follow from it. To add one: write the subclass and register an instance (doc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import ClassVar
 
 from pipeline.match.adults import Person
@@ -87,7 +88,9 @@ class Comparison:
         """The level of the pair (the best over all records of both sides)."""
         raise NotImplementedError
 
-    def tf_names(self, children: Sequence[ChildView], people: Sequence[Person]) -> list[set[str]] | None:
+    def tf_names(
+        self, children: Sequence[ChildView], people: Sequence[Person]
+    ) -> list[AbstractSet[str]] | None:
         """For a comparison with ``tf`` levels, the names each entity of the snapshot carries (their
         frequencies adjust the agreeing levels); None for the others."""
         return None
@@ -263,7 +266,7 @@ class Surname(Comparison):
             return self.NEAR, None
         return (self.NONE_COMMON if two else self.SINGLE_DIFFERS), None
 
-    def tf_names(self, children: Sequence[ChildView], people: Sequence[Person]) -> list[set[str]]:
+    def tf_names(self, children: Sequence[ChildView], people: Sequence[Person]) -> list[AbstractSet[str]]:
         return [{t for r in _records(person) for t in surname_tokens(r.last_name)} for person in people]
 
 
@@ -309,7 +312,7 @@ class ParentName(Comparison):
                 best = (lv, g if lv.tf else None)
         return best
 
-    def tf_names(self, children: Sequence[ChildView], people: Sequence[Person]) -> list[set[str]]:
+    def tf_names(self, children: Sequence[ChildView], people: Sequence[Person]) -> list[AbstractSet[str]]:
         return [{t for r in _records(person) for t in given_tokens(r.first_name)} for person in people]
 
 
@@ -370,7 +373,7 @@ class Claimed(Comparison):
                 best = (lv, cg[0] if lv.tf else None)
         return best
 
-    def tf_names(self, children: Sequence[ChildView], people: Sequence[Person]) -> list[set[str]]:
+    def tf_names(self, children: Sequence[ChildView], people: Sequence[Person]) -> list[AbstractSet[str]]:
         return [c.given for c in children]
 
 

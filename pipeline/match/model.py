@@ -14,6 +14,7 @@ import random
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from pipeline.match.adults import Person
@@ -107,7 +108,7 @@ def prior_model(u_counts: Sequence[Counter[int]] | None = None) -> Model:
     return Model(raw)
 
 
-def _shares(names: Sequence[set[str]]) -> tuple[dict[str, float], float]:
+def _shares(names: Sequence[AbstractSet[str]]) -> tuple[dict[str, float], float]:
     """Share of the entities carrying each name, and the mean share of a name two random
     entities agree on (sum of squares over sum)."""
     counts: Counter[str] = Counter()
