@@ -1,10 +1,11 @@
 """Where a reconciliation's memory goes (issue 19): run one part under each tree for an A/B.
 
-    PYTHONPATH=<tree> .venv/bin/python -m bench.memory records  /tmp/worlds/world-20000-s7-default
-    PYTHONPATH=<tree> .venv/bin/python -m bench.memory adults   /tmp/worlds/world-20000-s7-default
-    PYTHONPATH=<tree> .venv/bin/python -m bench.memory views    /tmp/worlds/world-20000-s7-default
-    PYTHONPATH=<tree> .venv/bin/python -m bench.memory phases   /tmp/worlds/world-100000-s7-default
-    PYTHONPATH=<tree> .venv/bin/python -m bench.memory timeline /tmp/worlds/world-100000-s7-default
+    cd /tmp && PYTHONPATH=<tree> /work/main/.venv/bin/python -m bench.memory PART WORLD
+
+with PART one of ``records``, ``adults``, ``views`` (on /tmp/worlds/world-20000-s7-default, say),
+``phases`` or ``timeline`` (on a 100,000-child world). Run it from a directory that is not a
+checkout: ``python -m`` puts the working directory ahead of ``PYTHONPATH``. A tree without this
+file measures with a copy of it in its ``bench/``.
 
 ``records``: tracemalloc's bytes of each feed's records, each record encoded as the feed serves
 it and parsed as the fetch parses it (malformed ones left out). ``adults``: the peak of
