@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.whole_run import BIN, serve_world
+from bench.whole_run import BIN, run_env, serve_world
 
 FEEDS = ("orr", "ice", "removals", "dna")
 
@@ -32,15 +31,10 @@ FEEDS = ("orr", "ice", "removals", "dna")
 def one_run(env: dict[str, str], as_of: str) -> dict[str, float]:
     """One ``reunify run --full`` on a fresh store: seconds per feed, of the fetch stage, of the run."""
     with tempfile.TemporaryDirectory(prefix="reunify-fetch-") as tmp:
-        run_env = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")} | env
-        run_env |= {
-            "REUNIFY_AS_OF": as_of,
-            "REUNIFY_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
-            "REUNIFY_LOG_LEVEL": "INFO",
-        }
+        command_env = run_env(env, as_of, Path(tmp) / "bench.sqlite3", "INFO")
         started = time.perf_counter()
         proc = subprocess.run(
-            [str(BIN / "reunify"), "run", "--full"], cwd=tmp, env=run_env, capture_output=True, text=True
+            [str(BIN / "reunify"), "run", "--full"], cwd=tmp, env=command_env, capture_output=True, text=True
         )
         whole = time.perf_counter() - started
     if proc.returncode != 0:

@@ -13,7 +13,7 @@ it and parsed as the fetch parses it (malformed ones left out). ``adults``: the 
 every person's, built as a reconciliation builds them (each tree's own way). ``phases``: one
 in-process reconcile as a run does it (four partitions, keeping its links), each step's seconds
 and the process's RSS after it. ``timeline``: one whole ``reunify run --full`` over HTTP, its RSS
-sampled every 0.25 s.
+sampled every 0.25 s (its log, for the stages' times, in ``bench/out/timeline.log``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import functools
 import gc
 import inspect
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,19 +32,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.run import OUT_DIR, vm_kib
 from pipeline import parse
 from pipeline.errors import MalformedRecord
 from pipeline.sim.world import load_world
 
 MIB = 2**20
+#: the whole run's own log (``timeline``): its stages' events and times
+LOG = OUT_DIR / "timeline.log"
 
 
-def _status_mib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1]) // 1024
-    return 0
+def _mib(field: str) -> int:
+    """A ``/proc/self/status`` memory field in MiB."""
+    return (vm_kib(field) or 0) // 1024
 
 
 def _parsed(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
@@ -138,7 +137,7 @@ def phases(world: Path) -> None:
             out = fn(*args, **kwargs)
             print(
                 f"{begun - started[0]:7.1f} s  {name:18s} {time.perf_counter() - begun:6.1f} s"
-                f"  RSS {_status_mib('VmRSS'):,} MiB",
+                f"  RSS {_mib('VmRSS'):,} MiB",
                 flush=True,
             )
             return out
@@ -154,24 +153,29 @@ def phases(world: Path) -> None:
     snap, as_of = world_data.to_snapshot(), world_data.as_of
     del world_data
     gc.collect()
-    print(f"loaded: RSS {_status_mib('VmRSS'):,} MiB", flush=True)
+    print(f"loaded: RSS {_mib('VmRSS'):,} MiB", flush=True)
     started[0] = time.perf_counter()
     reconcile.reconcile_reusing(snap, as_of, partitions=4, keep=True)
-    print(f"{time.perf_counter() - started[0]:7.1f} s  done, peak RSS {_status_mib('VmHWM'):,} MiB")
+    print(f"{time.perf_counter() - started[0]:7.1f} s  done, peak RSS {_mib('VmHWM'):,} MiB")
 
 
 def timeline(world: Path) -> None:
     """RSS of one whole run over HTTP, every 0.25 s, and its peak."""
-    from bench.whole_run import BIN, serve_world
+    from bench.whole_run import BIN, run_env, serve_world
 
     as_of = json.loads((world / "world.json").read_text())["as_of"]
     with serve_world(world) as env, tempfile.TemporaryDirectory(prefix="reunify-mem-") as tmp:
-        run_env = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")} | env
-        run_env |= {"REUNIFY_AS_OF": as_of, "REUNIFY_DATABASE_URL": f"sqlite:///{tmp}/run.sqlite3"}
+        command_env = run_env(env, as_of, Path(tmp) / "run.sqlite3", "INFO")
+        LOG.parent.mkdir(exist_ok=True)
         begun = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(BIN / "reunify"), "run", "--full"], cwd=tmp, env=run_env, stdout=subprocess.DEVNULL
-        )
+        with open(LOG, "w") as log:
+            proc = subprocess.Popen(
+                [str(BIN / "reunify"), "run", "--full"],
+                cwd=tmp,
+                env=command_env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         samples: list[tuple[float, int]] = []
         while proc.poll() is None:
             try:

@@ -68,7 +68,7 @@ class Measurement:
     note: str = ""
 
 
-def _vm_kib(field_name: str) -> int | None:
+def vm_kib(field_name: str) -> int | None:
     """A ``/proc/self/status`` memory field in KiB (Linux), else None."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -80,7 +80,7 @@ def _vm_kib(field_name: str) -> int | None:
 
 
 def _peak_kib() -> int:
-    hwm = _vm_kib("VmHWM")
+    hwm = vm_kib("VmHWM")
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -104,7 +104,7 @@ def _worker(system: str, world_dir: str, export_path: str, conn: Any) -> None:
         from pipeline.sim.world import load_world
 
         world = load_world(world_dir)
-        loaded = _vm_kib("VmRSS") or 0
+        loaded = vm_kib("VmRSS") or 0
         runner = {"reunify": _run_reunify, "splink": _run_splink}[system]
         start = time.perf_counter()
         exports = runner(world, world.as_of)

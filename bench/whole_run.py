@@ -111,6 +111,14 @@ def fetch_floor(env: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - started, sum(counts)
 
 
+def run_env(env: dict[str, str], as_of: str, database: Path, log_level: str = "WARNING") -> dict[str, str]:
+    """The environment of a ``reunify`` command against the simulator's feeds (``env``), on the
+    SQLite store at ``database``: this process's, without its own ``REUNIFY_`` settings."""
+    out = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")} | env
+    out |= {"REUNIFY_AS_OF": as_of, "REUNIFY_DATABASE_URL": f"sqlite:///{database}"}
+    return out | {"REUNIFY_LOG_LEVEL": log_level}
+
+
 def whole_run(
     env: dict[str, str],
     as_of: str,
@@ -124,14 +132,12 @@ def whole_run(
     """
     with tempfile.TemporaryDirectory(prefix="reunify-run-") as tmp:
         db = database or Path(tmp) / "bench.sqlite3"
-        run_env = {k: v for k, v in os.environ.items() if not k.startswith("REUNIFY_")} | env
-        run_env |= {"REUNIFY_AS_OF": as_of, "REUNIFY_DATABASE_URL": f"sqlite:///{db}"}
-        run_env |= {"REUNIFY_LOG_LEVEL": "WARNING"}
+        command_env = run_env(env, as_of, db)
         started = time.perf_counter()
         proc = subprocess.Popen(
             [str(BIN / "reunify"), "run", f"--{mode}"],
             cwd=tmp,
-            env=run_env,
+            env=command_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -145,7 +151,7 @@ def whole_run(
         subprocess.run(
             [str(BIN / "reunify"), "export", "--format", "jsonl", "--out", str(out)],
             cwd=tmp,
-            env=run_env,
+            env=command_env,
             check=True,
             capture_output=True,
         )

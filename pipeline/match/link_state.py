@@ -105,7 +105,7 @@ def _child_view_digest(cview: ChildView) -> bytes:
         if f.name == "group":
             continue
         value = getattr(cview, f.name)
-        parts.append(sorted(value, key=repr) if isinstance(value, frozenset | set) else value)
+        parts.append(sorted(value, key=repr) if isinstance(value, frozenset) else value)
     return _digest(_encode(parts))
 
 

@@ -126,7 +126,7 @@ def test_a_bucket_of_one_record_is_its_index_and_reads_back_in_filing_order() ->
     assert list(_members(buckets, "other")) == []
 
 
-def test_three_records_of_one_number_and_one_without_are_one_person() -> None:
+def test_four_records_of_one_number_and_one_without_are_one_person() -> None:
     people = _people(
         [
             adult("ICE-1", a_number="204946313"),
