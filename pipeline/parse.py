@@ -387,19 +387,28 @@ def _text(value: str | None) -> str | None:
 # facilities, stations, statuses): each decoded value is a new string of 50-80 bytes, and a
 # detainee record holds eight such, about half its size. The table lives as long as the process,
 # like the date caches, so it is bounded (about 90,000 values at 100,000 children, some 13 MB
-# when full) and emptied when full: a hostile feed could send only distinct values.
+# when full) and emptied when full: a hostile feed could send only distinct values. It maps a
+# value as decoded to that object, so a value seen before is not checked and stripped again (a
+# key's text is its stripped form, and a key is only there once it passed ``_text``).
 _SHARED: dict[str, str] = {}
 _SHARED_MAX = 1 << 17
 
 
 def _shared(value: str | None) -> str | None:
     """``_text`` of a value, the one object kept for its text."""
+    if value is None:
+        return None
+    seen = _SHARED.get(value)
+    if seen is not None:
+        return seen
     text = _text(value)
     if text is None:
         return None
-    if len(_SHARED) >= _SHARED_MAX:
+    if len(_SHARED) >= _SHARED_MAX - 1:
         _SHARED.clear()
-    return _SHARED.setdefault(text, text)
+    kept = _SHARED.setdefault(text, text)
+    _SHARED[value] = kept
+    return kept
 
 
 def _choice(value: str | None, allowed: frozenset[str]) -> str | None:

@@ -62,3 +62,17 @@ def test_the_shared_values_table_empties_when_full(monkeypatch: pytest.MonkeyPat
     # still the same values after it emptied
     record = parse.parse_adult(_detainee("ICE-x", "ANA", "LOPEZ"))
     assert (record.first_name, record.last_name, record.facility_code) == ("ANA", "LOPEZ", "PISPC")
+
+
+def test_a_value_seen_before_is_still_stripped_and_one_object_with_its_text() -> None:
+    bare = parse.parse_adult(_detainee("ICE-1", "MARIA", "LOPEZ"))
+    padded = parse.parse_adult(_detainee("ICE-2", "  MARIA ", "LOPEZ  "))
+    again = parse.parse_adult(_detainee("ICE-3", "  MARIA ", "LOPEZ  "))
+    assert padded.first_name == again.first_name == "MARIA" and padded.last_name == "LOPEZ"
+    assert padded.first_name is bare.first_name is again.first_name
+
+
+def test_a_refused_value_is_refused_every_time_it_comes() -> None:
+    # the table keeps only values that passed the check: the second copy is checked again
+    for subject_id in ("ICE-1", "ICE-2"):
+        assert parse.fast_adult(_detainee(subject_id, "ANA\x00", "LOPEZ")) is None
