@@ -404,6 +404,7 @@ def _shared(value: str | None) -> str | None:
     text = _text(value)
     if text is None:
         return None
+    # a miss adds two keys (the value and its text) when they differ
     if len(_SHARED) >= _SHARED_MAX - 1:
         _SHARED.clear()
     kept = _SHARED.setdefault(text, text)
