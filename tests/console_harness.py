@@ -70,6 +70,19 @@ def publish_two_runs(database_url: str, tmp: Path, children: int = 120, seed: in
     return Published(settings, store, first, second)
 
 
+def follow(page: Any, target: Any) -> None:
+    """Click a link or submit button (a selector or a Locator) and wait for the page it opens to load.
+
+    Playwright's click returns once the new page has started loading; a read that does not wait
+    (``count()``, ``query_selector_all``) could then see a half-parsed table on a loaded machine.
+    The wait is set before the click, so a quick page cannot load before it is watched for."""
+    with page.expect_navigation(wait_until="load"):
+        if isinstance(target, str):
+            page.click(target)
+        else:
+            target.click()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from console_harness import PASSWORDS, ROLES, csrf_of, login, serve_console
+from console_harness import PASSWORDS, ROLES, csrf_of, follow, login, serve_console
 from openpyxl import load_workbook
 
 from pipeline.ops.cases import FIGURE_BUCKETS, current_run
@@ -144,23 +144,23 @@ def _attempt(page: Any, channel: str, language: str, outcome: str, wish: str, no
     page.fill("#notes", notes)
     page.fill("#next_action", "call the consulate again")
     page.fill("#next_action_due", "2018-07-20")
-    page.click("#attempt-form button[type=submit]")
+    follow(page, "#attempt-form button[type=submit]")
 
 
 def test_a_caseworker_works_a_case_that_survives_the_next_runs(browser: Any, casework: Casework) -> None:
     case_id = _a_parent_case(casework)
     page = _open_as(browser, casework.base, "carl")
-    page.click("nav >> text=Parents to locate")
+    follow(page, "nav >> text=Parents to locate")
     assert int(page.inner_text("#total")) > 0
     page.select_option("#kind", "parent")
-    page.click("#filters button[type=submit]")
+    follow(page, "#filters button[type=submit]")
     _shot(page, "cases")
     assert _axe(page) == []
     while page.locator(f'tr[data-case="{case_id}"]').count() == 0:
-        page.click("text=Next page")
-    page.click(f'tr[data-case="{case_id}"] td a')
+        follow(page, "text=Next page")
+    follow(page, f'tr[data-case="{case_id}"] td a')
     page.select_option("#assignee", "carl")
-    page.click("#assign-form button[type=submit]")
+    follow(page, "#assign-form button[type=submit]")
     assert page.inner_text("#case-assignee") == "carl"
     _attempt(page, "phone", "spanish", "no_answer", "", "no answer at the detention number")
     _attempt(
@@ -168,7 +168,7 @@ def test_a_caseworker_works_a_case_that_survives_the_next_runs(browser: Any, cas
     )
     assert page.locator("#attempts tr[data-attempt]").count() == 2
     page.select_option("#state", "located")
-    page.click("#state-form button[type=submit]")
+    follow(page, "#state-form button[type=submit]")
     assert page.get_attribute("#case-state", "data-state") == "located"
     _shot(page, "case")
     assert _axe(page) == []
@@ -321,11 +321,11 @@ def test_a_caseworker_confirms_the_real_parent_and_re_reconciles_and_an_admin_ru
     adult = (runner_up["ice_record_ids"] or runner_up["removal_record_ids"])[0]
 
     page = _open_as(browser, casework.base, "carl")
-    page.click("nav >> text=Review")
+    follow(page, "nav >> text=Review")
     assert int(page.inner_text("#total")) == len(queue)
     _shot(page, "review")
     assert _axe(page) == []
-    page.click(f'tr[data-child="{item.child_key}"] td a')
+    follow(page, f'tr[data-child="{item.child_key}"] td a')
     assert page.get_attribute("#status", "data-status") == "not_a_parent"
     assert "find the real parent" in page.inner_text("main")
     assert page.locator("article.candidate").count() == page.locator("figure svg.waterfall").count() + 1 >= 3
@@ -333,12 +333,12 @@ def test_a_caseworker_confirms_the_real_parent_and_re_reconciles_and_an_admin_ru
     assert _axe(page) == []
     card = page.locator(f'article[data-adult="{adult}"]')
     card.locator("textarea").fill("the mother's birth certificate names this parent")
-    card.locator('button[value="confirm"]').click()
+    follow(page, card.locator('button[value="confirm"]'))
     assert "Decision recorded: confirmed" in page.inner_text("#notice")
     assert "confirm" in page.inner_text("#decisions") and "carl" in page.inner_text("#decisions")
 
-    page.click("nav >> text=Review")
-    page.click("#rerun")
+    follow(page, "nav >> text=Review")
+    follow(page, "#rerun")
     assert "started (review)" in page.inner_text("main")
     latest = store.list_runs(limit=1)[0]
     assert latest.trigger == "review" and _ended(store, latest.id).outcome == "succeeded"
@@ -350,11 +350,11 @@ def test_a_caseworker_confirms_the_real_parent_and_re_reconciles_and_an_admin_ru
     _shot(page, "review-confirmed")
 
     admin = _open_as(browser, casework.base, "ada")
-    admin.click("nav >> text=Runs")
+    follow(admin, "nav >> text=Runs")
     assert admin.locator("#run-actions").count() == 1
     _shot(admin, "runs-admin")
     assert _axe(admin) == []
-    admin.click("#start-run button[type=submit]")
+    follow(admin, "#start-run button[type=submit]")
     assert "started (console)" in admin.inner_text("#notice")
     started = store.list_runs(limit=1)[0]
     assert started.trigger == "console" and _ended(store, started.id).outcome == "succeeded"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_harness import PASSWORDS, Published, publish_two_runs, serve_console
+from console_harness import PASSWORDS, Published, follow, publish_two_runs, serve_console
 
 from pipeline.ops.escape import term_text
 from pipeline.ops.report import compare_runs
@@ -133,10 +133,10 @@ def test_the_dashboard_shows_the_exports_figures(as_user: Any, published: Publis
 def test_filter_and_search_the_children(as_user: Any, published: Published) -> None:
     rows = published.export()
     page = as_user("carl")
-    page.click("nav >> text=Children")
+    follow(page, "nav >> text=Children")
     assert int(page.inner_text("#total")) == len(rows)
     page.select_option("#status", "parent_removed")
-    page.click("#filters button[type=submit]")
+    follow(page, "#filters button[type=submit]")
     want = sorted(child_key(r) for r in rows if r["status"] == "parent_removed")
     shown = sorted(
         el.get_attribute("data-child") for el in page.query_selector_all("#children tbody tr[data-child]")
@@ -146,7 +146,7 @@ def test_filter_and_search_the_children(as_user: Any, published: Published) -> N
     target = next(r for r in rows if r.get("name") and re.fullmatch(r"[\w\s]+", r["name"]))
     page.select_option("#status", "")
     page.fill("#q", target["name"].split()[-1].lower())
-    page.click("#filters button[type=submit]")
+    follow(page, "#filters button[type=submit]")
     assert page.locator(f'#children tr[data-child="{child_key(target)}"]').count() == 1
     assert target["name"].split()[-1].lower() not in page.url.lower()
     _shot(page, "children")
@@ -171,10 +171,10 @@ def test_a_child_shows_its_story_and_the_waterfall_of_weights(as_user: Any, publ
 
 def test_two_runs_compared(as_user: Any, published: Published) -> None:
     page = as_user("carl")
-    page.click("nav >> text=Runs")
+    follow(page, "nav >> text=Runs")
     page.select_option("#a", published.first)
     page.select_option("#b", published.second)
-    page.click("form.filters button[type=submit]")
+    follow(page, "form.filters button[type=submit]")
     changes = compare_runs(
         published.store.iter_history(run_id=published.first),
         published.store.iter_history(run_id=published.second),
@@ -225,7 +225,7 @@ def test_every_personal_data_read_is_in_the_audit_trail(as_user: Any, published:
     carl = as_user("carl")
     carl.goto(carl.url + f"children/{child_key(row)}")
     ada = as_user("ada")
-    ada.click("nav >> text=Audit trail")
+    follow(ada, "nav >> text=Audit trail")
     entries = [tr.inner_text() for tr in ada.query_selector_all("#audit tbody tr")]
     assert any("carl" in e and "view_child" in e and child_key(row) in e for e in entries)
     assert not [e for e in entries if row["name"] in e]
@@ -234,15 +234,15 @@ def test_every_personal_data_read_is_in_the_audit_trail(as_user: Any, published:
 
 def test_an_admin_adds_and_disables_a_user_in_the_browser(as_user: Any, published: Published) -> None:
     ada = as_user("ada")
-    ada.click("nav >> text=Users")
+    follow(ada, "nav >> text=Users")
     ada.fill("#new-name", "gus")
     ada.select_option("#new-role", "caseworker")
     ada.fill("#new-password", "gus-password-01")
-    ada.click("#add-user button[type=submit]")
+    follow(ada, "#add-user button[type=submit]")
     assert "added gus (caseworker)" in ada.inner_text(".notice")
     row = ada.locator('tr[data-user="gus"]')
     assert row.locator(".state").inner_text() == "active"
-    row.locator("button", has_text="Disable").click()
+    follow(ada, row.locator("button", has_text="Disable"))
     assert "gus disabled" in ada.inner_text(".notice")
     assert ada.locator('tr[data-user="gus"] .state').inner_text() == "disabled"
     _shot(ada, "users")
