@@ -20,6 +20,10 @@ def a_number(value: object) -> str | None:
     """
     if value is None:
         return None
+    # most values are already nine ASCII digits: returned as they are, without the regex (a
+    # third of a million of them a run at 20,000 children)
+    if type(value) is str and len(value) == 9 and value.isascii() and value.isdigit():
+        return value if value != "000000000" else None
     if not isinstance(value, str | int):
         raise TypeError("A-number must be a string")
     digits = _NON_DIGIT.sub("", str(value))

@@ -10,7 +10,7 @@ def test_a_number_spellings_normalise_to_nine_digits(raw: str) -> None:
     assert normalise.a_number(raw) == "216707355"
 
 
-@pytest.mark.parametrize("raw", [None, "", "A", "A-000-000-000", "12345", "1234567890"])
+@pytest.mark.parametrize("raw", [None, "", "A", "A-000-000-000", "000000000", "12345", "1234567890"])
 def test_a_number_without_a_usable_number_is_none(raw: str | None) -> None:
     assert normalise.a_number(raw) is None
 
