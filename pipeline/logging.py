@@ -84,7 +84,9 @@ def configure_logging(level: str | None = None, json: bool | None = None, stream
     structlog.configure(
         processors=[*shared, *tail],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        # One write per line, newline included: print() writes the newline apart, and under
+        # PYTHONUNBUFFERED a pool process's line can land between the two in a shared log file.
+        logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(out)
