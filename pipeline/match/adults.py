@@ -27,7 +27,8 @@ numbered people together. Removal rows are then attached to the one person they 
 same rules: an A-number that conflicts with the person's rules the person out, and a row that
 fits only through a placeholder date of birth attaches only when no other removal row of that
 name fits the person too (the removal list holds every removal, not only parents; namesakes
-are common).
+are common), or, where it writes the person's whole name of three tokens or more again, no
+other row fits as well.
 """
 
 from __future__ import annotations
@@ -175,11 +176,27 @@ def _dob_strong(a: date | None, b: date | None) -> bool:
     return (a.month, a.day) == (b.month, b.day) and (a.month, a.day) != (1, 1) and abs(a.year - b.year) == 1
 
 
+def _whole_near(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """The names' tokens run together are the same or one typo apart."""
+    return bool(a and b) and name_near("".join(a), "".join(b))
+
+
+def _number_holders_agree(a: _Ident, b: _Ident) -> bool:
+    """Two records of one A-number name one person: both names agree, or one does and no field
+    says otherwise (a number keyed onto another person's record keeps that person's country,
+    date of birth or second surname). Names are also compared whole, one typo allowed: a
+    slipped space (ANA IRIS, ANAI RIS) or a typo in a particle (DE LA CRUZ, DE NA CRUZ) splits
+    the tokens but not the name."""
+    given = _given_agree(a, b) or _whole_near(a.given, b.given)
+    surname = _surname_agree(a, b) or _whole_near(a.surnames, b.surnames)
+    return (given and surname) or ((given or surname) and _compatible(a, b))
+
+
 def same_adult(a: _Ident, b: _Ident) -> bool:
     """The pairwise rule of this module (see the module docstring)."""
     if a.a_number and b.a_number:
         if a.a_number == b.a_number:
-            return _given_agree(a, b) or _surname_agree(a, b)
+            return _number_holders_agree(a, b)
         if not a_number_near(a.a_number, b.a_number):
             return False
         return (
@@ -415,7 +432,7 @@ def _fit(row: _Ident, rec: _Ident) -> int:
     date of birth, higher is better."""
     if row.a_number and rec.a_number:
         if row.a_number == rec.a_number:
-            return _SAME_NUMBER if (_given_agree(row, rec) or _surname_agree(row, rec)) else 0
+            return _SAME_NUMBER if _number_holders_agree(row, rec) else 0
         if not a_number_near(row.a_number, rec.a_number):
             return 0
         ok = _given_agree(row, rec) and _surname_agree(row, rec) and _compatible(row, rec)
@@ -610,19 +627,35 @@ def recognise_people(
 
 
 def _only_row(ridn: _Ident, person: Person, rows_by_name: dict[tuple[str, str, str], list[_Ident]]) -> bool:
-    """A placeholder-only fit holds when no other removal row of the name fits the person too."""
+    """A placeholder-only fit holds when no other removal row of the name could be the person
+    too. A row that writes the person's whole name of three tokens or more again is outweighed
+    only by a row that fits as well: not by one whose second surname, say, is another's, nor by
+    one that names fewer of the person's names (a surname dropped)."""
     nk = ridn.name_key
     if nk is None:
         return False
-    person_dobs = [r.dob for r in person.ice if r.dob]
+    dated = [_ident(r) for r in person.ice if r.dob]
+    whole = [
+        r
+        for r in dated
+        if r.given == ridn.given and r.surnames == ridn.surnames and len(r.given) + len(r.surnames) >= 3
+    ]
     for other in rows_by_name.get(nk, ()):
-        if (
-            other is not ridn
-            and other.dob is not None
-            and any(dob_compatible(other.dob, d) for d in person_dobs)
-        ):
-            return False
+        if other is ridn or other.dob is None:
+            continue
+        for rec in dated:
+            if rec.dob is None or not dob_compatible(other.dob, rec.dob):
+                continue
+            if rec not in whole or (
+                _compatible(other, rec) and _names_shared(other, rec) >= _names_shared(ridn, rec)
+            ):
+                return False
     return True
+
+
+def _names_shared(a: _Ident, b: _Ident) -> int:
+    """How many of ``a``'s name tokens ``b`` carries too."""
+    return sum(t in b.given for t in a.given) + sum(t in b.surnames for t in a.surnames)
 
 
 def _distinct_rows(removals: Iterable[RemovalRecord]) -> list[RemovalRecord]:
