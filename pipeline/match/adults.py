@@ -153,18 +153,23 @@ def _surname_agree(a: _Ident, b: _Ident) -> bool:
     return surname_agree(a.surnames, b.surnames)
 
 
-def _compatible(a: _Ident, b: _Ident) -> bool:
-    """No field says these are two different people."""
+def _person_agrees(a: _Ident, b: _Ident) -> bool:
+    """Country, sex and date of birth do not say these are two different people."""
     if a.country and b.country and a.country != b.country:
         return False
     if a.sex and b.sex and a.sex != b.sex:
         return False
+    return not (a.dob and b.dob and not dob_compatible(a.dob, b.dob))
+
+
+def _compatible(a: _Ident, b: _Ident) -> bool:
+    """No field says these are two different people."""
+    if not _person_agrees(a, b):
+        return False
     # records drop a second given name or surname, they do not change it
     if len(a.given) > 1 and len(b.given) > 1 and not name_near(a.given[1], b.given[1]):
         return False
-    if len(a.surnames) > 1 and len(b.surnames) > 1 and not name_near(a.surnames[1], b.surnames[1]):
-        return False
-    return not (a.dob and b.dob and not dob_compatible(a.dob, b.dob))
+    return not (len(a.surnames) > 1 and len(b.surnames) > 1 and not name_near(a.surnames[1], b.surnames[1]))
 
 
 def _dob_strong(a: date | None, b: date | None) -> bool:
@@ -182,14 +187,15 @@ def _whole_near(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 
 
 def _number_holders_agree(a: _Ident, b: _Ident) -> bool:
-    """Two records of one A-number name one person: both names agree, or one does and no field
-    says otherwise (a number keyed onto another person's record keeps that person's country,
-    date of birth or second surname). Names are also compared whole, one typo allowed: a
-    slipped space (ANA IRIS, ANAI RIS) or a typo in a particle (DE LA CRUZ, DE NA CRUZ) splits
-    the tokens but not the name."""
+    """Two records of one A-number name one person: both names agree, or one does and country,
+    sex and date of birth do not disagree (a number keyed onto another person's record keeps that
+    person's country or date of birth; junk in the name that does not agree, as a hostile feed
+    plants, is not evidence either way). Names are also compared run together, one typo
+    allowed: a slipped space (ANA IRIS, ANAI RIS) or a typo in a particle (DE LA CRUZ, DE NA CRUZ)
+    splits the tokens but not the name."""
     given = _given_agree(a, b) or _whole_near(a.given, b.given)
     surname = _surname_agree(a, b) or _whole_near(a.surnames, b.surnames)
-    return (given and surname) or ((given or surname) and _compatible(a, b))
+    return (given and surname) or ((given or surname) and _person_agrees(a, b))
 
 
 def same_adult(a: _Ident, b: _Ident) -> bool:

@@ -172,12 +172,13 @@ def test_a_removal_row_of_the_parents_number_with_one_name_and_nothing_against_a
     ],
 )
 def test_a_removal_row_of_the_parents_number_with_a_name_split_otherwise_attaches(
-    parent: AdultRecord, field: str, on_record: str, on_row: str
+    parent: AdultRecord, stranger: AdultRecord, field: str, on_record: str, on_row: str
 ) -> None:
-    # the names run together are one typo apart, though their tokens are not
+    # the names run together are one typo apart, though their tokens are not: both names agree,
+    # and the row is the parent's whatever its date of birth says
     surname = parent.last_name.split()[0]
     rec = replace(parent, **{field: on_record.format(surname)})
-    row = _removal(rec, **{field: on_row.format(surname)})
+    row = _removal(rec, dob=stranger.dob, **{field: on_row.format(surname)})
     (person,) = build_people([rec], [row])
     assert person.removal_record_ids == ["RM-X"]
 
