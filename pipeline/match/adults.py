@@ -2,7 +2,8 @@
 
 ICE records are merged first (union-find, every pair verified), strongest evidence first:
 
-1. the same A-number, with names that agree at least in part;
+1. the same A-number, with both names agreeing, or one of them with country, sex and date of
+   birth not disagreeing;
 2. A-numbers one mis-keyed digit or swap apart, with given name, first surname and date of birth
    agreeing (a near A-number alone means nothing: most nine-digit numbers have a neighbour);
 3. no A-number on one side: given name, first surname, country, sex and a compatible date of
