@@ -641,19 +641,23 @@ def _only_row(ridn: _Ident, person: Person, rows_by_name: dict[tuple[str, str, s
     nk = ridn.name_key
     if nk is None:
         return False
-    dated = [_ident(r) for r in person.ice if r.dob]
-    whole = [
-        r
-        for r in dated
-        if r.given == ridn.given and r.surnames == ridn.surnames and len(r.given) + len(r.surnames) >= 3
+    # each dated record of the person, and whether the row writes its whole name again
+    dated = [
+        (
+            idn,
+            idn.given == ridn.given
+            and idn.surnames == ridn.surnames
+            and len(idn.given) + len(idn.surnames) >= 3,
+        )
+        for idn in (_ident(r) for r in person.ice if r.dob)
     ]
     for other in rows_by_name.get(nk, ()):
         if other is ridn or other.dob is None:
             continue
-        for rec in dated:
+        for rec, whole in dated:
             if rec.dob is None or not dob_compatible(other.dob, rec.dob):
                 continue
-            if rec not in whole or (
+            if not whole or (
                 _compatible(other, rec) and _names_shared(other, rec) >= _names_shared(ridn, rec)
             ):
                 return False
