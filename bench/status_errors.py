@@ -31,7 +31,6 @@ from pipeline.sim.world import load_world
 class StatusErrors:
     """A world's wrong statuses by cause, the records of the right parents, who is right."""
 
-    children: int
     errors: Counter[tuple[str, str, str]]
     #: right parents named: "exact", "extra" (someone else's records too), "missing" (not all)
     parent_records: Counter[str]
@@ -40,7 +39,7 @@ class StatusErrors:
 
 
 def status_errors(directory: str) -> StatusErrors:
-    """The number of truth children and the wrong statuses among them, by cause."""
+    """The wrong statuses of the truth children by cause, the right parents' records, who is right."""
     world = load_world(directory)
     answers = _answers(export_of(world))
     errors: Counter[tuple[str, str, str]] = Counter()
@@ -67,7 +66,7 @@ def status_errors(directory: str) -> StatusErrors:
         else:
             link = "wrong" if want else "spurious"
         errors[(truth["status"], got["status"], link)] += 1
-    return StatusErrors(len(world.truth), errors, records, right)
+    return StatusErrors(errors, records, right)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--against", type=Path, help="a --save file of another tree: mended, broken")
     args = parser.parse_args(argv)
     found = status_errors(args.world)
-    n, errors = found.children, found.errors
+    n, errors = len(found.right), found.errors
     wrong = sum(errors.values())
     print(f"{args.world}: {n} children, {wrong} wrong statuses, status {1 - wrong / max(1, n):.4f}")
     for (want, got, link), k in errors.most_common():

@@ -13,11 +13,23 @@ import pytest
 from pipeline.logging import configure_logging, get_logger, route_to_root
 
 
+class _Writes(io.StringIO):
+    """A stream that keeps each write call apart, as an unbuffered stderr passes each to the fd."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
 @pytest.fixture
-def stream() -> Iterator[io.StringIO]:
+def stream() -> Iterator[_Writes]:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    out = io.StringIO()
+    out = _Writes()
     configure_logging("INFO", json=True, stream=out)
     yield out
     root.handlers[:], level = saved
@@ -47,34 +59,14 @@ def test_a_logger_with_its_own_handler_writes_through_the_root_once_routed(strea
     assert [event["event"] for event in _events(stream)] == ["Task failed"]
 
 
-class _Writes(io.StringIO):
-    """A stream that keeps each write call apart, as an unbuffered stderr passes each to the fd."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.calls.append(text)
-        return super().write(text)
-
-
-def test_each_event_is_one_write_with_its_newline() -> None:
+def test_each_event_is_one_write_with_its_newline(stream: _Writes) -> None:
     # Under PYTHONUNBUFFERED (the image sets it) every write reaches the shared log file at once:
     # a line written in two parts lets a pool process's line land between them, two events on one.
-    out = _Writes()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        configure_logging("INFO", json=True, stream=out)
-        get_logger("pipeline.feeds").warning("feed.retry", feed="ice", attempt=1)
-        logging.getLogger("celery.worker.strategy").info("Task received")
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-        logging.captureWarnings(False)
-    assert len(out.calls) == 2 and all(c.endswith("\n") and c.count("\n") == 1 for c in out.calls)
-    assert [json.loads(c)["event"] for c in out.calls] == ["feed.retry", "Task received"]
+    get_logger("pipeline.feeds").warning("feed.retry", feed="ice", attempt=1)
+    logging.getLogger("celery.worker.strategy").info("Task received")
+    calls = stream.calls
+    assert len(calls) == 2 and all(c.endswith("\n") and c.count("\n") == 1 for c in calls)
+    assert [json.loads(c)["event"] for c in calls] == ["feed.retry", "Task received"]
 
 
 def test_a_python_warning_is_a_log_event(stream: io.StringIO) -> None:
