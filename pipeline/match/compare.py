@@ -39,10 +39,14 @@ def within_one_edit(a: str, b: str) -> bool:
 
 
 def name_near(a: str, b: str) -> bool:
-    """Two name tokens that are the same or one typo apart (short tokens must be equal)."""
+    """Two name tokens that are the same or one typo apart. A token of three letters or fewer
+    changed is another name (ANA, ANE), but a four-letter one that lost a letter (ROSA, RSA;
+    CRUZ, CRZ) is a dropped key on some of the commonest names: left unmatched, it split
+    children's records and kept parents' removal rows apart on every generated profile."""
     if a == b:
         return True
-    if min(len(a), len(b)) < 4:
+    short = min(len(a), len(b))
+    if short < 3 or (short == 3 and max(len(a), len(b)) != 4):
         return False
     return within_one_edit(a, b)
 

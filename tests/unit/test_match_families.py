@@ -90,7 +90,7 @@ def test_the_true_parent_is_not_weighed_as_another_family(linked: Linked) -> Non
 
 
 def test_the_mother_only_sibling_vouches_and_the_true_parent_keeps_the_link(linked: Linked) -> None:
-    kept = 0
+    kept = vouched = 0
     for i in _penalised_before(linked):
         bonus, notes = linked.revisits.get(i, ({}, {}))
         result = linked.results[i]
@@ -100,9 +100,13 @@ def test_the_mother_only_sibling_vouches_and_the_true_parent_keeps_the_link(link
         }
         if named and named & true:
             kept += 1
-            (pid,) = true & bonus.keys()
-            assert bonus[pid] == SIBLING_WEIGHT_ONE_NAME and "sibling" in notes[pid]
-    assert kept >= 1
+            weighed = true & bonus.keys()
+            # a kept true parent is vouched for by the sibling, or keeps the link on its own
+            # evidence (seed 3 has one since four-letter names one letter short are near):
+            # never weighed as another family
+            assert all(bonus[pid] == SIBLING_WEIGHT_ONE_NAME and "sibling" in notes[pid] for pid in weighed)
+            vouched += bool(weighed)
+    assert kept >= 1 and vouched >= 1
 
 
 def test_other_families_still_weigh_less(linked: Linked) -> None:
