@@ -18,7 +18,9 @@ records on either name with the day and month of birth (a typo in the other name
 off by one), and is then taken only where both names are the same or one typo apart: between
 ICE records those keys merged more people wrongly than rightly. A removal row whose A-number
 is one mis-keyed digit or a swapped pair off meets its person under these and fits it by the
-near number (masked-number keys for every row cost more than they found). Every candidate pair
+near number (masked-number keys for every row cost more than they found). A row with the
+placeholder date of birth and a typo in the first given name meets ICE records on both
+surnames, the country and the year. Every candidate pair
 is then verified by the rules above (names compared with one typo allowed).
 
 Records drop a second given name or surname but do not change it: two second surnames (or
@@ -281,6 +283,22 @@ def _day_keys(idn: _Ident) -> list[tuple[object, ...]]:
     ]
 
 
+def _placeholder_dated(idn: _Ident) -> bool:
+    """The record's date of birth is the placeholder 1 January (only the year is known)."""
+    return idn.dob is not None and (idn.dob.month, idn.dob.day) == (1, 1)
+
+
+def _year_keys(idn: _Ident) -> list[tuple[object, ...]]:
+    """The key under which a removal row with the placeholder date of birth meets an ICE record
+    whose first given name it typo'd (ROA, ROSA): both surnames, the country and the year. The
+    placeholder leaves no whole date for the surname ("S") key, and the name keys hold the given
+    name."""
+    nk = idn.name_key
+    if nk is None or idn.dob is None or len(idn.surnames) < 2:
+        return []
+    return [("SY", idn.surnames[0], idn.surnames[1], nk[2], idn.dob.year)]
+
+
 def _typo_apart(a: _Ident, b: _Ident) -> bool:
     """The first given names and the first surnames each the same or one typo apart."""
     return name_near(a.given[0], b.given[0]) and name_near(a.surnames[0], b.surnames[0])
@@ -465,8 +483,10 @@ class _RowFits:
         by_day: dict[tuple[object, ...], _Bucket],
         by_head: dict[str, set[int]],
         by_tail: dict[str, set[int]],
+        by_year: dict[tuple[object, ...], _Bucket],
     ) -> None:
         self.index = index
+        self.by_year = by_year
         self.owner_of = owner_of
         self.numbers = numbers
         self.bare_by_name = bare_by_name
@@ -495,6 +515,12 @@ class _RowFits:
                 found.add(hits)
             elif len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
+        if _placeholder_dated(ridn):
+            for key in _year_keys(ridn):
+                members = _members(self.by_year, key)
+                if len(members) <= 4 * _MAX_BUCKET:
+                    # the given name a typo apart: the same one would have met under a name key
+                    found.update(i for i in members if name_near(ridn.given[0], idents[i].given[0]))
         by_day = self.by_day
         for key in _day_keys(ridn):
             hits = by_day.get(key)
@@ -599,17 +625,25 @@ def recognise_people(
         if nk is not None:
             rows_by_name[nk].append(ridn)
 
-    # people without any A-number, by name: the only ones a numbered row meets on the year alone
+    # people without any A-number, by name: the only ones a numbered row meets on the year alone;
+    # and the records under the keys of rows with the placeholder date of birth (only those rows
+    # look them up)
+    wanted = {key for _, ridn in rows.values() if _placeholder_dated(ridn) for key in _year_keys(ridn)}
     bare_by_name: dict[tuple[object, ...], _Bucket] = {}
     by_day: dict[tuple[object, ...], _Bucket] = {}
+    by_year: dict[tuple[object, ...], _Bucket] = {}
     for i, idn in enumerate(idents):
         if not numbers[owner_of[i]]:
             for key in _name_keys(idn):
                 _file(bare_by_name, key, i)
         for key in _day_keys(idn):
             _file(by_day, key, i)
+        if len(idn.surnames) > 1:  # what ``_year_keys`` asks first, spelt out: it runs per record
+            for key in _year_keys(idn):
+                if key in wanted:
+                    _file(by_year, key, i)
 
-    fits = _RowFits(index, owner_of, numbers, bare_by_name, by_day, by_head, by_tail)
+    fits = _RowFits(index, owner_of, numbers, bare_by_name, by_day, by_head, by_tail, by_year)
     for rem, ridn in rows.values():
         number = ridn.a_number
         same_number: set[int] = set(_members(index.by_a, number)) if number else set()

@@ -236,3 +236,66 @@ def test_two_rows_writing_the_whole_name_with_the_placeholder_attach_to_neither(
     second = _removal(placeholder_parent, record_id="RM-Y", dob=born.replace(month=9))
     (person,) = build_people([placeholder_parent], [first, second])
     assert person.removal_record_ids == []
+
+
+@pytest.fixture(scope="module")
+def two_surnames(world: World) -> AdultRecord:
+    """A parent's ICE record of two surnames, a given name long enough for a typo and a date of
+    birth beyond the placeholder."""
+    parents = {i for t in world.truth for i in (t.get("parent") or {}).get("ice_record_ids") or []}
+    return next(
+        a
+        for a in world.to_snapshot().adults
+        if a.record_id in parents
+        and a.a_number
+        and len(a.last_name.split()) == 2
+        and len(a.first_name.split()[0]) >= 5
+        and a.dob
+        and (a.dob.month, a.dob.day) != (1, 1)
+    )
+
+
+def _placeholder_of(rec: AdultRecord) -> date:
+    assert rec.dob is not None
+    return rec.dob.replace(month=1, day=1)
+
+
+def test_a_row_with_a_given_name_typo_and_the_placeholder_meets_on_both_surnames_and_the_year(
+    two_surnames: AdultRecord,
+) -> None:
+    # no name key holds the typo'd given name and the placeholder leaves no whole date: both
+    # surnames, the country and the year are what the row still shares (default 20,000 s11: a
+    # mother found "eligible" whose removal row read ROA for ROSA)
+    row = _removal(
+        two_surnames,
+        a_number=None,
+        first_name=_typo(two_surnames.first_name),
+        dob=_placeholder_of(two_surnames),
+    )
+    (person,) = build_people([two_surnames], [row])
+    assert person.removal_record_ids == ["RM-X"]
+
+
+def test_a_row_with_a_mis_keyed_number_a_given_name_typo_and_the_placeholder_attaches(
+    two_surnames: AdultRecord,
+) -> None:
+    a = two_surnames.a_number or ""
+    mis_keyed = a[:-1] + ("0" if a[-1] != "0" else "1")
+    row = _removal(
+        two_surnames,
+        a_number=mis_keyed,
+        first_name=_typo(two_surnames.first_name),
+        dob=_placeholder_of(two_surnames),
+    )
+    (person,) = build_people([two_surnames], [row])
+    assert person.removal_record_ids == ["RM-X"]
+
+
+def test_a_row_of_both_surnames_and_the_year_under_another_given_name_does_not_attach(
+    two_surnames: AdultRecord, stranger: AdultRecord
+) -> None:
+    row = _removal(
+        two_surnames, a_number=None, first_name=stranger.first_name, dob=_placeholder_of(two_surnames)
+    )
+    (person,) = build_people([two_surnames], [row])
+    assert person.removal_record_ids == []
