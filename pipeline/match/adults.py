@@ -515,7 +515,8 @@ class _RowFits:
                 found.add(hits)
             elif len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
-        if _placeholder_dated(ridn):
+        dob = ridn.dob
+        if dob is not None and dob.month == 1 and dob.day == 1:  # ``_placeholder_dated``, spelt out
             for key in _year_keys(ridn):
                 members = _members(self.by_year, key)
                 if len(members) <= 4 * _MAX_BUCKET:
