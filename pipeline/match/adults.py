@@ -515,8 +515,7 @@ class _RowFits:
                 found.add(hits)
             elif len(hits) <= 4 * _MAX_BUCKET:
                 found.update(hits)
-        dob = ridn.dob
-        if dob is not None and dob.month == 1 and dob.day == 1:  # ``_placeholder_dated``, spelt out
+        if _placeholder_dated(ridn):
             for key in _year_keys(ridn):
                 members = _members(self.by_year, key)
                 if len(members) <= 4 * _MAX_BUCKET:

@@ -260,19 +260,18 @@ def _placeholder_of(rec: AdultRecord) -> date:
     return rec.dob.replace(month=1, day=1)
 
 
+def _placeholder_typo_row(rec: AdultRecord, **changes: object) -> RemovalRecord:
+    """The record's removal row with a typo in the given name and only the year of birth."""
+    return _removal(rec, first_name=_typo(rec.first_name), dob=_placeholder_of(rec), **changes)
+
+
 def test_a_row_with_a_given_name_typo_and_the_placeholder_meets_on_both_surnames_and_the_year(
     two_surnames: AdultRecord,
 ) -> None:
     # no name key holds the typo'd given name and the placeholder leaves no whole date: both
     # surnames, the country and the year are what the row still shares (default 20,000 s11: a
     # mother found "eligible" whose removal row read ROA for ROSA)
-    row = _removal(
-        two_surnames,
-        a_number=None,
-        first_name=_typo(two_surnames.first_name),
-        dob=_placeholder_of(two_surnames),
-    )
-    (person,) = build_people([two_surnames], [row])
+    (person,) = build_people([two_surnames], [_placeholder_typo_row(two_surnames, a_number=None)])
     assert person.removal_record_ids == ["RM-X"]
 
 
@@ -281,13 +280,7 @@ def test_a_row_with_a_mis_keyed_number_a_given_name_typo_and_the_placeholder_att
 ) -> None:
     a = two_surnames.a_number or ""
     mis_keyed = a[:-1] + ("0" if a[-1] != "0" else "1")
-    row = _removal(
-        two_surnames,
-        a_number=mis_keyed,
-        first_name=_typo(two_surnames.first_name),
-        dob=_placeholder_of(two_surnames),
-    )
-    (person,) = build_people([two_surnames], [row])
+    (person,) = build_people([two_surnames], [_placeholder_typo_row(two_surnames, a_number=mis_keyed)])
     assert person.removal_record_ids == ["RM-X"]
 
 
