@@ -1,25 +1,29 @@
 """Fit the match-score calibration (``pipeline.match.link.CALIBRATION``) on generated worlds.
 
-    python -m bench.calibration_fit [--children 2300] [--seeds 11 12 13]
+    python -m bench.calibration_fit [--worlds 2300:11 ... 20000:21]
 
 The worlds are of a noise mix none of the measured profiles has (``MIX``: halfway between
 ``default`` and ``sparse``), so the profiles the bench reports stay unseen. Reconciles each with
-the calibration switched off (the raw posteriors), then prints the accuracy per fine score bin
-and the pool-adjacent-violators (isotonic) knots: mean posterior -> share right, one per pooled
-bin. Links decided by DNA or review (score exactly 1.0) are left out. Only counts and ratios.
+the calibration switched off (the raw posteriors), then fits the logistic map of
+``Calibration`` by maximum likelihood (Newton's method): the share right against the posterior's
+log-odds (capped at ``CALIBRATION_CAP``) and the log of the people count. Prints the fitted
+weights and, per world size, the accuracy per fine posterior bin beside the mean score the fit
+gives it. Links decided by DNA or review (score exactly 1.0) are left out. Only counts and ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 import pipeline.reconcile as reconcile_module
 from bench.quality import _parent_ids
-from pipeline.match.link import LINK_THRESHOLD
+from pipeline.match.link import CALIBRATION_CAP, LINK_THRESHOLD, Calibration
 from pipeline.sim.profiles import PROFILES
 from pipeline.sim.world import generate_world
 
@@ -42,62 +46,123 @@ MIX = replace(
     dna_tested=0.36,
     sibling_mother_only=0.1,
 )
-#: the bins, from the smallest posterior that keeps a link
+#: (children, seed) of the fit worlds: several small ones, since a small world holds few links
+WORLDS = (*((2300, s) for s in range(11, 20)), (4600, 23), (8000, 22), (20000, 21))
+#: the bins the fit is shown against, from the smallest posterior that keeps a link
 EDGES = (LINK_THRESHOLD, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0)
 
 
-def scored_links(children: int, seed: int) -> list[tuple[float, bool]]:
-    """(raw posterior, right) of every link of one MIX world not decided by DNA or review."""
+class Scored(NamedTuple):
+    """One link of a fit world: its raw posterior, whether it is right, the world's people count."""
+
+    posterior: float
+    right: bool
+    n_people: int
+
+
+def scored_links(children: int, seed: int) -> list[Scored]:
+    """Every link of one MIX world not decided by DNA or review."""
     world = generate_world(children, seed, rates=MIX)
     owner = {str(c): t for t in world.truth for c in t["child_record_ids"]}
+    people: set[int] = set()
+
+    def raw(posterior: float, n_people: int) -> float:
+        people.add(n_people)
+        return posterior
+
     saved = reconcile_module.calibrated
-    reconcile_module.calibrated = lambda p: p  # the raw posterior
+    reconcile_module.calibrated = raw
     try:
         results = reconcile_module.reconcile(world.to_snapshot(), world.as_of)
     finally:
         reconcile_module.calibrated = saved
+    (n_people,) = people  # one linker over the whole world
     out = []
     for r in results:
         if r.parent is None or r.parent.match_score >= 1.0:
             continue
         obj = r.to_export("fit")
         truth = owner.get(str(r.child_record_ids[0]))
-        out.append((r.parent.match_score, bool(truth and _parent_ids(obj) & _parent_ids(truth))))
+        right = bool(truth and _parent_ids(obj) & _parent_ids(truth))
+        out.append(Scored(r.parent.match_score, right, n_people))
     return out
 
 
-def isotonic(bins: Sequence[tuple[float, float, int]]) -> list[tuple[float, float, int]]:
-    """Pool adjacent bins (mean score, accuracy, links) until accuracy never falls."""
-    pooled: list[tuple[float, float, int]] = []
-    for x, y, n in bins:
-        pooled.append((x, y, n))
-        while len(pooled) > 1 and pooled[-2][1] > pooled[-1][1]:
-            (x0, y0, n0), (x1, y1, n1) = pooled[-2], pooled[-1]
-            m = n0 + n1
-            pooled[-2:] = [((x0 * n0 + x1 * n1) / m, (y0 * n0 + y1 * n1) / m, m)]
-    return pooled
+def features(posterior: float, n_people: int) -> tuple[float, float, float]:
+    """The fit's inputs: the capped posterior's log-odds, ln(people), 1."""
+    p = min(posterior, CALIBRATION_CAP)
+    return (math.log(p / (1.0 - p)), math.log(n_people), 1.0)
+
+
+def fit(links: Sequence[Scored], rounds: int = 50) -> Calibration:
+    """The maximum-likelihood logistic weights (Newton's method on three unknowns)."""
+    rows = [(features(s.posterior, s.n_people), s.right) for s in links]
+    w = [1.0, 0.0, 0.0]
+    for _ in range(rounds):
+        grad = [0.0] * 3
+        hess = [[0.0] * 3 for _ in range(3)]
+        for x, y in rows:
+            q = 1.0 / (1.0 + math.exp(-sum(a * b for a, b in zip(w, x, strict=True))))
+            for i in range(3):
+                grad[i] += (y - q) * x[i]
+                for j in range(3):
+                    hess[i][j] += q * (1.0 - q) * x[i] * x[j]
+        step = _solve(hess, grad)
+        w = [a + b for a, b in zip(w, step, strict=True)]
+        if max(map(abs, step)) < 1e-10:
+            break
+    return Calibration(log_odds=w[0], log_people=w[1], intercept=w[2])
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """x with a·x = b (Gauss–Jordan with partial pivoting; a is small and positive definite)."""
+    n = len(b)
+    m = [[*row, b[i]] for i, row in enumerate(a)]
+    for i in range(n):
+        pivot = max(range(i, n), key=lambda r: abs(m[r][i]))
+        m[i], m[pivot] = m[pivot], m[i]
+        for r in range(n):
+            if r != i:
+                f = m[r][i] / m[i][i]
+                m[r] = [x - f * y for x, y in zip(m[r], m[i], strict=True)]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def score(c: Calibration, s: Scored) -> float:
+    """The score the fitted map gives one link."""
+    z, ln_people, one = features(s.posterior, s.n_people)
+    return 1.0 / (1.0 + math.exp(-(c.log_odds * z + c.log_people * ln_people + c.intercept * one)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the fine bins and the isotonic knots of the MIX worlds."""
+    """Fit the map on the MIX worlds; print its weights and the bins it is fitted against."""
     parser = argparse.ArgumentParser(
         prog="python -m bench.calibration_fit", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--children", type=int, default=2300)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13])
+    parser.add_argument(
+        "--worlds", nargs="+", default=[f"{c}:{s}" for c, s in WORLDS], help="children:seed ..."
+    )
     args = parser.parse_args(argv)
-    links = [link for seed in args.seeds for link in scored_links(args.children, seed)]
-    bins = []
-    for low, high in itertools.pairwise(EDGES):
-        inside = [(s, ok) for s, ok in links if low <= s < high]
-        if inside:
-            mean = sum(s for s, _ in inside) / len(inside)
-            acc = sum(ok for _, ok in inside) / len(inside)
-            bins.append((mean, acc, len(inside)))
-            print(f"{low:.3f}-{high:.3f}: {len(inside):5d} links, mean {mean:.4f}, right {acc:.4f}")
-    print("isotonic knots (posterior, score, links):")
-    for x, y, n in isotonic(bins):
-        print(f"    ({x:.4f}, {y:.4f}),  # {n} links")
+    by_size: dict[int, list[Scored]] = {}
+    for spec in args.worlds:
+        children, seed = map(int, spec.split(":"))
+        by_size.setdefault(children, []).extend(scored_links(children, seed))
+    links = [s for group in by_size.values() for s in group]
+    c = fit(links)
+    print(
+        f"CALIBRATION = Calibration(log_odds={c.log_odds:.4f}, log_people={c.log_people:.4f}, "
+        f"intercept={c.intercept:.4f})  # {len(links)} links"
+    )
+    for children, group in sorted(by_size.items()):
+        people = sorted(s.n_people for s in group)
+        print(f"{children} children ({people[0]}-{people[-1]} people), {len(group)} links:")
+        for low, high in itertools.pairwise(EDGES):
+            inside = [s for s in group if low <= s.posterior < high]
+            if inside:
+                fitted = sum(score(c, s) for s in inside) / len(inside)
+                right = sum(s.right for s in inside) / len(inside)
+                bin_ = f"{low:.3f}-{high:.3f}"
+                print(f"    {bin_}: {len(inside):5d} links, fitted {fitted:.4f}, right {right:.4f}")
     return 0
 
 

@@ -266,7 +266,10 @@ def finish(
         for key in (res.child_record_id, res.child_a_number):
             if key:
                 by_child.setdefault(key, []).append(res)
-    return [_result(group, outcome, by_child, as_of) for group, outcome in zip(groups, outcomes, strict=True)]
+    return [
+        _result(group, outcome, by_child, as_of, linker.n_people)
+        for group, outcome in zip(groups, outcomes, strict=True)
+    ]
 
 
 def reconcile(
@@ -475,7 +478,11 @@ def _with_review_notes(
 
 
 def _result(
-    group: ChildGroup, outcome: LinkOutcome, dna_index: dict[str, list[DnaResult]], as_of: date
+    group: ChildGroup,
+    outcome: LinkOutcome,
+    dna_index: dict[str, list[DnaResult]],
+    as_of: date,
+    n_people: int,
 ) -> ChildResult:
     records = group.records
     dna: dict[str, DnaResult] = {}
@@ -489,7 +496,7 @@ def _result(
         else None
     )
     loc = classify.location(records, facts, as_of)
-    parent = _parent_info(link) if link is not None else None
+    parent = _parent_info(link, n_people) if link is not None else None
     newest = records[0]
     a_numbers = [r.a_number for r in records if r.a_number]
     return ChildResult(
@@ -504,17 +511,17 @@ def _result(
         parent=parent,
         parent_location=loc,
         needs_review=outcome.needs_review,
-        candidates=[_parent_info(c) for c in outcome.candidates],
+        candidates=[_parent_info(c, n_people) for c in outcome.candidates],
     )
 
 
-def _parent_info(link: Link) -> ParentInfo:
+def _parent_info(link: Link, n_people: int) -> ParentInfo:
     person = link.person
     return ParentInfo(
         ice_record_ids=person.ice_record_ids,
         removal_record_ids=person.removal_record_ids,
         a_number=person.a_number,
         name=person.name,
-        match_score=calibrated(link.score),
+        match_score=calibrated(link.score, n_people),
         evidence=link.evidence,
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.match.link import CALIBRATION, MAX_RUNNERS_UP, calibrated
+from pipeline.match.link import CALIBRATION_PEOPLE, MAX_RUNNERS_UP, calibrated
 from pipeline.ops.result_row import ResultRow
 from pipeline.ops.review import DEFAULT_SCORE_BAR, review_reasons
 from pipeline.reconcile import prepare, reconcile
@@ -111,12 +111,19 @@ def test_same_named_adults_on_the_same_day_and_station_go_to_review_with_both(wo
 
 
 def test_calibration_is_monotone_and_keeps_decisive_links_at_one() -> None:
-    xs = [x for x, _ in CALIBRATION]
-    ys = [y for _, y in CALIBRATION]
-    assert xs == sorted(xs) and ys == sorted(ys)
     points = [i / 1000 for i in range(1001)]
-    scores = [calibrated(p) for p in points]
-    assert scores == sorted(scores) and all(0.0 <= s <= 1.0 for s in scores)
-    assert calibrated(1.0) == 1.0  # DNA match, confirmation
-    # the posteriors that overclaimed on the fit worlds come down, by about as much as they did
-    assert calibrated(0.97) < 0.96 < calibrated(0.999) < 0.999
+    for people in (100, 17_700, 60_000, 154_400, 800_000):
+        scores = [calibrated(p, people) for p in points]
+        assert scores == sorted(scores) and all(0.0 <= s <= 1.0 for s in scores)
+        assert calibrated(1.0, people) == 1.0  # DNA match, confirmation
+        # the posteriors that overclaimed on the fit worlds come down
+        assert calibrated(0.97, people) < 0.96 < calibrated(0.999, people) < 0.999
+
+
+def test_calibration_scores_a_posterior_lower_among_more_people() -> None:
+    small, large = CALIBRATION_PEOPLE
+    for p in (0.7, 0.8, 0.9, 0.95, 0.99):
+        assert calibrated(p, large) < calibrated(p, (small + large) // 2) < calibrated(p, small)
+    # outside the fit worlds' people counts the nearest is taken: no extrapolation
+    assert calibrated(0.9, 10) == calibrated(0.9, small)
+    assert calibrated(0.9, 10 * large) == calibrated(0.9, large)
