@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import random
+import sys
+from pathlib import Path
 
-from bench.calibration_fit import Scored, fit, score
 from pipeline.match.link import Calibration
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout, for bench/
+from bench.calibration_fit import Scored, fit, score
 
 
 def test_fit_recovers_the_weights_of_links_drawn_from_a_known_map() -> None:
