@@ -50,6 +50,7 @@ from pipeline.match.compare import (
     given_agree,
     given_tokens,
     name_near,
+    placeholder_dob,
     surname_agree,
     surname_tokens,
 )
@@ -181,7 +182,7 @@ def _dob_strong(a: date | None, b: date | None) -> bool:
         return False
     if dob_exact_or_swap(a, b):
         return True
-    return (a.month, a.day) == (b.month, b.day) and (a.month, a.day) != (1, 1) and abs(a.year - b.year) == 1
+    return (a.month, a.day) == (b.month, b.day) and not placeholder_dob(a) and abs(a.year - b.year) == 1
 
 
 def _whole_near(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -239,7 +240,7 @@ def _name_keys(idn: _Ident) -> list[tuple[object, ...]]:
         return []
     d = idn.dob
     keys: list[tuple[object, ...]] = [("M", nk, min(d.month, d.day), max(d.month, d.day))]
-    if (d.month, d.day) == (1, 1):
+    if placeholder_dob(d):
         keys.extend((("Y", nk, d.year - 1), ("Y", nk, d.year), ("Y", nk, d.year + 1)))
     else:
         keys.append(("Y", nk, d.year))
@@ -274,7 +275,7 @@ def _day_keys(idn: _Ident) -> list[tuple[object, ...]]:
     often two people than one)."""
     nk = idn.name_key
     d = idn.dob
-    if nk is None or d is None or (d.month, d.day) == (1, 1):
+    if nk is None or d is None or placeholder_dob(d):
         return []
     # the other name's initial keeps the buckets small (a typo seldom hits the first letter)
     return [
@@ -284,8 +285,8 @@ def _day_keys(idn: _Ident) -> list[tuple[object, ...]]:
 
 
 def _placeholder_dated(idn: _Ident) -> bool:
-    """The record's date of birth is the placeholder 1 January (only the year is known)."""
-    return idn.dob is not None and (idn.dob.month, idn.dob.day) == (1, 1)
+    """The record's date of birth is the placeholder 1 January."""
+    return idn.dob is not None and placeholder_dob(idn.dob)
 
 
 def _year_keys(idn: _Ident) -> list[tuple[object, ...]]:

@@ -54,6 +54,7 @@ from pipeline.match.compare import (
     given_agree,
     given_tokens,
     name_near,
+    placeholder_dob,
     surname_agree,
     surname_tokens,
     within_one_edit,
@@ -249,10 +250,6 @@ def _apprehension_exact(a: ChildRecord, b: ChildRecord) -> bool:
     )
 
 
-def _placeholder(d: date) -> bool:
-    return (d.month, d.day) == (1, 1)
-
-
 def _has_apprehension(r: ChildRecord) -> bool:
     return bool(r.event_id or r.apprehension_date or r.station)
 
@@ -281,7 +278,7 @@ def _weak_match(a: ChildRecord, b: ChildRecord) -> bool:
         # children (and two that agree, with these dates of birth, met the strong rule)
         if _apprehension_comparable(a, b):
             return False
-        if _placeholder(a.dob) or _placeholder(b.dob):
+        if placeholder_dob(a.dob) or placeholder_dob(b.dob):
             # the placeholder says only the year: a common name would merge namesakes, so the
             # bare record must be the later admission and the name long, or the parent the
             # child named the same
@@ -391,7 +388,7 @@ def same_child(a: ChildRecord, b: ChildRecord) -> bool:
         # without a date of birth on both sides, names and one apprehension are all there is:
         # a weak match (match_strength), subject to the other records of both groups
         return False
-    loose = a.dob and b.dob and a.dob != b.dob and (_placeholder(a.dob) or _placeholder(b.dob))
+    loose = a.dob and b.dob and a.dob != b.dob and (placeholder_dob(a.dob) or placeholder_dob(b.dob))
     if loose and not _dated_agree(a, b):
         # a date of birth that agrees only through the placeholder (the year, give or take
         # one) leaves the apprehension to tell namesakes apart: a station alone will not

@@ -103,6 +103,11 @@ def suffix_near(token: str, joined: str) -> bool:
     )
 
 
+def placeholder_dob(d: date) -> bool:
+    """A date of birth that is the feeds' placeholder 1 January (only the year is known)."""
+    return (d.month, d.day) == (1, 1)
+
+
 def dob_compatible(a: date, b: date) -> bool:
     """The same date of birth up to the feeds' noise: placeholder 1 January, day/month swap, a year off."""
     if a == b:
@@ -111,7 +116,7 @@ def dob_compatible(a: date, b: date) -> bool:
         return True
     if (a.month, a.day) == (b.month, b.day) and abs(a.year - b.year) == 1:
         return True
-    return abs(a.year - b.year) <= 1 and ((a.month, a.day) == (1, 1) or (b.month, b.day) == (1, 1))
+    return abs(a.year - b.year) <= 1 and (placeholder_dob(a) or placeholder_dob(b))
 
 
 def dob_exact_or_swap(a: date, b: date) -> bool:
