@@ -5,10 +5,11 @@
 The worlds are of a noise mix none of the measured profiles has (``MIX``: halfway between
 ``default`` and ``sparse``), so the profiles the bench reports stay unseen. Reconciles each with
 the calibration switched off (the raw posteriors), then fits the logistic map of
-``Calibration`` by maximum likelihood (Newton's method): the share right against the posterior's
-log-odds (capped at ``CALIBRATION_CAP``) and the log of the people count. Prints the fitted
-weights and, per world size, the accuracy per fine posterior bin beside the mean score the fit
-gives it. Links decided by DNA or review (score exactly 1.0) are left out. Only counts and ratios.
+``Calibration`` by maximum likelihood (Newton's method) on its inputs (``Calibration.inputs``):
+the share right against the posterior's log-odds and the log of the people count. Prints the
+fitted weights, the fit worlds' people counts (``CALIBRATION_PEOPLE``) and, per world size, the
+accuracy per fine posterior bin beside the mean score the fit gives it. Links decided by DNA or
+review (score exactly 1.0) are left out. Only counts and ratios.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import NamedTuple
 
 import pipeline.reconcile as reconcile_module
 from bench.quality import _parent_ids
-from pipeline.match.link import CALIBRATION_CAP, LINK_THRESHOLD, Calibration
+from pipeline.match.link import LINK_THRESHOLD, Calibration
 from pipeline.sim.profiles import PROFILES
 from pipeline.sim.world import generate_world
 
@@ -88,15 +89,9 @@ def scored_links(children: int, seed: int) -> list[Scored]:
     return out
 
 
-def features(posterior: float, n_people: int) -> tuple[float, float, float]:
-    """The fit's inputs: the capped posterior's log-odds, ln(people), 1."""
-    p = min(posterior, CALIBRATION_CAP)
-    return (math.log(p / (1.0 - p)), math.log(n_people), 1.0)
-
-
 def fit(links: Sequence[Scored], rounds: int = 50) -> Calibration:
     """The maximum-likelihood logistic weights (Newton's method on three unknowns)."""
-    rows = [(features(s.posterior, s.n_people), s.right) for s in links]
+    rows = [(Calibration.inputs(s.posterior, s.n_people), s.right) for s in links]
     w = [1.0, 0.0, 0.0]
     for _ in range(rounds):
         grad = [0.0] * 3
@@ -128,12 +123,6 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     return [m[i][n] / m[i][i] for i in range(n)]
 
 
-def score(c: Calibration, s: Scored) -> float:
-    """The score the fitted map gives one link."""
-    z, ln_people, one = features(s.posterior, s.n_people)
-    return 1.0 / (1.0 + math.exp(-(c.log_odds * z + c.log_people * ln_people + c.intercept * one)))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Fit the map on the MIX worlds; print its weights and the bins it is fitted against."""
     parser = argparse.ArgumentParser(
@@ -153,13 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"CALIBRATION = Calibration(log_odds={c.log_odds:.4f}, log_people={c.log_people:.4f}, "
         f"intercept={c.intercept:.4f})  # {len(links)} links"
     )
+    people = [s.n_people for s in links]
+    print(f"CALIBRATION_PEOPLE = ({min(people):_}, {max(people):_})  # the fit worlds' people counts")
     for children, group in sorted(by_size.items()):
-        people = sorted(s.n_people for s in group)
-        print(f"{children} children ({people[0]}-{people[-1]} people), {len(group)} links:")
+        counts = sorted(s.n_people for s in group)
+        print(f"{children} children ({counts[0]}-{counts[-1]} people), {len(group)} links:")
         for low, high in itertools.pairwise(EDGES):
             inside = [s for s in group if low <= s.posterior < high]
             if inside:
-                fitted = sum(score(c, s) for s in inside) / len(inside)
+                fitted = sum(c.score(s.posterior, s.n_people) for s in inside) / len(inside)
                 right = sum(s.right for s in inside) / len(inside)
                 bin_ = f"{low:.3f}-{high:.3f}"
                 print(f"    {bin_}: {len(inside):5d} links, fitted {fitted:.4f}, right {right:.4f}")

@@ -71,6 +71,11 @@ CANDIDATE_FLOOR = 0.001
 CONFIDENT = 0.95
 
 
+#: posteriors above this are scored as this (links this sure were right 99.96% of the time, and
+#: a log-odds without a bound would weigh a few of them more than every other link in the fit)
+CALIBRATION_CAP = 0.9999
+
+
 class Calibration(NamedTuple):
     """A logistic map of a posterior to the share of links that were right: the score's log-odds
     are ``log_odds`` × the posterior's log-odds + ``log_people`` × ln(people) + ``intercept``."""
@@ -78,6 +83,18 @@ class Calibration(NamedTuple):
     log_odds: float
     log_people: float
     intercept: float
+
+    @staticmethod
+    def inputs(posterior: float, n_people: int) -> tuple[float, float, float]:
+        """What the weights multiply: the capped posterior's log-odds, ln(people), 1."""
+        p = min(posterior, CALIBRATION_CAP)
+        return (math.log(p / (1.0 - p)), math.log(n_people), 1.0)
+
+    def score(self, posterior: float, n_people: int) -> float:
+        """The share of links right the map gives a posterior among ``n_people`` people."""
+        z, ln_people, one = self.inputs(posterior, n_people)
+        s = self.log_odds * z + self.log_people * ln_people + self.intercept * one
+        return 1.0 / (1.0 + math.exp(-s))
 
 
 #: The exported match score of a posterior, fitted (maximum likelihood, ``bench.calibration_fit``)
@@ -90,9 +107,6 @@ class Calibration(NamedTuple):
 CALIBRATION = Calibration(log_odds=0.8206, log_people=-0.1590, intercept=1.7317)
 #: the people counts of the fit worlds: outside them the nearest is taken, not extrapolated
 CALIBRATION_PEOPLE = (17_700, 154_400)
-#: posteriors above this are scored as this (links this sure were right 99.96% of the time, and
-#: a log-odds without a bound would weigh a few of them more than every other link in the fit)
-CALIBRATION_CAP = 0.9999
 
 
 def calibrated(posterior: float, n_people: int) -> float:
@@ -102,12 +116,8 @@ def calibrated(posterior: float, n_people: int) -> float:
         return 1.0
     if posterior < LINK_THRESHOLD:
         return posterior * calibrated(LINK_THRESHOLD, n_people) / LINK_THRESHOLD
-    p = min(posterior, CALIBRATION_CAP)
     low, high = CALIBRATION_PEOPLE
-    people = min(max(n_people, low), high)
-    c = CALIBRATION
-    s = c.log_odds * math.log(p / (1.0 - p)) + c.log_people * math.log(people) + c.intercept
-    return 1.0 / (1.0 + math.exp(-s))
+    return CALIBRATION.score(posterior, min(max(n_people, low), high))
 
 
 @dataclass(slots=True)
