@@ -132,9 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--worlds", nargs="+", default=[f"{c}:{s}" for c, s in WORLDS], help="children:seed ..."
     )
     args = parser.parse_args(argv)
+    worlds = [tuple(map(int, spec.split(":"))) for spec in args.worlds]
+    if len({children for children, _ in worlds}) < 2:
+        parser.error("give worlds of at least two sizes: the people count is one of the fit's inputs")
     by_size: dict[int, list[Scored]] = {}
-    for spec in args.worlds:
-        children, seed = map(int, spec.split(":"))
+    for children, seed in worlds:
         by_size.setdefault(children, []).extend(scored_links(children, seed))
     links = [s for group in by_size.values() for s in group]
     c = fit(links)
