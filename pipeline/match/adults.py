@@ -59,7 +59,7 @@ from pipeline.records import AdultRecord, RemovalRecord
 _MAX_BUCKET = 60
 #: how well a removal row fits an ICE record of its own A-number (the best fit there is)
 _SAME_NUMBER = 5
-_NO_PIDS: frozenset[int] = frozenset()
+_NO_RECORDS: frozenset[int] = frozenset()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _K = TypeVar("_K")
 #: first given name, first surname and country, each the one object kept for it in a run
@@ -482,6 +482,7 @@ class _RowFits:
         numbers: list[tuple[str, ...]],
         bare_by_name: dict[tuple[object, ...], _Bucket],
         by_day: dict[tuple[object, ...], _Bucket],
+        numbered: AbstractSet[int],
         by_head: dict[str, set[int]],
         by_tail: dict[str, set[int]],
         by_year: dict[tuple[object, ...], _Bucket],
@@ -492,6 +493,7 @@ class _RowFits:
         self.numbers = numbers
         self.bare_by_name = bare_by_name
         self.by_day = by_day
+        self.numbered = numbered
         self.by_head = by_head
         self.by_tail = by_tail
 
@@ -500,7 +502,19 @@ class _RowFits:
         numbered row whose number no ICE record carries, which may be a mis-keyed one)."""
         found: set[int] = set()
         by_name, bare_by_name, idents = self.index.by_name, self.bare_by_name, self.index.idents
-        numbered = bool(ridn.a_number)
+        number = ridn.a_number
+        numbered = bool(number)
+        # the records of numbered people, and of those who may hold a number near the row's: a
+        # record of the first and neither of the others is ruled out by its number (``best``),
+        # so the typo tests below pass it by (at 100,000 children most of what a numbered row
+        # meets by name is such a namesake's)
+        outside: AbstractSet[int] = _NO_RECORDS
+        near_head: AbstractSet[int] = _NO_RECORDS
+        near_tail: AbstractSet[int] = _NO_RECORDS
+        if number:
+            outside = self.numbered
+            near_head = self.by_head.get(number[:4], _NO_RECORDS)
+            near_tail = self.by_tail.get(number[-4:], _NO_RECORDS)
         for key in _name_keys(ridn):
             # a numbered row meets a numbered person only with the same or a near number, which
             # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys;
@@ -521,7 +535,12 @@ class _RowFits:
                 members = _members(self.by_year, key)
                 if len(members) <= 4 * _MAX_BUCKET:
                     # the given name a typo apart: the same one would have met under a name key
-                    found.update(i for i in members if name_near(ridn.given[0], idents[i].given[0]))
+                    found.update(
+                        i
+                        for i in members
+                        if (i not in outside or i in near_head or i in near_tail)
+                        and name_near(ridn.given[0], idents[i].given[0])
+                    )
         by_day = self.by_day
         for key in _day_keys(ridn):
             hits = by_day.get(key)
@@ -532,7 +551,15 @@ class _RowFits:
             elif len(hits) > 4 * _MAX_BUCKET:
                 continue
             # met on the day alone: only a typo, not a dropped or swapped name, explains it
-            found.update(i for i in hits if i not in found and _typo_apart(ridn, idents[i]))
+            found.update(
+                i
+                for i in hits
+                if i not in found
+                and (i not in outside or i in near_head or i in near_tail)
+                and _typo_apart(ridn, idents[i])
+            )
+        if number:
+            found = (found - outside) | (found & near_head) | (found & near_tail)
         return found
 
     def best(self, ridn: _Ident, found: set[int]) -> dict[int, int]:
@@ -542,11 +569,6 @@ class _RowFits:
         if not found:
             return best
         number = ridn.a_number
-        near_head: AbstractSet[int] = _NO_PIDS
-        near_tail: AbstractSet[int] = _NO_PIDS
-        if number:
-            near_head = self.by_head.get(number[:4], _NO_PIDS)
-            near_tail = self.by_tail.get(number[-4:], _NO_PIDS)
         ruled_out: set[int] = set()
         idents = self.index.idents
         for i in found:
@@ -554,15 +576,7 @@ class _RowFits:
             if pid in ruled_out:
                 continue
             mine = self.numbers[pid]
-            if (
-                number
-                and mine
-                and number not in mine
-                and (
-                    (pid not in near_head and pid not in near_tail)
-                    or not any(a_number_near(number, a) for a in mine)
-                )
-            ):
+            if number and mine and number not in mine and not any(a_number_near(number, a) for a in mine):
                 ruled_out.add(pid)  # the person's A-number says this is someone else
                 continue
             score = _fit(ridn, idents[i])
@@ -601,18 +615,22 @@ def recognise_people(
     del groups, by_root  # the merge's state, freed before the rows' is built
     # each person's A-numbers (a tuple: most people have none or one)
     numbers: list[tuple[str, ...]] = [()] * len(people)
-    # who could hold a number near a row's: one mis-keyed digit or swap leaves the first four or
-    # the last four digits alone (as in ``a_number_near``), so a person in neither of the row's
-    # buckets is ruled out without comparing numbers
+    for i, idn in enumerate(idents):
+        if idn.a_number and idn.a_number not in numbers[owner_of[i]]:
+            numbers[owner_of[i]] += (idn.a_number,)
+    # the records of people who could hold a number near a row's: one mis-keyed digit or swap
+    # leaves the first four or the last four digits alone (as in ``a_number_near``), so a
+    # numbered person in neither of the row's buckets is ruled out without comparing numbers
+    numbered: set[int] = set()
     by_head: dict[str, set[int]] = defaultdict(set)
     by_tail: dict[str, set[int]] = defaultdict(set)
-    for i, idn in enumerate(idents):
-        if idn.a_number:
-            pid = owner_of[i]
-            if idn.a_number not in numbers[pid]:
-                numbers[pid] += (idn.a_number,)
-            by_head[idn.a_number[:4]].add(pid)
-            by_tail[idn.a_number[-4:]].add(pid)
+    for i, pid in enumerate(owner_of):
+        mine = numbers[pid]
+        if mine:
+            numbered.add(i)
+            for a in mine:
+                by_head[a[:4]].add(i)
+                by_tail[a[-4:]].add(i)
 
     rows: dict[str, tuple[RemovalRecord, _Ident]] = {}
     attached: dict[str, int] = {}
@@ -644,7 +662,7 @@ def recognise_people(
                 if key in wanted:
                     _file(by_year, key, i)
 
-    fits = _RowFits(index, owner_of, numbers, bare_by_name, by_day, by_head, by_tail, by_year)
+    fits = _RowFits(index, owner_of, numbers, bare_by_name, by_day, numbered, by_head, by_tail, by_year)
     for rem, ridn in rows.values():
         number = ridn.a_number
         same_number: set[int] = set(_members(index.by_a, number)) if number else set()

@@ -145,3 +145,20 @@ def test_records_of_one_name_share_one_name_key() -> None:
     a = _ident(adult("ICE-1", first_name="Juan"), table)
     b = _ident(removal("RM-1", first_name="JUAN"), table)
     assert a.name_key == ("JUAN", "LOPEZ", "GUATEMALA") and a.name_key is b.name_key
+
+
+@pytest.mark.parametrize(
+    ("ice_number", "attached"),
+    [
+        (None, True),  # a numberless namesake with a typo in the given name fits the row
+        ("210090737", True),  # so does one whose number is the row's one mis-keyed digit apart
+        ("377745120", False),  # a number far from the row's rules the namesake out
+    ],
+)
+def test_a_row_of_an_unknown_number_meets_a_typo_namesake_only_if_its_number_allows(
+    ice_number: str | None, attached: bool
+) -> None:
+    # met on the day key: the surname, the country, the day of birth and the year one off
+    ice = adult("ICE-1", a_number=ice_number, first_name="JUAM", dob=date(1981, 3, 9))
+    row = removal("RM-1", a_number="210090736", dob=date(1980, 3, 9))
+    assert _people([ice], [row]) == ([["ICE-1", "RM-1"]] if attached else [["ICE-1"]])
