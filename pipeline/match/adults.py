@@ -482,7 +482,7 @@ class _RowFits:
         numbers: list[tuple[str, ...]],
         bare_by_name: dict[tuple[object, ...], _Bucket],
         by_day: dict[tuple[object, ...], _Bucket],
-        numbered: AbstractSet[int],
+        numbered_records: AbstractSet[int],
         by_head: dict[str, set[int]],
         by_tail: dict[str, set[int]],
         by_year: dict[tuple[object, ...], _Bucket],
@@ -493,7 +493,7 @@ class _RowFits:
         self.numbers = numbers
         self.bare_by_name = bare_by_name
         self.by_day = by_day
-        self.numbered = numbered
+        self.numbered_records = numbered_records
         self.by_head = by_head
         self.by_tail = by_tail
 
@@ -503,7 +503,6 @@ class _RowFits:
         found: set[int] = set()
         by_name, bare_by_name, idents = self.index.by_name, self.bare_by_name, self.index.idents
         number = ridn.a_number
-        numbered = bool(number)
         # the records of numbered people, and of those who may hold a number near the row's: a
         # record of the first and neither of the others is ruled out by its number (``best``),
         # so the typo tests below pass it by (at 100,000 children most of what a numbered row
@@ -512,7 +511,7 @@ class _RowFits:
         near_head: AbstractSet[int] = _NO_RECORDS
         near_tail: AbstractSet[int] = _NO_RECORDS
         if number:
-            outside = self.numbered
+            outside = self.numbered_records
             near_head = self.by_head.get(number[:4], _NO_RECORDS)
             near_tail = self.by_tail.get(number[-4:], _NO_RECORDS)
         for key in _name_keys(ridn):
@@ -520,7 +519,7 @@ class _RowFits:
             # needs compatible dates of birth: the month-and-day ("M") and whole-date ("S") keys;
             # a mis-keyed one meets them on the year too, as a placeholder 1 January on either
             # side hides the rest
-            index = by_name if not numbered or key[0] != "Y" or unknown_number else bare_by_name
+            index = by_name if not number or key[0] != "Y" or unknown_number else bare_by_name
             # ``_members`` spelt out: rows are most of the records, and a row looks up a handful
             # of keys (2.8% of the stage's instructions at 2,300 children)
             hits = index.get(key)
@@ -621,13 +620,13 @@ def recognise_people(
     # the records of people who could hold a number near a row's: one mis-keyed digit or swap
     # leaves the first four or the last four digits alone (as in ``a_number_near``), so a
     # numbered person in neither of the row's buckets is ruled out without comparing numbers
-    numbered: set[int] = set()
+    numbered_records: set[int] = set()
     by_head: dict[str, set[int]] = defaultdict(set)
     by_tail: dict[str, set[int]] = defaultdict(set)
     for i, pid in enumerate(owner_of):
         mine = numbers[pid]
         if mine:
-            numbered.add(i)
+            numbered_records.add(i)
             for a in mine:
                 by_head[a[:4]].add(i)
                 by_tail[a[-4:]].add(i)
@@ -662,7 +661,9 @@ def recognise_people(
                 if key in wanted:
                     _file(by_year, key, i)
 
-    fits = _RowFits(index, owner_of, numbers, bare_by_name, by_day, numbered, by_head, by_tail, by_year)
+    fits = _RowFits(
+        index, owner_of, numbers, bare_by_name, by_day, numbered_records, by_head, by_tail, by_year
+    )
     for rem, ridn in rows.values():
         number = ridn.a_number
         same_number: set[int] = set(_members(index.by_a, number)) if number else set()
