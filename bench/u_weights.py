@@ -4,7 +4,9 @@
 
 Builds the model as ``reconcile.prepare`` does for a world (seed 7) with sample seeds 0, 1, 2, for
 the world of three more children (a different world), and for the world after a 1% change, and
-prints the largest move of a level's weight and the levels moving more than 0.1 bit (clamped).
+prints the largest move of a level's weight and the levels moving more than 0.1 bit (clamped),
+each with its move. The levels a comparison counts over every pair (``exact_counts``) do not move
+with the sample seed.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def main() -> None:
     for name, other in (("salt 1", a[1][0]), ("salt 2", a[2][0]), ("n+3", b[0][0]), ("1% change", c[0][0])):
         mv = moves(a[0][0], other)
         print(f"{name}: {len(mv)} levels > 0.1 bit; largest {mv[-1] if mv else None}")
+        for d, level in reversed(mv):
+            print(f"    {d:5.2f}  {level}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The m-probabilities (how often a true parent shows each level) are the levels' documented
 defaults. The u-probabilities (how often an unrelated adult does) are estimated on every snapshot
-from random child–person pairs, and the ``tf`` levels are adjusted by the frequency of the name
-that agreed. A pair's weight is the sum of log2(m/u) over the comparisons.
+from random child–person pairs (or counted over every pair, where a comparison can), and the
+``tf`` levels are adjusted by the frequency of the name that agreed. A pair's weight is the sum
+of log2(m/u) over the comparisons.
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ def sample_pairs(
 def estimate_model(
     children: Sequence[ChildView], pview: Callable[[int], PersonView], people: Sequence[Person], seed: int = 0
 ) -> Model:
-    """Estimate u on random child–person pairs of this snapshot, and the name frequencies."""
+    """Estimate u on random child–person pairs of this snapshot (counted over every pair for the
+    comparisons that can: ``Comparison.exact_counts``), and the name frequencies."""
     counts: list[Counter[int]] = [Counter() for _ in COMPARISONS]
     n_people = len(people)
     if children and n_people:
@@ -182,6 +184,10 @@ def estimate_model(
             levels, _ = compare(children[i], pview(people[k].pid))
             for f, lvl in enumerate(levels):
                 counts[f][lvl] += 1
+        for f, comp in enumerate(COMPARISONS):
+            exact = comp.exact_counts(children, people)
+            if exact is not None:
+                counts[f] = exact
     model = prior_model(counts)
     for f, comp in enumerate(COMPARISONS):
         names = comp.tf_names(children, people)
