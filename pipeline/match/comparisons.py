@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date, timedelta
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from pipeline.match.adults import Person
 from pipeline.match.compare import (
@@ -148,6 +148,38 @@ def _sharing_counts(
     )
 
 
+class _Days(NamedTuple):
+    """Who was apprehended when (``person.app_dates``: the ICE records' dates), for counting date
+    levels over every pair: the people of one date counted by it, the few of several one by one."""
+
+    one_day: Counter[date]
+    #: the people of several dates, under each of theirs, and the earliest of each
+    several: dict[date, list[int]]
+    earliest: dict[int, date]
+    #: every dated person's earliest date, sorted
+    firsts: list[date]
+
+    @classmethod
+    def of(cls, people: Sequence[Person]) -> _Days:
+        one_day: Counter[date] = Counter()
+        several: dict[date, list[int]] = defaultdict(list)
+        earliest: dict[int, date] = {}
+        firsts: list[date] = []
+        for k, person in enumerate(people):
+            days = {a.apprehension_date for a in person.ice if a.apprehension_date}
+            if not days:
+                continue
+            firsts.append(min(days))
+            if len(days) == 1:
+                one_day[firsts[-1]] += 1
+                continue
+            earliest[k] = firsts[-1]
+            for day in days:
+                several[day].append(k)
+        firsts.sort()
+        return cls(one_day, several, earliest, firsts)
+
+
 class Event(Comparison):
     name = "event"
     reads = ("child.events", "person.events")
@@ -202,18 +234,9 @@ class Date(Comparison):
     def exact_counts(self, children: Sequence[ChildView], people: Sequence[Person]) -> Counter[int]:
         # a pair's level is set by the dates within two days of each other, so each child's
         # date set meets only the people apprehended near its dates (every other dated person is
-        # FAR): people of one date are counted by date, the few of several one by one; children
-        # of the same dates are counted once
-        on_day: Counter[date] = Counter()
-        several: dict[date, list[int]] = defaultdict(list)
-        dated = 0
-        for k, person in enumerate(people):
-            days = {a.apprehension_date for a in person.ice if a.apprehension_date}
-            dated += bool(days)
-            if len(days) == 1:
-                on_day[next(iter(days))] += 1
-            for day in days if len(days) > 1 else ():
-                several[day].append(k)
+        # FAR); children of the same dates are counted once
+        held = _Days.of(people)
+        dated = len(held.firsts)
         gaps = sorted(self.BY_GAP.items(), key=lambda item: item[1].index)  # best level first
         counts: Counter[int] = Counter()
         present = 0
@@ -226,9 +249,9 @@ class Date(Comparison):
             best: dict[int, int] = {}
             met = 0
             for day, index in near.items():
-                counts[index] += n * on_day.get(day, 0)
-                met += on_day.get(day, 0)
-                for k in several.get(day, ()):
+                counts[index] += n * held.one_day.get(day, 0)
+                met += held.one_day.get(day, 0)
+                for k in held.several.get(day, ()):
                     if index < best.get(k, self.FAR.index):
                         best[k] = index
             for index, m in Counter(best.values()).items():
@@ -281,38 +304,22 @@ class Admitted(Comparison):
     def exact_counts(self, children: Sequence[ChildView], people: Sequence[Person]) -> Counter[int]:
         # a person is WITHIN when one of its dates is in the window before one of the child's
         # admissions, else WEEK_LATER when its earliest date is more than the window before the
-        # child's latest admission, else BEFORE: people of one date are counted by date, the few
-        # of several one by one; children of the same admissions are counted once
+        # child's latest admission, else BEFORE; children of the same admissions are counted once
         lo, hi = ADMIT_WINDOW
-        one_day: Counter[date] = Counter()
-        several: dict[date, list[int]] = defaultdict(list)
-        earliest: dict[int, date] = {}  # of the people of several dates
-        firsts: list[date] = []  # every dated person's earliest date
-        for k, person in enumerate(people):
-            days = {a.apprehension_date for a in person.ice if a.apprehension_date}
-            if not days:
-                continue
-            firsts.append(min(days))
-            if len(days) == 1:
-                one_day[firsts[-1]] += 1
-                continue
-            earliest[k] = firsts[-1]
-            for day in days:
-                several[day].append(k)
-        firsts.sort()
-        dated = len(firsts)
+        held = _Days.of(people)
+        dated = len(held.firsts)
         counts: Counter[int] = Counter()
         present = 0
         for admits, n in Counter(c.admits for c in children if c.admits).items():
             present += n
             cut = max(admits) - timedelta(days=hi)  # an earliest date before it: WEEK_LATER
             window = {a - timedelta(days=gap) for a in admits for gap in range(lo, hi + 1)}
-            within = sum(one_day.get(day, 0) for day in window)
-            within_earlier = sum(one_day.get(day, 0) for day in window if day < cut)
-            multi = {k for day in window for k in several.get(day, ())}
+            within = sum(held.one_day.get(day, 0) for day in window)
+            within_earlier = sum(held.one_day.get(day, 0) for day in window if day < cut)
+            multi = {k for day in window for k in held.several.get(day, ())}
             within += len(multi)
-            within_earlier += sum(earliest[k] < cut for k in multi)
-            week_later = bisect.bisect_left(firsts, cut) - within_earlier
+            within_earlier += sum(held.earliest[k] < cut for k in multi)
+            week_later = bisect.bisect_left(held.firsts, cut) - within_earlier
             counts[self.WITHIN_DAYS.index] += n * within
             counts[self.WEEK_LATER.index] += n * week_later
             counts[self.BEFORE.index] += n * (dated - within - week_later)
