@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import date
 from itertools import accumulate, chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import pipeline.reconcile as R
 from pipeline.dates import screen_snapshot
@@ -33,7 +33,15 @@ from pipeline.match import model as M
 from pipeline.match.adults import Person, build_people
 from pipeline.match.children import group_children
 from pipeline.match.compare import full_name_tokens, given_tokens, surname_tokens
-from pipeline.match.comparisons import COMPARISONS, Claimed, Comparison, ParentName, Surname, compare
+from pipeline.match.comparisons import (
+    COMPARISONS,
+    Claimed,
+    Comparison,
+    ParentName,
+    Surname,
+    _records,
+    compare,
+)
 from pipeline.match.link import Linker
 from pipeline.match.views import ChildView, PersonView
 from pipeline.sim.profiles import rates_for
@@ -69,20 +77,15 @@ def _claim(name: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     return (toks[:-1] or toks, toks[-1:] if len(toks) > 1 else ()) if toks else None
 
 
-class Strata:
-    """One comparison's stratum values (a child's; a person's, one per record or claim) and keys."""
+class Strata(NamedTuple):
+    """One comparison's stratum values (a child's; a person's, one per record or claim), their
+    keys, and the levels a pair sharing no key can fall in."""
 
-    def __init__(
-        self,
-        child_values: Callable[[ChildView], Iterable[Hashable]],
-        child_keys: Callable[[Any], frozenset[str]],
-        person_values: Callable[[Person], Iterable[Hashable]],
-        person_keys: Callable[[Any], frozenset[str]],
-        unkeyed: tuple[int, ...],
-    ) -> None:
-        self.child_values, self.child_keys = child_values, child_keys
-        self.person_values, self.person_keys = person_values, person_keys
-        self.unkeyed = unkeyed
+    child_values: Callable[[ChildView], Iterable[Hashable]]
+    child_keys: Callable[[Any], frozenset[str]]
+    person_values: Callable[[Person], Iterable[Hashable]]
+    person_keys: Callable[[Any], frozenset[str]]
+    unkeyed: tuple[int, ...]
 
 
 def _surname_child(sn: tuple[str, ...]) -> frozenset[str]:
@@ -131,10 +134,6 @@ def _claimed_person_keys(value: tuple[str, date | None]) -> frozenset[str]:
     if names[1] and value[1] is not None:
         keys |= _tagged(f"d{value[1].year}:", prefix_keys(names[1][0]))
     return keys
-
-
-def _records(p: Person) -> list[Any]:
-    return [*p.ice, *p.removals]
 
 
 STRATA: dict[type[Comparison], Strata] = {
@@ -236,8 +235,8 @@ def stratified_counts(
 def estimate(
     children: Sequence[ChildView], pview: Callable[[int], PersonView], people: Sequence[Person], seed: int = 0
 ) -> M.Model:
-    """``model.estimate_model`` with the comparisons of :data:`STRATA` counted by strata."""
-    model = M.estimate_model(children, pview, people, seed)
+    """``model.estimate_model`` (its steps, taken once each) with the comparisons of
+    :data:`STRATA` counted by strata."""
     drawn = M.sample_pairs([c.group.key for c in children], [M._person_key(p) for p in people], seed)
     levels = [compare(children[i], pview(people[k].pid))[0] for i, k in drawn]
     counts: list[Any] = [Counter(lv[f] for lv in levels) for f in range(len(COMPARISONS))]
@@ -249,7 +248,11 @@ def estimate(
             mine = [lv[f] for lv in levels]
             st = STRATA[type(comp)]
             counts[f] = stratified_counts(comp, st, children, people, pview, drawn, mine, seed)
-    model.raw = M.prior_model(counts).raw
+    model = M.prior_model(counts)
+    for f, comp in enumerate(COMPARISONS):
+        names = comp.tf_names(children, people)
+        if names is not None:
+            model.shares[f], model.mean_share[f] = M._shares(names)
     return model
 
 
